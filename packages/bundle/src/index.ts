@@ -1,0 +1,24 @@
+/**
+ * @natfleet/bundle — the compiler → enforcer contract: bundle types, canonical JSON,
+ * sha256 digest, Ed25519 signing with multiple trusted keys, gzip for large bundles, and
+ * decode/verify with one error code per rejection reason. Pure: no fs, network or processes.
+ */
+export { BUNDLE_API_VERSION } from './types.js';
+export type { Bundle, BundleBody, BundleSignature, BundleWarning, FamilySets, NatOutgoingExclusions, NatSettings } from './types.js';
+export { canonicalJson } from './canonical-json.js';
+export {
+  bundleBody,
+  bundleDigest,
+  decodeBundle,
+  encodeBundle,
+  sealBundle,
+  verifyBundle,
+  DEFAULT_COMPRESS_ABOVE,
+  DEFAULT_MAX_BUNDLE_BYTES,
+} from './codec.js';
+export type { DecodeOptions } from './codec.js';
+export { BundleError, isBundleError } from './errors.js';
+export type { BundleErrorCode } from './errors.js';
+export { IFNAME_FILTER, bundleShapeProblem } from './schema.js';
+export { generateSigningKeyPair, keyIdOf, loadSigningKey, loadTrustedKeys, signDigest, verifyDigest } from './signing.js';
+export type { SigningKey, TrustedKeys } from './signing.js';

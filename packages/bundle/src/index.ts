@@ -19,6 +19,7 @@ export {
 export type { DecodeOptions } from './codec.js';
 export { BundleError, isBundleError } from './errors.js';
 export type { BundleErrorCode } from './errors.js';
+export { effectiveSettings } from './settings.js';
 export { IFNAME_FILTER, bundleShapeProblem } from './schema.js';
 export { generateSigningKeyPair, keyIdOf, loadSigningKey, loadTrustedKeys, signDigest, verifyDigest } from './signing.js';
 export type { SigningKey, TrustedKeys } from './signing.js';

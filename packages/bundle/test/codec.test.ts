@@ -148,3 +148,13 @@ describe('keys', () => {
     expect(msg).toContain('#2');
   });
 });
+
+describe('effectiveSettings', () => {
+  it('lays a node override over the fleet settings, field by field', async () => {
+    const { effectiveSettings } = await import('../src/index.js');
+    const b = body();
+    expect(effectiveSettings(b, 'node-a')).toEqual({ fullyRandom: false, exclusions: 'IPPoolsOnly', natOutgoingAddress: '203.0.113.5' });
+    expect(effectiveSettings(b, 'node-b')).toEqual({ fullyRandom: false, exclusions: 'IPPoolsOnly' });
+    expect(effectiveSettings(b, '__proto__')).toEqual({ fullyRandom: false, exclusions: 'IPPoolsOnly' });
+  });
+});

@@ -1,0 +1,138 @@
+// Names, labels and the envelope shared by every resource.
+//
+// Owns: the DNS-1123 subdomain rule for resource names (as Calico's nameRegex and
+// Kubernetes' IsDNS1123Subdomain), Kubernetes label key/value syntax, and the checks on
+// apiVersion, kind and metadata that all kinds share. Never: kind-specific spec rules.
+import { type IssueList, type JsonObject, isObject, readObject, typeName } from './field-checks.js';
+import { API_VERSION, type ResourceKind } from './resources.js';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/**
+ * Why `name` is not a DNS-1123 subdomain (lower-case alphanumerics, `-` and `.`; each
+ * dot-separated label starts and ends alphanumeric and is at most 63 characters; at most
+ * 253 in all), or `undefined` when it is one. The empty string is never valid.
+ */
+export function dns1123SubdomainProblem(name: string): string | undefined {
+  if (name.length === 0) return 'must not be empty';
+  if (name.length > 253) return `must be at most 253 characters (got ${name.length})`;
+  for (const label of name.split('.')) {
+    if (!DNS_LABEL.test(label)) {
+      return "must be a DNS-1123 subdomain: lower-case alphanumeric characters, '-' or '.', each part starting and ending with an alphanumeric character";
+    }
+    if (label.length > 63) return `each dot-separated part must be at most 63 characters (got ${label.length})`;
+  }
+  return undefined;
+}
+
+/** True when `name` is a valid DNS-1123 subdomain (see {@link dns1123SubdomainProblem}). */
+export function isDns1123Subdomain(name: string): boolean {
+  return dns1123SubdomainProblem(name) === undefined;
+}
+
+function labelKeyProblem(key: string): string | undefined {
+  const slash = key.indexOf('/');
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  if (prefix !== undefined) {
+    const p = dns1123SubdomainProblem(prefix);
+    if (p !== undefined) return `prefix ${p}`;
+  }
+  if (name.length === 0 || name.length > 63) return 'name part must be 1-63 characters';
+  if (!LABEL_NAME.test(name)) return "name part must be alphanumerics, '-', '_' or '.', starting and ending alphanumeric";
+  return undefined;
+}
+
+function checkStringMap(issues: IssueList, meta: JsonObject, key: 'labels' | 'annotations'): void {
+  const map = readObject(issues, meta, key, `metadata.${key}`);
+  if (map === undefined) return;
+  for (const [k, v] of Object.entries(map)) {
+    const path = `metadata.${key}[${JSON.stringify(k)}]`;
+    if (typeof v !== 'string') {
+      issues.add(path, `must be a string (got ${typeName(v)})`, v);
+      continue;
+    }
+    if (key !== 'labels') continue;
+    const keyProblem = labelKeyProblem(k);
+    if (keyProblem !== undefined) issues.add(path, `invalid label key: ${keyProblem}`, k);
+    if (v.length > 63 || (v !== '' && !LABEL_NAME.test(v))) {
+      issues.add(path, "invalid label value: at most 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric", v);
+    }
+  }
+}
+
+/** The parts of a resource the kind-specific validators work on (already deep-copied). */
+export interface Envelope {
+  readonly root: JsonObject;
+  readonly metadata: JsonObject;
+  /** The spec object, or `undefined` when it is absent/invalid (an issue is recorded if required). */
+  readonly spec: JsonObject | undefined;
+  /** `metadata.name` when it is a valid name. */
+  readonly name: string | undefined;
+}
+
+/**
+ * Checks apiVersion, kind, metadata (name, resourceVersion/uid/creationTimestamp types,
+ * labels, annotations) and the presence of `spec`, recording issues. Returns a deep copy of
+ * the resource split into parts; `undefined` only when the input is not an object at all.
+ * A missing optional spec comes back as a new empty object attached to the copy.
+ */
+export function checkEnvelope(
+  raw: unknown,
+  kind: ResourceKind,
+  issues: IssueList,
+  options: { readonly specRequired: boolean },
+): Envelope | undefined {
+  if (!isObject(raw)) {
+    issues.add('', `resource must be an object (got ${typeName(raw)})`);
+    return undefined;
+  }
+  const root = structuredClone(raw);
+  const apiVersion = root['apiVersion'];
+  if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
+    issues.add('apiVersion', `required; must be ${API_VERSION}`);
+  } else if (apiVersion !== API_VERSION) {
+    issues.add('apiVersion', `must be ${API_VERSION} (got ${JSON.stringify(apiVersion)})`, apiVersion);
+  }
+  const k = root['kind'];
+  if (k === undefined || k === null || k === '') issues.add('kind', `required; must be ${kind}`);
+  else if (k !== kind) issues.add('kind', `must be ${kind} (got ${JSON.stringify(k)})`, k);
+
+  let metadata = readObject(issues, root, 'metadata', 'metadata');
+  let name: string | undefined;
+  if (metadata === undefined) {
+    if (!issues.has('metadata')) issues.add('metadata.name', 'required');
+    metadata = {};
+  } else {
+    const n = metadata['name'];
+    if (n === undefined || n === null || n === '') {
+      issues.add('metadata.name', 'required');
+    } else if (typeof n !== 'string') {
+      issues.add('metadata.name', `must be a string (got ${typeName(n)})`, n);
+    } else {
+      const problem = dns1123SubdomainProblem(n);
+      if (problem === undefined) name = n;
+      else issues.add('metadata.name', problem, n);
+    }
+    for (const f of ['resourceVersion', 'uid', 'creationTimestamp']) {
+      const v = metadata[f];
+      if (v !== undefined && v !== null && typeof v !== 'string') {
+        issues.add(`metadata.${f}`, `must be a string (got ${typeName(v)})`, v);
+      }
+    }
+    checkStringMap(issues, metadata, 'labels');
+    checkStringMap(issues, metadata, 'annotations');
+  }
+
+  let spec = readObject(issues, root, 'spec', 'spec');
+  if (spec === undefined && !issues.has('spec')) {
+    if (options.specRequired) {
+      issues.add('spec', 'required');
+    } else {
+      spec = {};
+      root['spec'] = spec;
+    }
+  }
+  return { root, metadata, spec, name };
+}

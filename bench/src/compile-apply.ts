@@ -1,0 +1,81 @@
+/**
+ * Compile and apply at 1k / 10k / 100k pools. For each size: compile (snapshot → signed
+ * bundle), bundle size raw and on the wire, verify+render on a node, and natfleet's apply
+ * (one `nft -f -` transaction plus the comment read-back the enforcer does) beside a raw
+ * `nft -f <file>` of the very same text, both in a fresh network namespace, same run.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canonicalJson, decodeBundle, encodeBundle, generateSigningKeyPair, loadSigningKey, loadTrustedKeys } from '@natfleet/bundle';
+import { compileBundle } from '@natfleet/compiler-core';
+import { RealNft, compareTableState, expectedTableState, renderTransaction } from '@natfleet/nft';
+import { Netns, requireBinary } from '@natfleet/testkit';
+import { median, printTable, timeRuns } from './stats.js';
+import { syntheticPools } from './synthetic.js';
+
+export interface CompileApplyRow {
+  pools: number;
+  compileMs: number;
+  bundleRawKiB: number;
+  bundleWireKiB: number;
+  verifyRenderMs: number;
+  natfleetApplyMs: number;
+  rawNftMs: number;
+  applyVsRaw: number;
+}
+
+export async function benchCompileApply(sizes: readonly number[] = [1_000, 10_000, 100_000]): Promise<CompileApplyRow[]> {
+  const pair = generateSigningKeyPair();
+  const key = loadSigningKey(pair.privateKeyPem);
+  const trusted = loadTrustedKeys([pair.publicKeyPem]);
+  const nftBin = requireBinary('nft');
+  const ipBin = requireBinary('ip');
+  const rows: CompileApplyRow[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'natfleet-bench-'));
+  const ns = await Netns.create('bench');
+  try {
+    for (const n of sizes) {
+      const entries = syntheticPools(n);
+      const runs = n >= 100_000 ? 3 : 5;
+      let bundle = compileBundle({ entries }, 1, { cluster: 'bench', key }).bundle;
+      const compileMs = median(await timeRuns(runs, () => (bundle = compileBundle({ entries }, 1, { cluster: 'bench', key }).bundle)));
+      const wire = encodeBundle(bundle);
+      const verifyRenderMs = median(await timeRuns(runs, () => renderTransaction(decodeBundle(wire, { trustedKeys: trusted }), 'node-0')));
+      const text = renderTransaction(bundle, 'node-0');
+      const file = join(dir, `table-${n}.nft`);
+      writeFileSync(file, text);
+      const nft = new RealNft({ netns: ns.name, timeoutMs: 60_000 });
+      const expected = expectedTableState(bundle, 'node-0');
+      const natfleetApplyMs = median(
+        await timeRuns(runs, async () => {
+          await nft.applyTransaction(text);
+          const diff = compareTableState(expected, await nft.readTable());
+          if (diff.length) throw new Error(`read-back differs: ${JSON.stringify(diff)}`);
+        }),
+      );
+      const rawNftMs = median(
+        await timeRuns(runs, () => {
+          const r = spawnSync(ipBin, ['netns', 'exec', ns.name, nftBin, '-f', file]);
+          if (r.status !== 0) throw new Error(`raw nft failed: ${r.stderr}`);
+        }),
+      );
+      rows.push({
+        pools: n,
+        compileMs,
+        bundleRawKiB: Buffer.byteLength(canonicalJson(bundle)) / 1024,
+        bundleWireKiB: wire.length / 1024,
+        verifyRenderMs,
+        natfleetApplyMs,
+        rawNftMs,
+        applyVsRaw: natfleetApplyMs / rawNftMs,
+      });
+    }
+  } finally {
+    await ns.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  printTable('compile + apply (median ms; natfleet apply = nft -f - transaction + read-back; raw = nft -f <file> of the same text)', rows as unknown as Record<string, number>[]);
+  return rows;
+}

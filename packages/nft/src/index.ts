@@ -1,0 +1,36 @@
+/**
+ * @natfleet/nft — natfleet's nftables dataplane: render a bundle into the `inet natfleet`
+ * table for one node, apply it as one atomic `nft -f -` transaction, read it back
+ * without listing set elements, and compare. One `Nft` interface with a real
+ * implementation (the nft binary, optionally inside a netns) and an in-memory fake.
+ */
+// Re-exported so enforcer code needs one import; the merge rule lives in @natfleet/bundle,
+// shared with the compiler's explain.
+export { effectiveSettings } from '@natfleet/bundle';
+export { expectedTableState, renderTable, renderTransaction, tableComment } from './nft-render.js';
+export { compareTableState, parseTerseListing } from './table-state.js';
+export type { TableDifference, TableState } from './table-state.js';
+export { TABLE_FAMILY, TABLE_NAME, TABLE_REF } from './nft.js';
+export type { Nft } from './nft.js';
+export { DEFAULT_NFT_TIMEOUT_MS, RealNft } from './real-nft.js';
+export type { RealNftOptions } from './real-nft.js';
+export { FakeNft } from './fake-nft.js';
+export {
+  NftError,
+  NftSyntaxError,
+  NftKernelError,
+  NftNotFoundError,
+  NftTimeoutError,
+  NftUnavailableError,
+  NftCommandError,
+  NftRenderError,
+  isNftError,
+  isNftSyntaxError,
+  isNftKernelError,
+  isNftNotFoundError,
+  isNftTimeoutError,
+  isNftUnavailableError,
+  isNftRenderError,
+  nftErrorFromFailure,
+} from './errors.js';
+export type { NftErrorCode, NftOperation, NftUnavailableReason } from './errors.js';

@@ -1,0 +1,33 @@
+/**
+ * The nft dataplane contract: one interface with two implementations in this package,
+ * RealNft (shells out to `nft`) and FakeNft (in memory), in the manner of
+ * kubernetes-sigs/knftables. Owns the name of natfleet's one table; nothing in this
+ * package may ever name another table.
+ */
+import type { TableState } from './table-state.js';
+
+/** nft family of natfleet's table. */
+export const TABLE_FAMILY = 'inet';
+/** Name of natfleet's table: the only table the enforcer creates, reads or deletes. */
+export const TABLE_NAME = 'natfleet';
+/** `inet natfleet`, as it appears in nft commands. */
+export const TABLE_REF = `${TABLE_FAMILY} ${TABLE_NAME}`;
+
+/** natfleet's view of nftables. Every method only ever concerns the `inet natfleet` table. */
+export interface Nft {
+  /**
+   * Runs `text` as ONE nft transaction (`nft -f -`): it applies entirely or not at all.
+   * Pass the output of `renderTransaction`. Rejects with an NftError subclass; on
+   * NftTimeoutError whether it committed is unknown (read back).
+   */
+  applyTransaction(text: string): Promise<void>;
+  /**
+   * Reads the table back without set elements (`nft -t list table inet natfleet`).
+   * Resolves undefined when the table does not exist (that is not an error).
+   */
+  readTable(): Promise<TableState | undefined>;
+  /** Deletes the table; resolves true when it existed, false when there was nothing to delete. */
+  deleteTable(): Promise<boolean>;
+  /** Validates `text` as a transaction without committing it (`nft -c -f -`). */
+  check(text: string): Promise<void>;
+}

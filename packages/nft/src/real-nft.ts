@@ -1,0 +1,192 @@
+/**
+ * The real Nft: runs the `nft` binary (inside a network namespace via `ip netns exec`
+ * when asked), one process per operation, with the transaction text on stdin, a timeout
+ * that kills it, and stderr translated into typed errors at this boundary.
+ *
+ * Must never name any table but `inet natfleet` in the commands it builds itself
+ * (read and delete); apply and check run only the text they are handed, which is ours.
+ * Never logs, never retries: the enforcer owns the retry policy.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { isNftNotFoundError, nftErrorFromFailure, NftTimeoutError, NftUnavailableError, type NftOperation } from './errors.js';
+import { TABLE_FAMILY, TABLE_NAME, type Nft } from './nft.js';
+import { parseTerseListing, type TableState } from './table-state.js';
+
+export interface RealNftOptions {
+  /** Run nft inside this named network namespace (`ip netns exec <netns> nft …`). Default: the current namespace. */
+  netns?: string;
+  /** The nft binary: a path, or a name looked up in PATH then /usr/local/sbin, /usr/sbin, /sbin. Default `nft`. */
+  nftPath?: string;
+  /** The ip binary (only used with `netns`), found like nft. Default `ip`. */
+  ipPath?: string;
+  /** Kill nft and reject with NftTimeoutError after this long. Default 10 000 ms. */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_NFT_TIMEOUT_MS = 10_000;
+
+/** Debian puts nft and ip in /usr/sbin, which a service's PATH may lack. */
+const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+const DEBIAN_PACKAGE: Readonly<Record<string, string>> = { nft: 'nftables', ip: 'iproute2' };
+/** stderr kept for errors: nft prints the whole offending line, which can be megabytes long. */
+const MAX_STDERR = 64 * 1024;
+const NETNS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
+
+interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** Nft backed by the nft binary. Stateless apart from its options: safe to share. */
+export class RealNft implements Nft {
+  private readonly timeoutMs: number;
+
+  /** Throws NftUnavailableError (reason `netns`) when `netns` is not a plain namespace name. */
+  constructor(private readonly options: RealNftOptions = {}) {
+    if (options.netns !== undefined && !NETNS_NAME.test(options.netns)) {
+      throw new NftUnavailableError('netns', `invalid network namespace name ${JSON.stringify(options.netns)}`);
+    }
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_NFT_TIMEOUT_MS;
+  }
+
+  async applyTransaction(text: string): Promise<void> {
+    await this.run('apply', ['-f', '-'], text);
+  }
+
+  async check(text: string): Promise<void> {
+    await this.run('check', ['-c', '-f', '-'], text);
+  }
+
+  /** Resolves undefined when the table does not exist; other failures reject. */
+  async readTable(): Promise<TableState | undefined> {
+    try {
+      const { stdout } = await this.run('read', ['-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+      return parseTerseListing(stdout);
+    } catch (err) {
+      if (isNftNotFoundError(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Resolves false when the table did not exist; other failures reject. */
+  async deleteTable(): Promise<boolean> {
+    try {
+      await this.run('delete', ['delete', 'table', TABLE_FAMILY, TABLE_NAME]);
+      return true;
+    } catch (err) {
+      if (isNftNotFoundError(err)) return false;
+      throw err;
+    }
+  }
+
+  /** The command line for `nftArgs`: nft itself, or `ip netns exec <ns> nft …`. */
+  private command(nftArgs: string[]): [string, string[]] {
+    const nft = findBinary(this.options.nftPath ?? 'nft');
+    assertExecutable(nft, 'nft');
+    if (this.options.netns === undefined) return [nft, nftArgs];
+    const ip = findBinary(this.options.ipPath ?? 'ip');
+    assertExecutable(ip, 'ip');
+    return [ip, ['netns', 'exec', this.options.netns, nft, ...nftArgs]];
+  }
+
+  private run(operation: NftOperation, nftArgs: string[], input?: string): Promise<RunResult> {
+    let cmd: string;
+    let args: string[];
+    try {
+      [cmd, args] = this.command(nftArgs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      // Own process group, so a timeout kills nft and anything it started, by that group's id.
+      const child = spawn(cmd, args, {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+        env: { ...process.env, LC_ALL: 'C' }, // nft's errno texts are what errors.ts matches
+      });
+      let stdout = '';
+      let stderr = '';
+      let timedOut = false;
+      let settled = false;
+      const finish = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        fn();
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        killGroup(child.pid);
+      }, this.timeoutMs);
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        if (stderr.length < MAX_STDERR) stderr = (stderr + d).slice(0, MAX_STDERR);
+      });
+      // nft may exit (or be killed) before reading all of stdin; the exit status tells what happened.
+      child.stdin.on('error', () => undefined);
+      child.on('error', (err: NodeJS.ErrnoException) =>
+        finish(() =>
+          reject(
+            new NftUnavailableError('missing-binary', `cannot run ${cmd}: ${err.code ?? err.message}; install the Debian package nftables`, '', 'nftables', {
+              cause: err,
+            }),
+          ),
+        ),
+      );
+      child.on('close', (code, signal) =>
+        finish(() => {
+          if (timedOut) reject(new NftTimeoutError(operation, this.timeoutMs, stderr.trim()));
+          else if (code === 0) resolve({ stdout, stderr });
+          else reject(nftErrorFromFailure({ stderr, exitCode: code, signal, operation }));
+        }),
+      );
+      child.stdin.end(input ?? '');
+    });
+  }
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * A path (containing '/') as given; a bare name looked up in PATH, then the sbin
+ * directories. Returns the bare name when absent (assertExecutable reports it).
+ */
+function findBinary(binary: string): string {
+  if (binary.includes('/')) return binary;
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), ...SBIN_DIRS];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = join(dir, binary);
+    if (executable(candidate)) return candidate;
+  }
+  return binary;
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function assertExecutable(path: string, binary: 'nft' | 'ip'): void {
+  if (path.includes('/') && executable(path)) return;
+  const pkg = DEBIAN_PACKAGE[binary]!;
+  throw new NftUnavailableError(
+    'missing-binary',
+    `${binary} not found (${path.includes('/') ? path : `searched PATH and ${SBIN_DIRS.join(', ')}`}); install the Debian package ${pkg} (apt-get install ${pkg})`,
+    '',
+    pkg,
+  );
+}

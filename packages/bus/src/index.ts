@@ -1,0 +1,23 @@
+/**
+ * @natfleet/bus — natfleet's NATS contracts: stream NATFLEET_BUNDLES, KV natfleet-nodes,
+ * bundle publish/read/follow, node status. Libraries never log; errors are BusError.
+ */
+export {
+  BUNDLE_STREAM,
+  BUNDLE_SUBJECT_PREFIX,
+  NODES_BUCKET,
+  HDR_CONTENT,
+  HDR_DIGEST,
+  HDR_VERSION,
+  NODE_NAME_RE,
+  bundleSubject,
+} from './contracts.js';
+export type { NodeState, NodeStatus } from './contracts.js';
+export { BusError, isBusError } from './errors.js';
+export type { BusErrorCode } from './errors.js';
+export { bundleStreamConfig, ensureBundleStream, openNodesBucket } from './setup.js';
+export type { BucketOptions, StreamOptions } from './setup.js';
+export { bundleHistory, followBundles, latestBundle, publishBundle } from './bundles.js';
+export type { PublishBundleInput, PublishResult, StoredBundle } from './bundles.js';
+export { decodeNodeStatus, putNodeStatus, readNodeStatuses, watchNodeStatuses } from './node-status.js';
+export type { NodeStatusEvent } from './node-status.js';

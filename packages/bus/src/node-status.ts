@@ -1,0 +1,92 @@
+/**
+ * Node status in the natfleet-nodes KV bucket: each enforcer writes its own key; the
+ * compiler and API read and watch all keys. Values from other writers may be malformed,
+ * so decoding never throws (undefined instead).
+ */
+import { DeliverPolicy, type JetStreamClient, type KV } from 'nats';
+import { NODES_BUCKET } from './contracts.js';
+import { NODE_NAME_RE, type NodeStatus } from './contracts.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Writes `status` under its node name. Throws RangeError for a name KV cannot hold. */
+export async function putNodeStatus(kv: KV, status: NodeStatus): Promise<void> {
+  if (!NODE_NAME_RE.test(status.node)) throw new RangeError(`node name ${JSON.stringify(status.node)} must match ${NODE_NAME_RE}`);
+  await kv.put(status.node, enc.encode(JSON.stringify(status)));
+}
+
+/** Parses a KV value; undefined for anything that is not a NodeStatus-shaped object. */
+export function decodeNodeStatus(bytes: Uint8Array): NodeStatus | undefined {
+  try {
+    const v = JSON.parse(dec.decode(bytes)) as Partial<NodeStatus>;
+    if (typeof v !== 'object' || v === null || typeof v.node !== 'string') return undefined;
+    return {
+      node: v.node,
+      cluster: typeof v.cluster === 'string' ? v.cluster : '',
+      labels: typeof v.labels === 'object' && v.labels !== null ? v.labels : {},
+      addresses: Array.isArray(v.addresses) ? v.addresses.filter((a): a is string => typeof a === 'string') : [],
+      appliedVersion: Number(v.appliedVersion) || 0,
+      appliedDigest: typeof v.appliedDigest === 'string' ? v.appliedDigest : '',
+      state: v.state === 'applied' || v.state === 'failed' ? v.state : 'pending',
+      error: typeof v.error === 'string' ? v.error : '',
+      errorCode: typeof v.errorCode === 'string' ? v.errorCode : '',
+      failedVersion: Number(v.failedVersion) || 0,
+      appliedAt: typeof v.appliedAt === 'string' ? v.appliedAt : '',
+      applyMs: Number(v.applyMs) || 0,
+      driftRepairs: Number(v.driftRepairs) || 0,
+      enforcerVersion: typeof v.enforcerVersion === 'string' ? v.enforcerVersion : '',
+      heartbeatAt: typeof v.heartbeatAt === 'string' ? v.heartbeatAt : '',
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every decodable node status, sorted by node name (empty when none). Reads the last value
+ * per key straight from the bucket's stream and stops on the server's pending count — not
+ * `kv.keys()`, which was seen here to miss keys written a moment before (nats.js 2.29).
+ */
+export async function readNodeStatuses(js: JetStreamClient): Promise<NodeStatus[]> {
+  const stream = `KV_${NODES_BUCKET}`;
+  const jsm = await js.jetstreamManager();
+  const info = await jsm.streams.info(stream);
+  if (info.state.messages === 0) return [];
+  const consumer = await js.consumers.get(stream, { filterSubjects: `$KV.${NODES_BUCKET}.>`, deliver_policy: DeliverPolicy.LastPerSubject });
+  const latest = new Map<string, NodeStatus | undefined>();
+  const messages = await consumer.consume();
+  for await (const m of messages) {
+    const key = m.subject.slice(`$KV.${NODES_BUCKET}.`.length);
+    const op = m.headers?.get('KV-Operation');
+    latest.set(key, op === 'DEL' || op === 'PURGE' ? undefined : decodeNodeStatus(m.data));
+    if (m.info.pending === 0) break;
+  }
+  await messages.close();
+  return [...latest.values()].filter((s): s is NodeStatus => s !== undefined).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+}
+
+export type NodeStatusEvent = { type: 'put'; status: NodeStatus } | { type: 'delete'; node: string };
+
+/**
+ * Current values, then every change, as events. Undecodable values are skipped. Ends when
+ * `signal` aborts.
+ */
+export async function* watchNodeStatuses(kv: KV, signal?: AbortSignal): AsyncGenerator<NodeStatusEvent> {
+  const iter = await kv.watch({ include: 'lastValue' as never });
+  const stop = (): void => iter.stop();
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    for await (const e of iter) {
+      if (e.operation === 'PUT') {
+        const status = decodeNodeStatus(e.value);
+        if (status) yield { type: 'put', status };
+      } else {
+        yield { type: 'delete', node: e.key };
+      }
+    }
+  } finally {
+    signal?.removeEventListener('abort', stop);
+    iter.stop();
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Creating or verifying the bundle stream and the nodes KV bucket at start. Only the
+ * compiler (and the local stack) create; enforcers and the API bind to what exists.
+ */
+import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type KV, type StreamConfig } from 'nats';
+import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, NODES_BUCKET } from './contracts.js';
+import { BusError } from './errors.js';
+
+export interface StreamOptions {
+  /** JetStream replicas (1 standalone, 3 in a cluster). Default 1. */
+  replicas?: number;
+  /** Bundles kept per cluster subject, for history and rollback views. Default 20. */
+  historyPerSubject?: number;
+  /** Msg-id dedupe window (ms); ≥ 2 min per DESIGN.md §5. Default 5 min. */
+  duplicateWindowMs?: number;
+  /** Largest bundle message accepted by the stream, bytes. Default 8 MiB. */
+  maxMessageBytes?: number;
+}
+
+const ms = (n: number): number => n * 1_000_000; // nanoseconds
+
+/** The stream config natfleet wants, for the given options. */
+export function bundleStreamConfig(o: StreamOptions = {}): Partial<StreamConfig> & { name: string; subjects: string[] } {
+  return {
+    name: BUNDLE_STREAM,
+    subjects: [`${BUNDLE_SUBJECT_PREFIX}.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    num_replicas: o.replicas ?? 1,
+    max_msgs_per_subject: o.historyPerSubject ?? 20,
+    duplicate_window: ms(o.duplicateWindowMs ?? 5 * 60_000),
+    max_msg_size: o.maxMessageBytes ?? 8 * 1024 * 1024,
+  };
+}
+
+/**
+ * Creates the bundle stream, or updates an existing one to natfleet's settings. A stream
+ * of that name whose subjects do not cover `natfleet.bundle.>` is a STREAM_CONFLICT
+ * (someone else's stream; natfleet will not take it over).
+ */
+export async function ensureBundleStream(jsm: JetStreamManager, options: StreamOptions = {}): Promise<void> {
+  const want = bundleStreamConfig(options);
+  let existing: StreamConfig | undefined;
+  try {
+    existing = (await jsm.streams.info(BUNDLE_STREAM)).config;
+  } catch (err) {
+    if (!/stream not found/i.test(String((err as Error).message))) {
+      throw new BusError('UNAVAILABLE', `cannot read stream ${BUNDLE_STREAM}: ${(err as Error).message}`, true, { cause: err });
+    }
+  }
+  try {
+    if (!existing) {
+      await jsm.streams.add(want);
+      return;
+    }
+    if (!existing.subjects?.includes(want.subjects[0]!)) {
+      throw new BusError('STREAM_CONFLICT', `stream ${BUNDLE_STREAM} exists with subjects ${JSON.stringify(existing.subjects)}, not ${want.subjects[0]}`, false);
+    }
+    const drift =
+      existing.max_msgs_per_subject !== want.max_msgs_per_subject ||
+      existing.duplicate_window !== want.duplicate_window ||
+      existing.max_msg_size !== want.max_msg_size ||
+      existing.num_replicas !== want.num_replicas;
+    if (drift) await jsm.streams.update(BUNDLE_STREAM, { ...existing, ...want });
+  } catch (err) {
+    if (err instanceof BusError) throw err;
+    throw new BusError('STREAM_CONFLICT', `cannot create or update stream ${BUNDLE_STREAM}: ${(err as Error).message}`, false, { cause: err });
+  }
+}
+
+export interface BucketOptions {
+  replicas?: number;
+  /** Bind only (do not create): for enforcers and the API, which may lack the permission. */
+  bindOnly?: boolean;
+}
+
+/** Opens (creating unless bindOnly) the natfleet-nodes KV bucket: one value per node, latest only. */
+export async function openNodesBucket(js: JetStreamClient, options: BucketOptions = {}): Promise<KV> {
+  try {
+    const kv = await js.views.kv(NODES_BUCKET, {
+      history: 1,
+      replicas: options.replicas ?? 1,
+      storage: StorageType.File,
+      ...(options.bindOnly ? { bindOnly: true } : {}),
+    });
+    // nats.js binds without asking the server; status() fails now if the bucket is missing.
+    if (options.bindOnly) await kv.status();
+    return kv;
+  } catch (err) {
+    throw new BusError('UNAVAILABLE', `cannot open KV bucket ${NODES_BUCKET}: ${(err as Error).message}`, true, { cause: err });
+  }
+}

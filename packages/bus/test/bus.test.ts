@@ -1,0 +1,162 @@
+import { startNats, type NatsCluster } from '@natfleet/testkit';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BUNDLE_STREAM,
+  bundleHistory,
+  bundleSubject,
+  decodeNodeStatus,
+  ensureBundleStream,
+  followBundles,
+  isBusError,
+  latestBundle,
+  openNodesBucket,
+  publishBundle,
+  putNodeStatus,
+  readNodeStatuses,
+  watchNodeStatuses,
+  type NodeStatus,
+} from '../src/index.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const status = (node: string, over: Partial<NodeStatus> = {}): NodeStatus => ({
+  node,
+  cluster: 'c1',
+  labels: { zone: 'a' },
+  addresses: ['192.0.2.1'],
+  appliedVersion: 0,
+  appliedDigest: '',
+  state: 'pending',
+  error: '',
+  errorCode: '',
+  failedVersion: 0,
+  appliedAt: '',
+  applyMs: 0,
+  driftRepairs: 0,
+  enforcerVersion: 'test',
+  heartbeatAt: new Date().toISOString(),
+  ...over,
+});
+
+describe('bus against a real nats-server', () => {
+  let nats: NatsCluster;
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await nats?.destroy();
+  });
+
+  it('creates the stream once and is idempotent; updates drifted settings', async () => {
+    const jsm = await nc.jetstreamManager();
+    await ensureBundleStream(jsm);
+    await ensureBundleStream(jsm);
+    expect((await jsm.streams.info(BUNDLE_STREAM)).config.max_msgs_per_subject).toBe(20);
+    await ensureBundleStream(jsm, { historyPerSubject: 5 });
+    const cfg = (await jsm.streams.info(BUNDLE_STREAM)).config;
+    expect(cfg.max_msgs_per_subject).toBe(5);
+    expect(cfg.duplicate_window).toBeGreaterThanOrEqual(120e9);
+  });
+
+  it('refuses to take over a foreign stream with the same name', async () => {
+    const other = await startNats();
+    const nc2 = await connect({ servers: other.url });
+    try {
+      const jsm = await nc2.jetstreamManager();
+      await jsm.streams.add({ name: BUNDLE_STREAM, subjects: ['someone.else'] });
+      const err = await ensureBundleStream(jsm).catch((e: unknown) => e);
+      expect(isBusError(err, 'STREAM_CONFLICT')).toBe(true);
+    } finally {
+      await nc2.close();
+      await other.destroy();
+    }
+  });
+
+  it('publishes with msg-id dedupe, reads the latest, and fences stale publishers', async () => {
+    const js = nc.jetstream();
+    const jsm = await nc.jetstreamManager();
+    expect(await latestBundle(jsm, 'c1')).toBeUndefined();
+    const p1 = await publishBundle(js, { cluster: 'c1', data: enc('b1'), version: 10, digest: 'sha256:01', contentDigest: 'c1', expectedLastSubjectSequence: 0 });
+    expect(p1.duplicate).toBe(false);
+    const again = await publishBundle(js, { cluster: 'c1', data: enc('b1'), version: 10, digest: 'sha256:01', contentDigest: 'c1' });
+    expect(again).toEqual({ seq: p1.seq, duplicate: true });
+    const latest = await latestBundle(jsm, 'c1');
+    expect(latest).toMatchObject({ seq: p1.seq, version: 10, digest: 'sha256:01', contentDigest: 'c1' });
+    expect(new TextDecoder().decode(latest!.data)).toBe('b1');
+    // A publisher that read an older sequence is fenced off.
+    const p2 = await publishBundle(js, { cluster: 'c1', data: enc('b2'), version: 11, digest: 'sha256:02', contentDigest: 'c2', expectedLastSubjectSequence: p1.seq });
+    const stale = await publishBundle(js, { cluster: 'c1', data: enc('b3'), version: 12, digest: 'sha256:03', contentDigest: 'c3', expectedLastSubjectSequence: p1.seq }).catch((e: unknown) => e);
+    expect(isBusError(stale, 'PUBLISH_FENCED')).toBe(true);
+    expect((await latestBundle(jsm, 'c1'))?.seq).toBe(p2.seq);
+    // Other clusters are separate subjects.
+    expect(await latestBundle(jsm, 'c2')).toBeUndefined();
+    expect(() => bundleSubject('bad.name')).toThrow(RangeError);
+  });
+
+  it('lists history oldest first', async () => {
+    const h = await bundleHistory(nc.jetstream(), 'c1');
+    expect(h.map((b) => b.version)).toEqual([10, 11]);
+  });
+
+  it('follows: the latest first, then new bundles as they come', async () => {
+    const js = nc.jetstream();
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const done = (async () => {
+      for await (const b of followBundles(js, 'c1', ac.signal)) {
+        seen.push(b.version);
+        if (seen.length === 3) ac.abort();
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await publishBundle(js, { cluster: 'c1', data: enc('b4'), version: 14, digest: 'sha256:04', contentDigest: 'c4' });
+    await publishBundle(js, { cluster: 'c2', data: enc('x'), version: 99, digest: 'sha256:99', contentDigest: 'x' });
+    await publishBundle(js, { cluster: 'c1', data: enc('b5'), version: 15, digest: 'sha256:05', contentDigest: 'c5' });
+    await done;
+    expect(seen).toEqual([11, 14, 15]);
+  });
+
+  it('node status: put, read all, watch changes; malformed values are skipped', async () => {
+    const js = nc.jetstream();
+    const kv = await openNodesBucket(js);
+    const bound = await openNodesBucket(js, { bindOnly: true });
+    await putNodeStatus(kv, status('node-b'));
+    await putNodeStatus(bound, status('node-a', { state: 'applied', appliedVersion: 11 }));
+    await kv.put('garbage', enc('{not json'));
+    expect((await readNodeStatuses(js)).map((s) => [s.node, s.state])).toEqual([
+      ['node-a', 'applied'],
+      ['node-b', 'pending'],
+    ]);
+    const ac = new AbortController();
+    const events: string[] = [];
+    const done = (async () => {
+      for await (const e of watchNodeStatuses(kv, ac.signal)) {
+        events.push(e.type === 'put' ? `put:${e.status.node}:${e.status.appliedVersion}` : `del:${e.node}`);
+        if (events.includes('del:node-b')) ac.abort();
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await putNodeStatus(kv, status('node-a', { appliedVersion: 14, state: 'applied' }));
+    await kv.delete('node-b');
+    await done;
+    expect(events).toEqual(expect.arrayContaining(['put:node-a:11', 'put:node-b:0', 'put:node-a:14', 'del:node-b']));
+    expect((await readNodeStatuses(js)).map((s) => s.node)).toEqual(['node-a']);
+    expect(decodeNodeStatus(enc('[]'))).toBeUndefined();
+    await expect(putNodeStatus(kv, status('bad name'))).rejects.toThrow(RangeError);
+  });
+
+  it('bindOnly fails clearly when the bucket does not exist', async () => {
+    const other = await startNats();
+    const nc2 = await connect({ servers: other.url });
+    try {
+      const err = await openNodesBucket(nc2.jetstream(), { bindOnly: true }).catch((e: unknown) => e);
+      expect(isBusError(err, 'UNAVAILABLE')).toBe(true);
+    } finally {
+      await nc2.close();
+      await other.destroy();
+    }
+  });
+});

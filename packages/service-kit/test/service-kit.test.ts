@@ -1,0 +1,50 @@
+import { InvalidArgumentError } from 'commander';
+import { Registry, Counter } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { parseDurationMs, parseLabels, parseList, parsePort, parsePositiveInt, sleep, startOpsServer } from '../src/index.js';
+
+describe('parsers', () => {
+  it('parse good values and reject bad ones with InvalidArgumentError', () => {
+    expect(parseDurationMs('15ms')).toBe(15);
+    expect(parseDurationMs('2s')).toBe(2000);
+    expect(parseDurationMs('1.5m')).toBe(90_000);
+    expect(parseDurationMs('40')).toBe(40);
+    expect(parsePort('0')).toBe(0);
+    expect(parsePositiveInt('3')).toBe(3);
+    expect(parseList(' a, ,b ')).toEqual(['a', 'b']);
+    expect(parseLabels('zone=a, rack = r1')).toEqual({ zone: 'a', rack: 'r1' });
+    expect(parseLabels('')).toEqual({});
+    for (const bad of [() => parseDurationMs('soon'), () => parsePort('70000'), () => parsePort('-1'), () => parsePositiveInt('0'), () => parseLabels('novalue')]) {
+      expect(bad).toThrow(InvalidArgumentError);
+    }
+  });
+
+  it('sleep resolves early on abort', async () => {
+    const ac = new AbortController();
+    const t0 = Date.now();
+    setTimeout(() => ac.abort(), 20);
+    await sleep(5_000, ac.signal);
+    expect(Date.now() - t0).toBeLessThan(1_000);
+  });
+});
+
+describe('ops server', () => {
+  it('serves healthz, readyz (200/503 with checks) and metrics on a free port', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'natfleet_test_total', help: 'x', registers: [registry] }).inc(3);
+    let etcdOk = false;
+    const ops = await startOpsServer({ host: '127.0.0.1', port: 0, registry, readiness: () => ({ etcd: { ok: etcdOk, detail: 'down' } }) });
+    try {
+      const base = `http://127.0.0.1:${ops.port}`;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const notReady = await fetch(`${base}/readyz`);
+      expect(notReady.status).toBe(503);
+      expect(await notReady.json()).toEqual({ ready: false, checks: { etcd: { ok: false, detail: 'down' } } });
+      etcdOk = true;
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`${base}/metrics`)).text()).toContain('natfleet_test_total 3');
+    } finally {
+      await ops.close();
+    }
+  });
+});

@@ -27,6 +27,8 @@ export type { ProbeResult, SeenPeer } from './peer.js';
 export { freePort, freePorts } from './ports.js';
 export { ManagedProcess, run, waitUntil } from './process.js';
 export type { ExitInfo, RunOptions, RunResult, SpawnOptions } from './process.js';
+export { REPO_ROOT, ServiceProcess, serviceEntry } from './service.js';
+export type { ServiceStartOptions } from './service.js';
 export { makeTempDir, removeDir } from './tempdir.js';
 export { NatTopology, DEFAULT_ADDRESSES, hostOf } from './topology.js';
 export type { TopologyAddresses } from './topology.js';

@@ -45,7 +45,8 @@ export class ServiceProcess {
       keepLines: 2_000,
     });
     const svc = new ServiceProcess(proc, o.opsPort, o);
-    if ((o.waitFor ?? 'readyz') !== 'none') await svc.waitReady(o.waitFor ?? 'readyz', o.timeoutMs ?? 20_000);
+    const waitFor = o.waitFor ?? 'readyz';
+    if (waitFor !== 'none') await svc.waitReady(waitFor, o.timeoutMs ?? 20_000);
     return svc;
   }
 

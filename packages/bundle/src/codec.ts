@@ -38,6 +38,16 @@ export function bundleDigest(body: BundleBody): string {
   return `sha256:${createHash('sha256').update(canonicalJson(bundleBody(body))).digest('hex')}`;
 }
 
+/**
+ * `sha256:<hex>` of the body without `version` and `sourceRevision`: equal for two bundles
+ * that enforce exactly the same thing (same sets, settings, overrides and warnings). The
+ * compiler skips publishing when it equals the last published one.
+ */
+export function bundleContentDigest(body: BundleBody): string {
+  const { version: _v, sourceRevision: _s, ...content } = bundleBody(body);
+  return `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
+}
+
 const digestBytes = (digest: string): Buffer => Buffer.from(digest.slice('sha256:'.length), 'hex');
 
 /** Digests and signs `body`. `compiledAt` defaults to now; it is not covered by the digest. */

@@ -8,6 +8,7 @@ export type { Bundle, BundleBody, BundleSignature, BundleWarning, FamilySets, Na
 export { canonicalJson } from './canonical-json.js';
 export {
   bundleBody,
+  bundleContentDigest,
   bundleDigest,
   decodeBundle,
   encodeBundle,

@@ -72,6 +72,12 @@ describe('seal / encode / decode', () => {
     expect(bundleDigest(body({ cluster: 'other' }))).not.toBe(a.digest);
   });
 
+  it('content digest ignores version and sourceRevision but not what is enforced', async () => {
+    const { bundleContentDigest } = await import('../src/index.js');
+    expect(bundleContentDigest(body({ version: 50, sourceRevision: 50 }))).toBe(bundleContentDigest(body()));
+    expect(bundleContentDigest(body({ nodes: {} }))).not.toBe(bundleContentDigest(body()));
+  });
+
   it('same body gives byte-identical encodings', () => {
     const at = '2026-01-01T00:00:00.000Z';
     const shuffled = Object.fromEntries(Object.entries(body()).reverse()) as unknown as BundleBody;

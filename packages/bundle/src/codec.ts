@@ -73,6 +73,15 @@ export interface DecodeOptions {
  * key set rejects everything (UNKNOWN_KEY).
  */
 export function decodeBundle(bytes: Uint8Array, { trustedKeys, maxBytes = DEFAULT_MAX_BUNDLE_BYTES }: DecodeOptions): Bundle {
+  return checkSignature(inspectBundle(bytes, { maxBytes }), trustedKeys);
+}
+
+/**
+ * Parses wire bytes and checks size, format, apiVersion, shape and digest — everything
+ * but the signature. For read-only views (API history, explain) that do not enforce
+ * anything; enforcers must use decodeBundle. Same error codes as decodeBundle.
+ */
+export function inspectBundle(bytes: Uint8Array, { maxBytes = DEFAULT_MAX_BUNDLE_BYTES }: { maxBytes?: number } = {}): Bundle {
   if (bytes.length > maxBytes) throw new BundleError('TOO_LARGE', `bundle is ${bytes.length} bytes, limit ${maxBytes}`);
   let json: Buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   if (bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1) {
@@ -98,13 +107,21 @@ export function decodeBundle(bytes: Uint8Array, { trustedKeys, maxBytes = DEFAUL
   }
   const problem = bundleShapeProblem(parsed);
   if (problem) throw new BundleError('MALFORMED', `malformed bundle: ${problem}`);
-  return verifyBundle(parsed as Bundle, trustedKeys);
+  const bundle = parsed as Bundle;
+  const actual = bundleDigest(bundle);
+  if (actual !== bundle.digest) throw new BundleError('BAD_DIGEST', `digest mismatch: bundle says ${bundle.digest}, body hashes to ${actual}`);
+  return bundle;
 }
 
 /** Verifies digest then signature of an already-parsed bundle; returns it unchanged. */
 export function verifyBundle(bundle: Bundle, trustedKeys: TrustedKeys): Bundle {
   const actual = bundleDigest(bundle);
   if (actual !== bundle.digest) throw new BundleError('BAD_DIGEST', `digest mismatch: bundle says ${bundle.digest}, body hashes to ${actual}`);
+  return checkSignature(bundle, trustedKeys);
+}
+
+/** Signature only: the caller has already checked the digest against the body. */
+function checkSignature(bundle: Bundle, trustedKeys: TrustedKeys): Bundle {
   const key = trustedKeys.get(bundle.signature.keyId);
   if (!key) throw new BundleError('UNKNOWN_KEY', `bundle signed by untrusted key ${bundle.signature.keyId}`);
   if (!verifyDigest(key, digestBytes(bundle.digest), bundle.signature.sig)) {

@@ -12,6 +12,7 @@ export {
   bundleDigest,
   decodeBundle,
   encodeBundle,
+  inspectBundle,
   sealBundle,
   verifyBundle,
   DEFAULT_COMPRESS_ABOVE,

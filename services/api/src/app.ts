@@ -1,0 +1,158 @@
+/**
+ * The HTTP surface (fastify): /v1 resources, rollout, bundles, explain, rollback, plus
+ * /healthz, /readyz, /metrics and /openapi.json. Bodies are JSON or YAML (one or many
+ * documents); every error is `{code, message, issues?}` from the registry in errors.ts,
+ * never a stack trace. Reads need a read or write token; writes need a write token.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { parseResources, type InputFormat } from '@natfleet/model';
+import type { Registry } from 'prom-client';
+import { bearerToken, type Role, type TokenSet } from './auth.js';
+import { ApiError, toApiError } from './errors.js';
+import { openApiDocument } from './openapi.js';
+import type { ResourceService, WritableKind, WriteMode } from './resource-service.js';
+import type { RolloutService } from './rollout-service.js';
+import type { Readiness } from '@natfleet/service-kit';
+import type { Logger } from 'pino';
+
+export interface AppDeps {
+  resources: ResourceService;
+  rollout: RolloutService;
+  tokens: TokenSet;
+  registry: Registry;
+  readiness: () => Readiness;
+  logger: Logger;
+  /** Largest accepted request body, bytes. */
+  bodyLimit: number;
+}
+
+const PLURALS: Record<string, WritableKind> = { ippools: 'IPPool', felixconfigurations: 'FelixConfiguration' };
+const TEXT_TYPES = ['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'];
+
+function formatOf(req: FastifyRequest): InputFormat {
+  const ct = String(req.headers['content-type'] ?? '');
+  return ct.includes('json') ? 'json' : ct.includes('yaml') ? 'yaml' : 'auto';
+}
+
+const truthy = (v: unknown): boolean => v === 'true' || v === '1' || v === '';
+
+function bodyText(req: FastifyRequest): string {
+  if (typeof req.body !== 'string' || req.body.trim() === '') throw new ApiError('BAD_REQUEST', 'request body is empty');
+  return req.body;
+}
+
+function jsonBody(req: FastifyRequest): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(bodyText(req));
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new ApiError('PARSE_FAILED', 'request body must be a JSON object');
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: deps.bodyLimit });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(TEXT_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = toApiError(err);
+    if (e.code === 'INTERNAL') deps.logger.error({ err, url: req.url }, 'internal error');
+    void reply.code(e.status).send(e.toJSON());
+  });
+  app.setNotFoundHandler((req, reply) => void reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
+
+  const guard = (role: Role) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const token = bearerToken(req.headers.authorization);
+    const have = token ? deps.tokens.roleOf(token) : undefined;
+    if (!have) {
+      void reply.header('www-authenticate', 'Bearer');
+      throw new ApiError('UNAUTHORIZED', token ? 'unknown token' : 'missing bearer token');
+    }
+    if (role === 'write' && have !== 'write') throw new ApiError('FORBIDDEN', 'this token may only read');
+  };
+  const read = { preHandler: guard('read') };
+  const write = { preHandler: guard('write') };
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const checks = deps.readiness();
+    const ready = Object.values(checks).every((c) => c.ok);
+    return reply.code(ready ? 200 : 503).send({ ready, checks });
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
+  app.get('/openapi.json', async () => openApiDocument());
+
+  const kindOf = (plural: string): WritableKind => {
+    const k = PLURALS[plural];
+    if (!k) throw new ApiError('NOT_FOUND', `unknown resource type "${plural}" (ippools, felixconfigurations)`);
+    return k;
+  };
+
+  app.get<{ Params: { plural: string } }>('/v1/:plural', read, async (req) => {
+    const kind = kindOf(req.params.plural);
+    const { revision, items } = await deps.resources.list(kind);
+    return { apiVersion: 'projectcalico.org/v3', kind: `${kind}List`, metadata: { resourceVersion: String(revision) }, items };
+  });
+  app.get<{ Params: { plural: string; name: string } }>('/v1/:plural/:name', read, async (req) => deps.resources.get(kindOf(req.params.plural), req.params.name));
+
+  // POST /v1/<plural> = create (like calicoctl create); PUT /v1/<plural>/<name> = replace.
+  app.post<{ Params: { plural: string }; Querystring: { dryRun?: string } }>('/v1/:plural', write, async (req, reply) => {
+    const kind = kindOf(req.params.plural);
+    const items = parseResources(bodyText(req), { format: formatOf(req) });
+    for (const it of items) if (it.object.kind === undefined) (it.object as Record<string, unknown>).kind = kind;
+    const r = await deps.resources.write('create', items, { dryRun: truthy(req.query.dryRun) });
+    return reply.code(r.dryRun ? 200 : 201).send(r);
+  });
+  app.put<{ Params: { plural: string; name: string }; Querystring: { dryRun?: string } }>('/v1/:plural/:name', write, async (req) => {
+    const kind = kindOf(req.params.plural);
+    const items = parseResources(bodyText(req), { format: formatOf(req) });
+    if (items.length !== 1) throw new ApiError('BAD_REQUEST', 'PUT takes exactly one resource');
+    const obj = items[0]!.object as Record<string, unknown>;
+    obj.kind ??= kind;
+    const meta = (obj.metadata ?? {}) as Record<string, unknown>;
+    if (meta.name !== undefined && meta.name !== req.params.name) throw new ApiError('BAD_REQUEST', `metadata.name "${String(meta.name)}" does not match the URL name "${req.params.name}"`);
+    obj.metadata = { ...meta, name: req.params.name };
+    return deps.resources.write('replace', items, { dryRun: truthy(req.query.dryRun) });
+  });
+  app.delete<{ Params: { plural: string; name: string }; Querystring: { dryRun?: string; resourceVersion?: string } }>('/v1/:plural/:name', write, async (req) => {
+    const kind = kindOf(req.params.plural);
+    return deps.resources.delete([{ kind, name: req.params.name, ...(req.query.resourceVersion ? { resourceVersion: req.query.resourceVersion } : {}) }], { dryRun: truthy(req.query.dryRun) });
+  });
+
+  // Multi-kind batches (natctl apply/create/replace -f, delete -f).
+  app.post<{ Querystring: { mode?: string; dryRun?: string } }>('/v1/resources', write, async (req) => {
+    const mode = (req.query.mode ?? 'apply') as WriteMode;
+    if (!['apply', 'create', 'replace'].includes(mode)) throw new ApiError('BAD_REQUEST', 'mode must be apply, create or replace');
+    return deps.resources.write(mode, parseResources(bodyText(req), { format: formatOf(req) }), { dryRun: truthy(req.query.dryRun) });
+  });
+  app.post<{ Querystring: { dryRun?: string } }>('/v1/resources/delete', write, async (req) => {
+    const targets = parseResources(bodyText(req), { format: formatOf(req) }).map((it) => {
+      const meta = (it.object.metadata ?? {}) as Record<string, unknown>;
+      return { kind: String(it.object.kind ?? ''), name: String(meta.name ?? ''), ...(meta.resourceVersion ? { resourceVersion: String(meta.resourceVersion) } : {}) };
+    });
+    return deps.resources.delete(targets, { dryRun: truthy(req.query.dryRun) });
+  });
+
+  app.get('/v1/rollout', read, async () => deps.rollout.rollout());
+  app.get('/v1/bundles', read, async () => ({ items: await deps.rollout.history() }));
+  app.get<{ Params: { version: string } }>('/v1/bundles/:version', read, async (req) => {
+    const v = Number(req.params.version);
+    if (!Number.isSafeInteger(v) || v < 0) throw new ApiError('BAD_REQUEST', 'version must be a non-negative integer');
+    return deps.rollout.bundle(v);
+  });
+  app.post('/v1/explain', read, async (req) => {
+    const b = jsonBody(req);
+    for (const f of ['src', 'dst'] as const) if (typeof b[f] !== 'string') throw new ApiError('VALIDATION_FAILED', `${f} is required`, [{ resource: 'explain', path: f, reason: 'required (an IP address)' }]);
+    const version = b.version === undefined ? undefined : Number(b.version);
+    return deps.rollout.explain({ src: b.src as string, dst: b.dst as string, ...(typeof b.node === 'string' ? { node: b.node } : {}), ...(version !== undefined ? { version } : {}) });
+  });
+  app.post<{ Querystring: { dryRun?: string } }>('/v1/rollback', write, async (req) => {
+    const b = jsonBody(req);
+    const v = Number(b.version);
+    if (!Number.isSafeInteger(v) || v < 1) throw new ApiError('VALIDATION_FAILED', 'version is required', [{ resource: 'rollback', path: 'version', reason: 'must be a bundle version (etcd revision) ≥ 1', value: b.version }]);
+    return deps.resources.rollback(v, { dryRun: truthy(req.query.dryRun) || b.dryRun === true });
+  });
+  return app;
+}

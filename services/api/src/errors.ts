@@ -1,0 +1,70 @@
+/**
+ * Every error the API can answer with, in one registry: stable code → HTTP status. Routes
+ * throw ApiError (or errors of the model/store/bus boundaries, translated by `toApiError`);
+ * the error handler renders `{code, message, issues?}` and never a stack trace.
+ */
+import { isParseError, isValidationError, type FieldIssue } from '@natfleet/model';
+import { isStoreError } from '@natfleet/store';
+import { isBusError } from '@natfleet/bus';
+import { isBundleError } from '@natfleet/bundle';
+
+export const API_ERRORS = {
+  BAD_REQUEST: 400,
+  PARSE_FAILED: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  VALIDATION_FAILED: 422,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly issues?: readonly FieldIssue[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get status(): number {
+    return API_ERRORS[this.code];
+  }
+
+  toJSON(): { code: ApiErrorCode; message: string; issues?: readonly FieldIssue[] } {
+    return { code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}) };
+  }
+}
+
+export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;
+
+/** Translates boundary errors (model, store, bus, bundle, fastify) into ApiErrors; unknown errors become INTERNAL. */
+export function toApiError(err: unknown): ApiError {
+  if (isApiError(err)) return err;
+  if (isValidationError(err)) return new ApiError('VALIDATION_FAILED', err.message, err.issues);
+  if (isParseError(err)) return new ApiError('PARSE_FAILED', err.message);
+  if (isStoreError(err)) {
+    const code = err.code === 'UNAVAILABLE' ? 'UNAVAILABLE' : err.code;
+    return new ApiError(code, err.message);
+  }
+  if (isBusError(err)) return new ApiError('UNAVAILABLE', err.message);
+  if (isBundleError(err)) return new ApiError('UNAVAILABLE', `stored bundle unreadable: ${err.message}`);
+  const fastifyCode = (err as { code?: string; statusCode?: number })?.code;
+  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError('PAYLOAD_TOO_LARGE', 'request body too large');
+  if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send application/json or application/yaml');
+  if (fastifyCode === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fastifyCode === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+    return new ApiError('BAD_REQUEST', 'empty or invalid request body');
+  }
+  const status = (err as { statusCode?: number })?.statusCode;
+  if (status && status >= 400 && status < 500) return new ApiError('BAD_REQUEST', (err as Error).message);
+  return new ApiError('INTERNAL', 'internal error', undefined, { cause: err });
+}

@@ -1,0 +1,105 @@
+/**
+ * The OpenAPI 3.1 description served at /openapi.json. Hand-written to stay small and
+ * exact; resource bodies are Calico v3 resources (see projectcalico.org docs), so their
+ * schemas are left open (`additionalProperties`) rather than duplicated here.
+ */
+
+const err = { $ref: '#/components/schemas/Error' };
+const resp = (description: string, schema: object = { type: 'object' }) => ({ description, content: { 'application/json': { schema } } });
+const errors = {
+  '400': resp('Malformed request or body', err),
+  '401': resp('Missing or unknown bearer token', err),
+  '403': resp('Token may only read', err),
+  '404': resp('Not found', err),
+  '409': resp('Exists already, or resourceVersion is stale; nothing was written', err),
+  '413': resp('Body too large', err),
+  '422': resp('Validation failed; every problem listed in issues', err),
+  '503': resp('etcd or NATS unavailable', err),
+};
+const dryRun = { name: 'dryRun', in: 'query', schema: { type: 'boolean' }, description: 'Validate and report what would change (resources and NAT sets) without writing.' };
+const body = {
+  required: true,
+  content: {
+    'application/json': { schema: { $ref: '#/components/schemas/Resources' } },
+    'application/yaml': { schema: { type: 'string', description: 'One or more YAML documents, or a kind: List' } },
+  },
+};
+const plural = { name: 'plural', in: 'path', required: true, schema: { enum: ['ippools', 'felixconfigurations'] } };
+const name = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+
+export function openApiDocument(): object {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'natfleet API', version: '1', description: 'Calico-compatible IP pools and NAT settings in; rollout status out.' },
+    security: [{ bearer: [] }],
+    paths: {
+      '/v1/{plural}': {
+        get: { summary: 'List resources (Calico List shape)', parameters: [plural], responses: { '200': resp('List'), ...errors } },
+        post: { summary: 'Create (fails if any exists)', parameters: [plural, dryRun], requestBody: body, responses: { '201': resp('Written', { $ref: '#/components/schemas/WriteResult' }), '200': resp('Dry run', { $ref: '#/components/schemas/WriteResult' }), ...errors } },
+      },
+      '/v1/{plural}/{name}': {
+        get: { summary: 'Get one resource; metadata.resourceVersion is the etcd mod revision', parameters: [plural, name], responses: { '200': resp('Resource'), ...errors } },
+        put: { summary: 'Replace (fails if absent); resourceVersion must match when set', parameters: [plural, name, dryRun], requestBody: body, responses: { '200': resp('Written', { $ref: '#/components/schemas/WriteResult' }), ...errors } },
+        delete: {
+          summary: 'Delete; an enabled pool is disabled first, then deleted (as Calico does)',
+          parameters: [plural, name, dryRun, { name: 'resourceVersion', in: 'query', schema: { type: 'string' } }],
+          responses: { '200': resp('Deleted', { $ref: '#/components/schemas/WriteResult' }), ...errors },
+        },
+      },
+      '/v1/resources': {
+        post: {
+          summary: 'Write a multi-document batch all-or-nothing (natctl apply/create/replace -f)',
+          parameters: [{ name: 'mode', in: 'query', schema: { enum: ['apply', 'create', 'replace'], default: 'apply' } }, dryRun],
+          requestBody: body,
+          responses: { '200': resp('Written', { $ref: '#/components/schemas/WriteResult' }), ...errors },
+        },
+      },
+      '/v1/resources/delete': { post: { summary: 'Delete the resources named in the body', parameters: [dryRun], requestBody: body, responses: { '200': resp('Deleted', { $ref: '#/components/schemas/WriteResult' }), ...errors } } },
+      '/v1/rollout': { get: { summary: 'Desired version and, per node, applied version, state, error, heartbeat; summary counts', responses: { '200': resp('Rollout'), ...errors } } },
+      '/v1/bundles': { get: { summary: 'Bundle history from the stream, newest first', responses: { '200': resp('History'), ...errors } } },
+      '/v1/bundles/{version}': { get: { summary: 'One bundle', parameters: [{ name: 'version', in: 'path', required: true, schema: { type: 'integer' } }], responses: { '200': resp('Bundle'), ...errors } } },
+      '/v1/explain': {
+        post: {
+          summary: 'Why a flow is (not) NATed on a node',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['src', 'dst'], properties: { src: { type: 'string' }, dst: { type: 'string' }, node: { type: 'string' }, version: { type: 'integer' } } } } } },
+          responses: { '200': resp('Explanation'), ...errors },
+        },
+      },
+      '/v1/rollback': {
+        post: {
+          summary: 'Restore pools and NAT config as of a bundle version (etcd revision), in one transaction, creating a new version',
+          parameters: [dryRun],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['version'], properties: { version: { type: 'integer' } } } } } },
+          responses: { '200': resp('Rolled back', { $ref: '#/components/schemas/WriteResult' }), ...errors },
+        },
+      },
+      '/healthz': { get: { security: [], summary: 'Liveness', responses: { '200': resp('ok') } } },
+      '/readyz': { get: { security: [], summary: 'Readiness (etcd and NATS reachable)', responses: { '200': resp('ready'), '503': resp('not ready') } } },
+      '/metrics': { get: { security: [], summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain' } } } },
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['code', 'message'],
+          properties: {
+            code: { type: 'string' },
+            message: { type: 'string' },
+            issues: { type: 'array', items: { type: 'object', properties: { resource: { type: 'string' }, path: { type: 'string' }, reason: { type: 'string' } } } },
+          },
+        },
+        Resources: { description: 'A Calico v3 resource, an array of them, or a kind: List', type: ['object', 'array'], additionalProperties: true },
+        WriteResult: {
+          type: 'object',
+          properties: {
+            dryRun: { type: 'boolean' },
+            revision: { type: 'integer' },
+            changes: { type: 'array', items: { type: 'object', properties: { kind: { type: 'string' }, name: { type: 'string' }, action: { enum: ['created', 'updated', 'unchanged', 'disabled', 'deleted'] }, resourceVersion: { type: 'string' } } } },
+            nat: { type: 'object', description: 'What the change does to the enforced NAT sets (added/removed CIDRs per family, settings, node overrides)' },
+          },
+        },
+      },
+    },
+  };
+}

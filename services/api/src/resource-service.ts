@@ -1,0 +1,259 @@
+/**
+ * Writes and reads of IPPool and FelixConfiguration resources with calicoctl semantics:
+ *   create  — fails if any resource exists;      replace — fails if any does not;
+ *   apply   — creates or updates.
+ * A batch is validated as a whole (every issue listed, overlaps within the batch and
+ * against stored pools) and written in ONE etcd transaction guarded by each key's mod
+ * revision, so it lands all-or-nothing and a concurrent change yields CONFLICT with
+ * nothing written. `metadata.resourceVersion`, when given, must equal the stored mod
+ * revision. Dry-run computes the same changes and the NAT diff, and writes nothing.
+ * Owns no HTTP concerns.
+ */
+import { randomUUID } from 'node:crypto';
+import { canonicalJson } from '@natfleet/bundle';
+import type { SnapshotEntry } from '@natfleet/compiler-core';
+import {
+  kindKeyPrefix,
+  parseResourceKey,
+  parseStoredValue,
+  resourceKey,
+  validatePoolUpdate,
+  validateResources,
+  type FieldIssue,
+  type RawResource,
+  type Resource,
+  type ResourceKind,
+} from '@natfleet/model';
+import type { EtcdStore, StoreSnapshot, StoredEntry, WriteOp } from '@natfleet/store';
+import { ApiError } from './errors.js';
+import { natDiff, type NatDiff } from './nat-diff.js';
+
+export const WRITABLE_KINDS = ['IPPool', 'FelixConfiguration'] as const;
+export type WritableKind = (typeof WRITABLE_KINDS)[number];
+export type WriteMode = 'create' | 'replace' | 'apply';
+
+export interface ResourceChange {
+  kind: WritableKind;
+  name: string;
+  action: 'created' | 'updated' | 'unchanged' | 'disabled' | 'deleted';
+  /** Mod revision after the write (absent on dry-run and for deletions). */
+  resourceVersion?: string;
+}
+
+export interface WriteResult {
+  dryRun: boolean;
+  /** etcd revision after the write (the bundle version that will carry it), or the read revision on dry-run / no-op. */
+  revision: number;
+  changes: ResourceChange[];
+  nat: NatDiff;
+}
+
+type Json = Record<string, unknown>;
+
+const isWritable = (k: unknown): k is WritableKind => (WRITABLE_KINDS as readonly unknown[]).includes(k);
+
+/** A stored value as a resource object with resourceVersion = mod revision (undefined when not JSON). */
+function storedResource(e: StoredEntry): Json | undefined {
+  try {
+    return parseStoredValue(e.key, e.value, { modRevision: e.modRevision }).object;
+  } catch {
+    return undefined;
+  }
+}
+
+function metaOf(o: Json): Json {
+  return typeof o.metadata === 'object' && o.metadata !== null ? (o.metadata as Json) : {};
+}
+
+export class ResourceService {
+  constructor(readonly store: EtcdStore) {}
+
+  private get prefix(): string {
+    return this.store.prefix;
+  }
+
+  /** Every stored resource of `kind`, sorted by name, with resourceVersion; invalid JSON values are skipped. */
+  async list(kind: WritableKind): Promise<{ revision: number; items: Json[] }> {
+    const snap = await this.store.snapshot();
+    const prefix = kindKeyPrefix(kind, this.prefix);
+    const items = snap.entries
+      .filter((e) => e.key.startsWith(prefix))
+      .map(storedResource)
+      .filter((o): o is Json => o !== undefined);
+    return { revision: snap.revision, items };
+  }
+
+  /** One resource; ApiError NOT_FOUND when absent. */
+  async get(kind: WritableKind, name: string): Promise<Json> {
+    const e = await this.store.get(resourceKey(kind, name, this.prefix));
+    const o = e && storedResource(e);
+    if (!o) throw new ApiError('NOT_FOUND', `${kind} "${name}" not found`);
+    return o;
+  }
+
+  /** create / replace / apply a batch (see module header). */
+  async write(mode: WriteMode, items: readonly RawResource[], { dryRun = false } = {}): Promise<WriteResult> {
+    if (items.length === 0) throw new ApiError('BAD_REQUEST', 'no resources in the request body');
+    const snap = await this.store.snapshot();
+    const byKey = new Map(snap.entries.map((e) => [e.key, e]));
+    const issues: FieldIssue[] = [];
+    items.forEach((it, i) => {
+      const kind = it.object.kind;
+      if (kind !== undefined && !isWritable(kind)) {
+        issues.push({ resource: `${String(kind)}[${i}]`, path: 'kind', reason: kind === 'Node' ? 'Node resources are registered by enforcers, not written through the API' : `must be one of ${WRITABLE_KINDS.join(', ')}`, value: kind });
+      }
+    });
+    const storedPools = snap.entries.filter((e) => e.key.startsWith(kindKeyPrefix('IPPool', this.prefix))).map(storedResource).filter((o): o is Json => o !== undefined);
+    const validated = validateResources(items, { existing: storedPools });
+    if (!validated.ok) issues.push(...validated.issues);
+    if (issues.length > 0 || !validated.ok) throw new ApiError('VALIDATION_FAILED', `${issues.length} problem(s) in the request`, issues);
+
+    const ops: WriteOp[] = [];
+    const changes: ResourceChange[] = [];
+    const updateIssues: FieldIssue[] = [];
+    validated.value.forEach((res, i) => {
+      const kind = res.kind as WritableKind;
+      const name = res.metadata.name!;
+      const key = resourceKey(kind, name, this.prefix);
+      const stored = byKey.get(key);
+      const wantedRv = items[i]!.object.metadata && metaOf(items[i]!.object).resourceVersion;
+      if (mode === 'create' && stored) throw new ApiError('ALREADY_EXISTS', `${kind} "${name}" already exists (use replace or apply)`);
+      if (mode === 'replace' && !stored) throw new ApiError('NOT_FOUND', `${kind} "${name}" does not exist (use create or apply)`);
+      if (wantedRv !== undefined && wantedRv !== '' && stored && String(wantedRv) !== String(stored.modRevision)) {
+        throw new ApiError('CONFLICT', `${kind} "${name}" was modified: resourceVersion ${String(wantedRv)} is stale (now ${stored.modRevision}); get it again and retry`);
+      }
+      if (wantedRv !== undefined && wantedRv !== '' && !stored && mode !== 'create') {
+        throw new ApiError('CONFLICT', `${kind} "${name}" has resourceVersion ${String(wantedRv)} but does not exist`);
+      }
+      const old = stored && storedResource(stored);
+      if (kind === 'IPPool' && old) {
+        const u = validatePoolUpdate(old, items[i]!.object);
+        if (!u.ok) updateIssues.push(...u.issues.filter((x) => x.path === 'spec.cidr' || x.path === 'spec.blockSize' || x.path === 'spec.allowedUses'));
+      }
+      const value = this.storedValue(res, old);
+      if (stored && canonicalJson(JSON.parse(stored.value)) === canonicalJson(JSON.parse(value))) {
+        changes.push({ kind, name, action: 'unchanged', resourceVersion: String(stored.modRevision) });
+        return;
+      }
+      ops.push({ type: 'put', key, value, expectedModRevision: stored?.modRevision ?? 0 });
+      changes.push({ kind, name, action: stored ? 'updated' : 'created' });
+    });
+    if (updateIssues.length > 0) throw new ApiError('VALIDATION_FAILED', `${updateIssues.length} problem(s) in the request`, updateIssues);
+    return this.commit(snap, ops, changes, dryRun);
+  }
+
+  /**
+   * Deletes resources. Pools are deleted as Calico does: an enabled pool is first written
+   * back with `disabled: true` (so the compiler and IPAM see it stop being used), then
+   * deleted, each step guarded by the mod revision. `resourceVersion` (single delete) must match.
+   */
+  async delete(targets: readonly { kind: string; name: string; resourceVersion?: string }[], { dryRun = false } = {}): Promise<WriteResult> {
+    if (targets.length === 0) throw new ApiError('BAD_REQUEST', 'nothing to delete');
+    const snap = await this.store.snapshot();
+    const byKey = new Map(snap.entries.map((e) => [e.key, e]));
+    const disableOps: WriteOp[] = [];
+    const deleteOps: WriteOp[] = [];
+    const changes: ResourceChange[] = [];
+    for (const t of targets) {
+      if (!isWritable(t.kind)) throw new ApiError('BAD_REQUEST', `cannot delete kind ${JSON.stringify(t.kind)}; must be one of ${WRITABLE_KINDS.join(', ')}`);
+      const key = resourceKey(t.kind, t.name, this.prefix);
+      const stored = byKey.get(key);
+      if (!stored) throw new ApiError('NOT_FOUND', `${t.kind} "${t.name}" not found`);
+      if (t.resourceVersion && t.resourceVersion !== String(stored.modRevision)) {
+        throw new ApiError('CONFLICT', `${t.kind} "${t.name}" was modified: resourceVersion ${t.resourceVersion} is stale (now ${stored.modRevision})`);
+      }
+      const obj = storedResource(stored);
+      const spec = obj && typeof obj.spec === 'object' && obj.spec !== null ? (obj.spec as Json) : undefined;
+      if (t.kind === 'IPPool' && obj && spec && spec.disabled !== true) {
+        const { resourceVersion: _rv, ...meta } = metaOf(obj);
+        disableOps.push({ type: 'put', key, value: JSON.stringify({ ...obj, metadata: meta, spec: { ...spec, disabled: true } }), expectedModRevision: stored.modRevision });
+        changes.push({ kind: t.kind, name: t.name, action: 'disabled' });
+      }
+      deleteOps.push({ type: 'delete', key, expectedModRevision: stored.modRevision });
+      changes.push({ kind: t.kind, name: t.name, action: 'deleted' });
+    }
+    const after = this.applyOps(snap.entries, deleteOps);
+    const nat = natDiff(snap.entries, after, this.prefix);
+    if (dryRun) return { dryRun, revision: snap.revision, changes, nat };
+    let expected = new Map(deleteOps.map((o) => [o.key, o.expectedModRevision]));
+    if (disableOps.length > 0) {
+      const r = await this.store.commit(disableOps);
+      if (!r.succeeded) throw new ApiError('CONFLICT', 'a resource changed while deleting; nothing was deleted, retry');
+      expected = new Map([...expected, ...disableOps.map((o) => [o.key, r.revision] as const)]);
+    }
+    const r = await this.store.commit(deleteOps.map((o) => ({ ...o, expectedModRevision: expected.get(o.key)! })));
+    if (!r.succeeded) throw new ApiError('CONFLICT', 'a resource changed while deleting; pools may be left disabled, retry the delete');
+    return { dryRun, revision: r.revision, changes, nat };
+  }
+
+  /**
+   * Restores every IPPool and FelixConfiguration to what it was at etcd revision
+   * `revision` (a bundle version), in one transaction guarded by current mod revisions.
+   * Nodes are left alone (they describe the fleet, not the desired NAT). NOT_FOUND when
+   * that revision has been compacted.
+   */
+  async rollback(revision: number, { dryRun = false } = {}): Promise<WriteResult> {
+    const [then, now] = await Promise.all([this.store.snapshot(revision), this.store.snapshot()]);
+    if (revision > now.revision) throw new ApiError('BAD_REQUEST', `revision ${revision} is in the future (current ${now.revision})`);
+    const writable = (e: StoredEntry): boolean => {
+      const p = parseResourceKey(e.key, this.prefix);
+      return p !== undefined && isWritable(p.kind);
+    };
+    const thenByKey = new Map(then.entries.filter(writable).map((e) => [e.key, e]));
+    const ops: WriteOp[] = [];
+    const changes: ResourceChange[] = [];
+    for (const e of now.entries.filter(writable)) {
+      const p = parseResourceKey(e.key, this.prefix)!;
+      const old = thenByKey.get(e.key);
+      if (!old) {
+        ops.push({ type: 'delete', key: e.key, expectedModRevision: e.modRevision });
+        changes.push({ kind: p.kind as WritableKind, name: p.name, action: 'deleted' });
+      } else if (old.value !== e.value) {
+        ops.push({ type: 'put', key: e.key, value: old.value, expectedModRevision: e.modRevision });
+        changes.push({ kind: p.kind as WritableKind, name: p.name, action: 'updated' });
+      }
+      thenByKey.delete(e.key);
+    }
+    for (const old of thenByKey.values()) {
+      const p = parseResourceKey(old.key, this.prefix)!;
+      ops.push({ type: 'put', key: old.key, value: old.value, expectedModRevision: 0 });
+      changes.push({ kind: p.kind as WritableKind, name: p.name, action: 'created' });
+    }
+    return this.commit(now, ops, changes, dryRun);
+  }
+
+  private async commit(snap: StoreSnapshot, ops: WriteOp[], changes: ResourceChange[], dryRun: boolean): Promise<WriteResult> {
+    const nat = natDiff(snap.entries, this.applyOps(snap.entries, ops), this.prefix);
+    if (dryRun || ops.length === 0) return { dryRun, revision: snap.revision, changes, nat };
+    const r = await this.store.commit(ops);
+    if (!r.succeeded) throw new ApiError('CONFLICT', 'a resource changed concurrently; nothing was written, retry');
+    for (const c of changes) if (c.action === 'created' || c.action === 'updated') c.resourceVersion = String(r.revision);
+    return { dryRun, revision: r.revision, changes, nat };
+  }
+
+  /** The entries as they would be after `ops` (for the NAT diff). */
+  private applyOps(entries: readonly StoredEntry[], ops: readonly WriteOp[]): SnapshotEntry[] {
+    const m = new Map<string, SnapshotEntry>(entries.map((e) => [e.key, { key: e.key, value: e.value }]));
+    for (const op of ops) {
+      if (op.type === 'delete') m.delete(op.key);
+      else m.set(op.key, { key: op.key, value: op.value });
+    }
+    return [...m.values()];
+  }
+
+  /** The JSON stored for a validated resource: no resourceVersion (etcd's mod revision is the truth); uid and creationTimestamp kept or made. */
+  private storedValue(res: Resource, old: Json | undefined): string {
+    const { resourceVersion: _rv, ...meta } = res.metadata;
+    const oldMeta = old ? metaOf(old) : {};
+    return JSON.stringify({
+      ...res,
+      metadata: {
+        ...meta,
+        uid: (oldMeta.uid as string | undefined) ?? meta.uid ?? randomUUID(),
+        creationTimestamp: (oldMeta.creationTimestamp as string | undefined) ?? meta.creationTimestamp ?? new Date().toISOString(),
+      },
+    });
+  }
+}
+
+export type { ResourceKind };

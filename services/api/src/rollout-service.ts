@@ -1,0 +1,128 @@
+/**
+ * Rollout status, history and explain: reads the bundle stream and the natfleet-nodes KV
+ * (never writes NATS). Each node is classified like Istio's proxy-status classifies
+ * sidecars against the control plane:
+ *   in-sync — applied the desired (latest) version
+ *   behind  — alive, applied something older (or nothing yet)
+ *   failed  — its last attempt was refused or failed (a NACK), with the reason
+ *   silent  — no heartbeat for longer than `silentAfterMs` (state unknown)
+ */
+import { inspectBundle, type Bundle } from '@natfleet/bundle';
+import { bundleHistory, latestBundle, readNodeStatuses, type NodeStatus, type StoredBundle } from '@natfleet/bus';
+import { compile, explain, isExplainInputError, type Explanation } from '@natfleet/compiler-core';
+import { isStoreError, type EtcdStore } from '@natfleet/store';
+import type { JetStreamClient, JetStreamManager } from 'nats';
+import { ApiError } from './errors.js';
+
+export type NodeRolloutStatus = 'in-sync' | 'behind' | 'failed' | 'silent';
+
+export interface RolloutNode extends NodeStatus {
+  status: NodeRolloutStatus;
+  heartbeatAgeSeconds: number | null;
+}
+
+export interface Rollout {
+  cluster: string;
+  desired: { version: number; digest: string; publishedAt: string } | null;
+  nodes: RolloutNode[];
+  summary: { total: number; inSync: number; behind: number; failed: number; silent: number };
+  /** Every live (non-silent) node applied the desired version, and there is at least one. */
+  complete: boolean;
+}
+
+export interface BundleSummary {
+  version: number;
+  digest: string;
+  sourceRevision: number;
+  compiledAt: string;
+  publishedAt: string;
+  warnings: number;
+  masquerade: { v4: number; v6: number };
+  noNat: { v4: number; v6: number };
+}
+
+/** Classifies one node against the desired version at time `now` (ms). */
+export function classifyNode(s: NodeStatus, desired: Rollout['desired'], now: number, silentAfterMs: number): RolloutNode {
+  const hb = Date.parse(s.heartbeatAt);
+  const age = Number.isNaN(hb) ? null : Math.max(0, (now - hb) / 1000);
+  let status: NodeRolloutStatus;
+  if (age === null || age * 1000 > silentAfterMs) status = 'silent';
+  else if (s.state === 'failed') status = 'failed';
+  else if (desired && s.appliedVersion >= desired.version) status = 'in-sync';
+  else if (!desired) status = 'in-sync';
+  else status = 'behind';
+  return { ...s, status, heartbeatAgeSeconds: age === null ? null : Math.round(age * 10) / 10 };
+}
+
+export class RolloutService {
+  constructor(
+    private readonly deps: { js: JetStreamClient; jsm: JetStreamManager; store: EtcdStore; cluster: string; silentAfterMs: number },
+  ) {}
+
+  async rollout(now = Date.now()): Promise<Rollout> {
+    const { js, jsm, cluster, silentAfterMs } = this.deps;
+    const [latest, statuses] = await Promise.all([latestBundle(jsm, cluster), readNodeStatuses(js)]);
+    const desired = latest ? { version: latest.version, digest: latest.digest, publishedAt: latest.time.toISOString() } : null;
+    const nodes = statuses.filter((s) => s.cluster === '' || s.cluster === cluster).map((s) => classifyNode(s, desired, now, silentAfterMs));
+    const count = (st: NodeRolloutStatus): number => nodes.filter((n) => n.status === st).length;
+    const summary = { total: nodes.length, inSync: count('in-sync'), behind: count('behind'), failed: count('failed'), silent: count('silent') };
+    const live = summary.total - summary.silent;
+    return { cluster, desired, nodes, summary, complete: desired !== null && live > 0 && summary.inSync === live };
+  }
+
+  /** Stored bundles, newest first (empty when none). */
+  async history(): Promise<BundleSummary[]> {
+    const stored = await bundleHistory(this.deps.js, this.deps.cluster);
+    return stored.map((s) => summarize(s, inspectBundle(s.data))).reverse();
+  }
+
+  /** One stored bundle by version; NOT_FOUND when it is not (or no longer) in the stream. */
+  async bundle(version: number): Promise<Bundle> {
+    const stored = await bundleHistory(this.deps.js, this.deps.cluster);
+    const hit = stored.find((s) => s.version === version);
+    if (!hit) throw new ApiError('NOT_FOUND', `bundle version ${version} is not in the stream (kept: ${stored.map((s) => s.version).join(', ') || 'none'})`);
+    return inspectBundle(hit.data);
+  }
+
+  /**
+   * Explains a flow under the latest bundle (or `version`). Pools are named from etcd at the
+   * bundle's source revision when it is still there; otherwise only CIDRs are given.
+   */
+  async explain(input: { node?: string; src: string; dst: string; version?: number }): Promise<Explanation & { version: number }> {
+    let bundle: Bundle;
+    if (input.version !== undefined) bundle = await this.bundle(input.version);
+    else {
+      const latest = await latestBundle(this.deps.jsm, this.deps.cluster);
+      if (!latest) throw new ApiError('NOT_FOUND', 'no bundle has been published yet');
+      bundle = inspectBundle(latest.data);
+    }
+    let pools: ReturnType<typeof compile>['pools'] = [];
+    try {
+      const snap = await this.deps.store.snapshot(bundle.sourceRevision);
+      pools = compile({ entries: snap.entries }, bundle.version, { cluster: bundle.cluster, prefix: this.deps.store.prefix }).pools;
+    } catch (err) {
+      if (!isStoreError(err, 'NOT_FOUND')) throw err; // compacted: explain from CIDRs alone
+    }
+    try {
+      return { ...explain(bundle, input.node ?? '', input.src, input.dst, pools), version: bundle.version };
+    } catch (err) {
+      if (isExplainInputError(err)) throw new ApiError('VALIDATION_FAILED', err.message, [{ resource: 'explain', path: err.field, reason: 'not an IP address', value: err.field === 'src' ? input.src : input.dst }]);
+      throw err;
+    }
+  }
+}
+
+function summarize(s: StoredBundle, b: Bundle): BundleSummary {
+  return {
+    version: b.version,
+    digest: b.digest,
+    sourceRevision: b.sourceRevision,
+    compiledAt: b.compiledAt,
+    publishedAt: s.time.toISOString(),
+    warnings: b.warnings.length,
+    masquerade: { v4: b.fleet.v4.masquerade.length, v6: b.fleet.v6.masquerade.length },
+    noNat: { v4: b.fleet.v4.noNat.length, v6: b.fleet.v6.noNat.length },
+  };
+}
+
+export type { StoredBundle };

@@ -1,0 +1,224 @@
+/**
+ * The natctl program. `run(argv, io)` parses and executes one command and resolves the
+ * exit code (see exit-codes.ts); nothing here calls process.exit, so tests drive it
+ * in-process. Errors print one clear line, then the field list.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { formatIssues, isParseError, parseResources, validateResources, type InputFormat } from '@natfleet/model';
+import { ApiClient, CliError, resolveConnection } from './client.js';
+import { EXIT, EXIT_HELP } from './exit-codes.js';
+import { formatExplanation, formatResources, formatWriteResult, historyTable, rolloutLine, rolloutTable, type OutputFormat } from './format.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Reads stdin fully (for `-f -`). */
+  stdin: () => Promise<string>;
+  sleep: (ms: number) => Promise<void>;
+}
+
+const TYPES: Record<string, { kind: string; plural: string }> = {
+  ippool: { kind: 'IPPool', plural: 'ippools' },
+  ippools: { kind: 'IPPool', plural: 'ippools' },
+  felixconfiguration: { kind: 'FelixConfiguration', plural: 'felixconfigurations' },
+  felixconfigurations: { kind: 'FelixConfiguration', plural: 'felixconfigurations' },
+  felixconfig: { kind: 'FelixConfiguration', plural: 'felixconfigurations' },
+};
+
+function typeOf(t: string): { kind: string; plural: string } {
+  const hit = TYPES[t.toLowerCase()];
+  if (!hit) throw new CliError(`unknown resource type "${t}" (ippool, felixconfiguration)`, EXIT.INVALID);
+  return hit;
+}
+
+function parseDuration(raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
+  if (!m) throw new CliError(`invalid duration "${raw}" (e.g. 90s, 2m)`, EXIT.INVALID);
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1_000);
+}
+
+async function readInput(file: string, io: Io): Promise<{ text: string; format: InputFormat; type: string }> {
+  let text: string;
+  try {
+    text = file === '-' ? await io.stdin() : readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.INVALID);
+  }
+  const format: InputFormat = /\.json$/i.test(file) ? 'json' : /\.ya?ml$/i.test(file) ? 'yaml' : /^\s*[[{]/.test(text) ? 'json' : 'yaml';
+  return { text, format, type: format === 'json' ? 'application/json' : 'application/yaml' };
+}
+
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = new Command('natctl')
+    .description('natfleet command line: Calico-style pools in, NAT rollout status out.')
+    .addOption(new Option('--api-url <url>', 'natfleet API URL (env NATFLEET_API_URL; else the config file; default http://127.0.0.1:8080)'))
+    .addOption(new Option('--token <token>', 'bearer token (env NATFLEET_API_TOKEN; else the config file)'))
+    .addOption(new Option('--config <file>', 'JSON config {apiUrl, token} (env NATFLEET_CONFIG; else ./.natfleet/natctl.json, ~/.config/natfleet/natctl.json)'))
+    .addHelpText('after', EXIT_HELP)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  const client = (): ApiClient => {
+    const g = program.opts<{ apiUrl?: string; token?: string; config?: string }>();
+    return new ApiClient(resolveConnection(g, io.env, io.cwd));
+  };
+
+  for (const mode of ['apply', 'create', 'replace'] as const) {
+    program
+      .command(mode)
+      .description(
+        mode === 'apply' ? 'create or update the resources in FILE (all-or-nothing)' : mode === 'create' ? 'create the resources in FILE; fails if any exists' : 'replace the resources in FILE; fails if any is missing',
+      )
+      .requiredOption('-f, --filename <file>', 'YAML or JSON file, or - for stdin (multi-document and kind: List supported)')
+      .option('--dry-run', 'validate and show what would change, write nothing')
+      .action(async (o: { filename: string; dryRun?: boolean }) => {
+        const input = await readInput(o.filename, io);
+        const r = await client().request('POST', `/v1/resources?mode=${mode}${o.dryRun ? '&dryRun=true' : ''}`, { text: input.text, type: input.type });
+        io.out(formatWriteResult(r, mode === 'create' ? 'created' : mode === 'replace' ? 'replaced' : 'applied'));
+      });
+  }
+
+  program
+    .command('delete')
+    .description('delete a resource by type and name, or every resource in FILE (an enabled pool is disabled first, as Calico does)')
+    .argument('[type]', 'ippool | felixconfiguration')
+    .argument('[name]')
+    .option('-f, --filename <file>', 'delete the resources named in FILE')
+    .option('--dry-run', 'show what would change, write nothing')
+    .action(async (type: string | undefined, name: string | undefined, o: { filename?: string; dryRun?: boolean }) => {
+      const q = o.dryRun ? '?dryRun=true' : '';
+      let r: any;
+      if (o.filename) {
+        const input = await readInput(o.filename, io);
+        r = await client().request('POST', `/v1/resources/delete${q}`, { text: input.text, type: input.type });
+      } else {
+        if (!type || !name) throw new CliError('give TYPE NAME (e.g. "natctl delete ippool my-pool") or -f FILE', EXIT.INVALID);
+        r = await client().request('DELETE', `/v1/${typeOf(type).plural}/${encodeURIComponent(name)}${q}`);
+      }
+      io.out(formatWriteResult(r, 'deleted'));
+    });
+
+  program
+    .command('get')
+    .description('list or show resources (columns like calicoctl)')
+    .argument('<type>', 'ippools | felixconfigurations')
+    .argument('[name]')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'wide', 'yaml', 'json']).default('table'))
+    .action(async (type: string, name: string | undefined, o: { output: OutputFormat }) => {
+      const t = typeOf(type);
+      const c = client();
+      const items = name ? [await c.request('GET', `/v1/${t.plural}/${encodeURIComponent(name)}`)] : (await c.request('GET', `/v1/${t.plural}`)).items;
+      io.out(formatResources(t.kind, items, o.output));
+    });
+
+  program
+    .command('diff')
+    .description('what applying FILE would change: resources and the enforced NAT sets')
+    .requiredOption('-f, --filename <file>', 'YAML or JSON file, or -')
+    .action(async (o: { filename: string }) => {
+      const input = await readInput(o.filename, io);
+      const r = await client().request('POST', '/v1/resources?mode=apply&dryRun=true', { text: input.text, type: input.type });
+      io.out(formatWriteResult(r, 'applied'));
+    });
+
+  program
+    .command('validate')
+    .description('validate FILE offline (Calico v3.31 rules; overlaps within the file; no API needed)')
+    .requiredOption('-f, --filename <file>', 'YAML or JSON file, or -')
+    .action(async (o: { filename: string }) => {
+      const input = await readInput(o.filename, io);
+      let items;
+      try {
+        items = parseResources(input.text, { format: input.format, source: o.filename });
+      } catch (err) {
+        if (isParseError(err)) throw new CliError(err.message, EXIT.INVALID);
+        throw err;
+      }
+      const r = validateResources(items);
+      if (!r.ok) throw new CliError(`${o.filename}: ${r.issues.length} problem(s)`, EXIT.INVALID, r.issues);
+      io.out(`${o.filename}: ${r.value.length} resource(s) valid`);
+    });
+
+  program
+    .command('explain')
+    .description('why traffic from SRC to DST is (or is not) NATed on a node')
+    .argument('<src>', 'source IP (e.g. a pod address)')
+    .argument('<dst>', 'destination IP')
+    .option('--node <name>', 'node whose settings apply (node.<name> FelixConfiguration)')
+    .option('--version <n>', 'a bundle version from history (default: latest)')
+    .option('-o, --output <format>', 'text | json', 'text')
+    .action(async (src: string, dst: string, o: { node?: string; version?: string; output: string }) => {
+      const e = await client().request('POST', '/v1/explain', { src, dst, ...(o.node ? { node: o.node } : {}), ...(o.version ? { version: Number(o.version) } : {}) });
+      io.out(o.output === 'json' ? JSON.stringify(e, null, 2) : formatExplanation(e));
+    });
+
+  const rollout = program.command('rollout').description('fleet rollout of NAT bundles');
+  rollout
+    .command('status')
+    .description('desired version and every node\'s applied version; exit 0 when every live node applied it')
+    .option('-w, --watch', 'keep watching until the rollout completes, a node fails, or --timeout')
+    .option('--timeout <duration>', 'with --watch: give up after this long', '120s')
+    .option('--interval <duration>', 'with --watch: poll interval', '1s')
+    .option('-o, --output <format>', 'text | json', 'text')
+    .action(async (o: { watch?: boolean; timeout: string; interval: string; output: string }) => {
+      const c = client();
+      const deadline = Date.now() + parseDuration(o.timeout);
+      let r = await c.request('GET', '/v1/rollout');
+      let last = '';
+      while (o.watch && !r.complete && r.summary.failed === 0 && Date.now() < deadline) {
+        const line = rolloutLine(r);
+        if (line !== last) io.err(line);
+        last = line;
+        await io.sleep(parseDuration(o.interval));
+        r = await c.request('GET', '/v1/rollout');
+      }
+      if (o.output === 'json') io.out(JSON.stringify(r, null, 2));
+      else io.out(`${rolloutLine(r)}\n${r.nodes.length ? rolloutTable(r) : ''}`.trimEnd());
+      if (!r.complete) {
+        const bad = (r.nodes as any[]).filter((n) => n.status !== 'in-sync' && n.status !== 'silent').map((n) => `${n.node} (${n.status}${n.error ? `: ${n.error}` : ''})`);
+        io.err(`rollout incomplete${bad.length ? `: ${bad.join(', ')}` : r.summary.total - r.summary.silent === 0 ? ': no live nodes' : ''}`);
+        code = EXIT.ROLLOUT_INCOMPLETE;
+      }
+    });
+
+  program
+    .command('history')
+    .description('published bundles, newest first (as many as the stream keeps)')
+    .option('-o, --output <format>', 'text | json', 'text')
+    .action(async (o: { output: string }) => {
+      const h = await client().request('GET', '/v1/bundles');
+      io.out(o.output === 'json' ? JSON.stringify(h.items, null, 2) : historyTable(h.items));
+    });
+
+  program
+    .command('rollback')
+    .description('restore pools and NAT config as they were at bundle VERSION (one etcd transaction; creates a new version)')
+    .requiredOption('--to <version>', 'bundle version (etcd revision) to restore')
+    .option('--dry-run', 'show what would change, write nothing')
+    .action(async (o: { to: string; dryRun?: boolean }) => {
+      const v = Number(o.to);
+      if (!Number.isSafeInteger(v) || v < 1) throw new CliError(`--to must be a version number, got "${o.to}"`, EXIT.INVALID);
+      const r = await client().request('POST', `/v1/rollback${o.dryRun ? '?dryRun=true' : ''}`, { version: v });
+      io.out(formatWriteResult(r, `rolled back to v${v}`));
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.OK : EXIT.ERROR;
+    }
+    if (err instanceof CliError) {
+      io.err(`error: ${err.message}`);
+      if (err.issues.length) io.err(formatIssues(err.issues.map((i) => ({ ...i }))).replace(/^/gm, '  '));
+      return err.exitCode;
+    }
+    io.err(`error: ${(err as Error).message}`);
+    return EXIT.ERROR;
+  }
+  return code;
+}

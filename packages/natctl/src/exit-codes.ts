@@ -1,0 +1,40 @@
+/** natctl's exit codes, documented in `natctl --help`. */
+export const EXIT = {
+  OK: 0,
+  ERROR: 1, // usage, network, API unavailable, anything else
+  INVALID: 2, // validation failed (422) or bad input file
+  CONFLICT: 3, // exists already / stale resourceVersion (409)
+  NOT_FOUND: 4,
+  ROLLOUT_INCOMPLETE: 5, // rollout status: nodes failed, behind at timeout, or no live nodes
+  UNAUTHORIZED: 6, // 401 / 403
+} as const;
+
+export const EXIT_HELP = `
+Exit codes:
+  0  success (for "rollout status": every live node applied the desired version)
+  1  error (usage, network, API unavailable)
+  2  invalid input (validation failed; every problem is listed)
+  3  conflict (already exists, or resourceVersion is stale: nothing was written)
+  4  not found
+  5  rollout incomplete (failed nodes, nodes behind at --timeout, or no live nodes)
+  6  unauthorized or forbidden (check --token / NATFLEET_API_TOKEN)`;
+
+/** Exit code for an API error code. */
+export function exitFor(code: string | undefined): number {
+  switch (code) {
+    case 'VALIDATION_FAILED':
+    case 'PARSE_FAILED':
+    case 'BAD_REQUEST':
+      return EXIT.INVALID;
+    case 'CONFLICT':
+    case 'ALREADY_EXISTS':
+      return EXIT.CONFLICT;
+    case 'NOT_FOUND':
+      return EXIT.NOT_FOUND;
+    case 'UNAUTHORIZED':
+    case 'FORBIDDEN':
+      return EXIT.UNAUTHORIZED;
+    default:
+      return EXIT.ERROR;
+  }
+}

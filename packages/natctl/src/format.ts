@@ -1,0 +1,103 @@
+/**
+ * Human output for natctl: aligned tables (calicoctl's columns for `get ippools`), write
+ * results with the NAT-set diff, rollout progress and history. Pure string building.
+ */
+import { stringify } from 'yaml';
+
+type Json = Record<string, any>;
+
+/** Left-aligned columns separated by three spaces, like calicoctl. Empty rows → header only. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('   ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json';
+
+/** Resources as calicoctl prints them. `items` may be one resource or many. */
+export function formatResources(kind: string, items: Json[], format: OutputFormat): string {
+  if (format === 'json') return JSON.stringify(items.length === 1 ? items[0] : { apiVersion: 'projectcalico.org/v3', kind: `${kind}List`, items }, null, 2);
+  if (format === 'yaml') return items.map((i) => stringify(i).trimEnd()).join('\n---\n');
+  if (kind === 'IPPool') {
+    if (format === 'wide') {
+      return table(
+        ['NAME', 'CIDR', 'NAT', 'IPIPMODE', 'VXLANMODE', 'DISABLED', 'DISABLEBGPEXPORT', 'SELECTOR'],
+        items.map((p) => [p.metadata.name, p.spec.cidr, String(!!p.spec.natOutgoing), p.spec.ipipMode ?? 'Never', p.spec.vxlanMode ?? 'Never', String(!!p.spec.disabled), String(!!p.spec.disableBGPExport), p.spec.nodeSelector ?? 'all()']),
+      );
+    }
+    return table(['NAME', 'CIDR', 'SELECTOR'], items.map((p) => [p.metadata.name, p.spec.cidr, p.spec.nodeSelector ?? 'all()']));
+  }
+  const nat = (s: Json): string[] => [s.natOutgoingAddress ?? '', s.natPortRange ?? '', s.natOutgoingExclusions ?? '', s.natOutgoingInterfaceFilter ?? s.iptablesNATOutgoingInterfaceFilter ?? '', s.natOutgoingFullyRandom === undefined ? '' : String(s.natOutgoingFullyRandom)];
+  return table(['NAME', 'NATADDRESS', 'PORTRANGE', 'EXCLUSIONS', 'IFACEFILTER', 'FULLYRANDOM'], items.map((f) => [f.metadata.name, ...nat(f.spec ?? {})]));
+}
+
+const list = (xs: string[]): string => (xs.length ? xs.join(', ') : '');
+
+/** The NAT-set part of a write result (empty string when nothing enforced changes). */
+export function formatNatDiff(nat: Json): string {
+  if (!nat?.changed) return 'NAT sets: no change';
+  const out: string[] = ['NAT sets:'];
+  for (const fam of ['v4', 'v6'] as const) {
+    for (const set of ['masquerade', 'noNat'] as const) {
+      const d = nat[fam][set];
+      if (d.added.length) out.push(`  + ${fam} ${set}: ${list(d.added)}`);
+      if (d.removed.length) out.push(`  - ${fam} ${set}: ${list(d.removed)}`);
+    }
+  }
+  if (nat.hostAddresses?.added?.length) out.push(`  + host addresses: ${list(nat.hostAddresses.added)}`);
+  if (nat.hostAddresses?.removed?.length) out.push(`  - host addresses: ${list(nat.hostAddresses.removed)}`);
+  if (nat.settingsChanged) out.push('  ~ fleet NAT settings change');
+  if (nat.nodesChanged?.length) out.push(`  ~ node overrides change: ${list(nat.nodesChanged)}`);
+  return out.join('\n');
+}
+
+/** A write result: one line per resource, then the NAT diff and any compiler warnings. */
+export function formatWriteResult(r: Json, verb: string): string {
+  const lines = (r.changes as Json[]).map((c) => `${r.dryRun ? '(dry run) ' : ''}${c.kind}/${c.name}: ${c.action}`);
+  if (!r.dryRun && r.changes.some((c: Json) => c.action !== 'unchanged')) lines.push(`${verb} at revision ${r.revision} (the bundle version that will carry it)`);
+  lines.push(formatNatDiff(r.nat));
+  for (const w of r.nat?.warnings ?? []) lines.push(`warning: ${w.key}: ${w.code}: ${w.reason}`);
+  return lines.join('\n');
+}
+
+/** One progress line for rollout status. */
+export function rolloutLine(r: Json): string {
+  const s = r.summary;
+  if (!r.desired) return `no bundle published yet for cluster ${r.cluster} (${s.total} node(s) reporting)`;
+  return `version ${r.desired.version}: ${s.inSync}/${s.total - s.silent} live node(s) in sync, ${s.behind} behind, ${s.failed} failed, ${s.silent} silent`;
+}
+
+/** Per-node rollout table (like `istioctl proxy-status`). */
+export function rolloutTable(r: Json): string {
+  return table(
+    ['NODE', 'STATUS', 'APPLIED', 'STATE', 'HEARTBEAT', 'DRIFT', 'ERROR'],
+    (r.nodes as Json[]).map((n) => [
+      n.node,
+      n.status,
+      n.appliedVersion ? String(n.appliedVersion) : '-',
+      n.state,
+      n.heartbeatAgeSeconds === null ? '-' : `${n.heartbeatAgeSeconds}s ago`,
+      String(n.driftRepairs ?? 0),
+      n.error ? `${n.errorCode ? `${n.errorCode}: ` : ''}${n.error}${n.failedVersion ? ` (v${n.failedVersion})` : ''}` : '',
+    ]),
+  );
+}
+
+export function historyTable(items: Json[]): string {
+  return table(
+    ['VERSION', 'PUBLISHED', 'DIGEST', 'MASQ(v4/v6)', 'NONAT(v4/v6)', 'WARNINGS'],
+    items.map((b) => [String(b.version), b.publishedAt, String(b.digest).slice(0, 19), `${b.masquerade.v4}/${b.masquerade.v6}`, `${b.noNat.v4}/${b.noNat.v6}`, String(b.warnings)]),
+  );
+}
+
+/** explain output: the decision, the reason, then the evidence. */
+export function formatExplanation(e: Json): string {
+  const lines = [`${e.decision.toUpperCase()}${e.snatAddress ? ` to ${e.snatAddress}` : ''} (bundle v${e.version})`, `  ${e.reason}`];
+  if (e.source.pool) lines.push(`  source pool:      ${e.source.pool.name} ${e.source.pool.cidr} natOutgoing=${e.source.pool.natOutgoing}${e.source.pool.disabled ? ' disabled' : ''}`);
+  if (e.destination.pool) lines.push(`  destination pool: ${e.destination.pool.name} ${e.destination.pool.cidr}${e.destination.pool.disabled ? ' (disabled)' : ''}`);
+  if (e.destination.hostAddress) lines.push(`  destination is a fleet host address (${e.destination.hostAddress})`);
+  lines.push(`  settings from:    ${e.settingsFrom}`);
+  for (const c of e.conditions ?? []) lines.push(`  note: ${c}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,85 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXIT, formatResources, resolveConnection, run, type Io } from '../src/index.js';
+
+function io(env: NodeJS.ProcessEnv = {}, cwd = tmpdir()): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s), env, cwd, stdin: async () => '', sleep: async () => undefined };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'natctl-test-'));
+const file = (name: string, text: string): string => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+describe('natctl validate (offline)', () => {
+  it('accepts valid multi-document YAML', async () => {
+    const f = file('ok.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: a}\nspec: {cidr: 10.0.0.0/16, natOutgoing: true}\n---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: b}\nspec: {cidr: 10.1.0.0/16, disabled: true}\n');
+    const t = io();
+    expect(await run(['validate', '-f', f], t)).toBe(EXIT.OK);
+    expect(t.stdout.join()).toContain('2 resource(s) valid');
+  });
+
+  it('lists every problem with its field path and exits 2', async () => {
+    const f = file('bad.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: a}\nspec: {cidr: 10.0.0.0/16, blockSize: 99, natOutgoing: yes}\n---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: b}\nspec: {cidr: 10.0.5.0/24}\n');
+    const t = io();
+    expect(await run(['validate', '-f', f], t)).toBe(EXIT.INVALID);
+    const err = t.stderr.join('\n');
+    expect(err).toMatch(/^error: .*3 problem\(s\)/);
+    expect(err).toContain('spec.blockSize');
+    expect(err).toContain('spec.natOutgoing');
+    expect(err).toContain('spec.cidr');
+    expect(err).toContain('overlaps');
+  });
+
+  it('reports malformed YAML and missing files clearly', async () => {
+    const t = io();
+    expect(await run(['validate', '-f', file('broken.yaml', 'kind: [unclosed')], t)).toBe(EXIT.INVALID);
+    expect(await run(['validate', '-f', join(dir, 'missing.yaml')], t)).toBe(EXIT.INVALID);
+    expect(t.stderr.join('\n')).toContain('ENOENT');
+  });
+});
+
+describe('connection settings', () => {
+  it('flags win over env, env over the config file; ./.natfleet/natctl.json is found', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'natctl-cwd-'));
+    mkdirSync(join(cwd, '.natfleet'));
+    writeFileSync(join(cwd, '.natfleet', 'natctl.json'), JSON.stringify({ apiUrl: 'http://127.0.0.1:9/', token: 'file-token' }));
+    expect(resolveConnection({}, {}, cwd)).toMatchObject({ apiUrl: 'http://127.0.0.1:9', token: 'file-token' });
+    expect(resolveConnection({}, { NATFLEET_API_TOKEN: 'env-token' }, cwd).token).toBe('env-token');
+    expect(resolveConnection({ token: 'flag' }, { NATFLEET_API_TOKEN: 'env-token' }, cwd).token).toBe('flag');
+    expect(() => resolveConnection({ config: join(cwd, 'nope.json') }, {}, cwd)).toThrow(/does not exist/);
+  });
+
+  it('an unreachable API is one clear line and exit 1', async () => {
+    const t = io({ NATFLEET_API_URL: 'http://127.0.0.1:9' });
+    expect(await run(['get', 'ippools'], t)).toBe(EXIT.ERROR);
+    expect(t.stderr).toEqual([expect.stringMatching(/^error: cannot reach the natfleet API at http:\/\/127\.0\.0\.1:9/)]);
+  });
+
+  it('--help documents the exit codes', async () => {
+    const t = io();
+    expect(await run(['--help'], t)).toBe(EXIT.OK);
+    expect(t.stdout.join('\n')).toContain('5  rollout incomplete');
+  });
+});
+
+describe('formatting', () => {
+  const pools = [
+    { metadata: { name: 'default-ipv4-ippool' }, spec: { cidr: '192.168.0.0/16', natOutgoing: true, nodeSelector: 'all()', ipipMode: 'Never', vxlanMode: 'Never', disabled: false, disableBGPExport: false } },
+    { metadata: { name: 'no-nat-corp' }, spec: { cidr: '172.16.0.0/12', natOutgoing: false, nodeSelector: 'all()', disabled: true } },
+  ];
+  it('prints IPPools with calicoctl columns', () => {
+    expect(formatResources('IPPool', pools, 'table')).toBe(
+      ['NAME                  CIDR             SELECTOR', 'default-ipv4-ippool   192.168.0.0/16   all()', 'no-nat-corp           172.16.0.0/12    all()'].join('\n'),
+    );
+    expect(formatResources('IPPool', pools, 'wide').split('\n')[0]).toBe('NAME                  CIDR             NAT     IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR');
+    expect(formatResources('IPPool', pools, 'yaml')).toContain('cidr: 192.168.0.0/16');
+  });
+});
+

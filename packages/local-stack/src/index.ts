@@ -1,0 +1,3 @@
+/** @natfleet/local-stack — the `npm start` stack and the NATS permission model it shares with deploy/. */
+export { apiPermissions, compilerPermissions, enforcerPermissions, natfleetUsers, passwordEnv, renderAuthorization } from './nats-auth.js';
+export type { NatsUser, Permissions } from './nats-auth.js';

@@ -1,3 +1,7 @@
 /** @natfleet/local-stack — the `npm start` stack and the NATS permission model it shares with deploy/. */
 export { apiPermissions, compilerPermissions, enforcerPermissions, natfleetUsers, passwordEnv, renderAuthorization } from './nats-auth.js';
 export type { NatsUser, Permissions } from './nats-auth.js';
+export { LocalStack, podSubnet } from './stack.js';
+export type { StackOptions } from './stack.js';
+export { StackState } from './state.js';
+export type { NodeRecord, Secrets, StackPorts, StackRecord } from './state.js';

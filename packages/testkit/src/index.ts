@@ -22,7 +22,7 @@ export type { EtcdMemberConfig } from './etcd.js';
 export { NatsCluster, NatsNode, renderNatsConfig, startNats, startNatsCluster } from './nats.js';
 export type { NatsNodeConfig, NatsStartOptions } from './nats.js';
 export { Netns, listTestNamespaces, sweepStaleNamespaces } from './netns.js';
-export { PeerServer, probePeer } from './peer.js';
+export { PeerServer, PersistentConnection, openPersistentConnection, probePeer } from './peer.js';
 export type { ProbeResult, SeenPeer } from './peer.js';
 export { freePort, freePorts } from './ports.js';
 export { ManagedProcess, run, waitUntil } from './process.js';

@@ -33,6 +33,14 @@ export class Netns {
     return ns;
   }
 
+  /**
+   * A handle on an existing namespace (made by another process, e.g. the local stack's
+   * supervisor). destroy() on it deletes the namespace.
+   */
+  static attach(name: string): Netns {
+    return new Netns(name);
+  }
+
   /** Runs `command args…` inside the namespace; throws CommandError on a non-zero exit. */
   exec(command: string, args: readonly string[] = [], options: RunOptions = {}): Promise<RunResult> {
     return run(requireBinary('ip'), ['netns', 'exec', this.name, command, ...args], options);

@@ -35,6 +35,29 @@ s.on('data', (d) => {
 s.on('error', (e) => { clearTimeout(t); process.stdout.write('ERR ' + (e.code || e.message) + '\\n'); process.exit(2); });
 `;
 
+// Keeps ONE connection open: prints PEER <address the server saw>, then for each stdin
+// line sends it and prints ECHO <line> when it comes back; CLOSED / ERR when the socket ends.
+const PERSISTENT_CLIENT_SCRIPT = `
+const net = require('node:net');
+const readline = require('node:readline');
+const [host, port, localAddress] = process.argv.slice(1);
+const s = net.connect({ host, port: Number(port), ...(localAddress ? { localAddress } : {}) });
+let buf = '';
+let first = true;
+s.on('data', (d) => {
+  buf += d;
+  let i;
+  while ((i = buf.indexOf('\\n')) >= 0) {
+    process.stdout.write((first ? 'PEER ' : 'ECHO ') + buf.slice(0, i) + '\\n');
+    first = false;
+    buf = buf.slice(i + 1);
+  }
+});
+s.on('error', (e) => process.stdout.write('ERR ' + (e.code || e.message) + '\\n'));
+s.on('close', () => { process.stdout.write('CLOSED\\n'); process.exit(3); });
+readline.createInterface({ input: process.stdin }).on('line', (l) => s.write(l + '\\n')).on('close', () => s.end());
+`;
+
 /** A connection the server logged: who it saw. */
 export interface SeenPeer {
   peer: string;
@@ -93,4 +116,73 @@ export async function probePeer(
   const line = res.stdout.trim().split('\n').pop() ?? '';
   if (line.startsWith('OK ')) return { ok: true, peer: line.slice(3).trim() };
   return { ok: false, error: line.startsWith('ERR ') ? line.slice(4) : `exit ${res.code}: ${res.stderr.trim()}` };
+}
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * One long-lived TCP connection from a namespace to a PeerServer (which echoes every
+ * line), for tests that must prove an established connection survives something (e.g.
+ * NAT table swaps). The client runs as a Node process inside `ns`, stopped by PID by
+ * `close()` or the namespace's destroy().
+ */
+export class PersistentConnection {
+  private constructor(
+    private readonly proc: ManagedProcess,
+    /** The source address the server saw for this connection. */
+    readonly peer: string,
+  ) {}
+
+  /**
+   * Connects from `ns` to `host:port` and waits for the server's greeting. Throws
+   * TimeoutError or CommandError (with the client's output) when no connection is made.
+   */
+  static async open(ns: Netns, host: string, port: number, { localAddress = '', timeoutMs = 5_000 }: { localAddress?: string; timeoutMs?: number } = {}): Promise<PersistentConnection> {
+    const proc = ns.spawn(process.execPath, ['-e', PERSISTENT_CLIENT_SCRIPT, host, String(port), localAddress]);
+    try {
+      const line = await proc.waitForLine(/^(PEER |ERR |CLOSED)/, timeoutMs);
+      if (!line.startsWith('PEER ')) throw new Error(`connection to ${host}:${port} failed: ${line}`);
+      return new PersistentConnection(proc, line.slice('PEER '.length).trim());
+    } catch (err) {
+      await proc.stop(1_000);
+      throw err;
+    }
+  }
+
+  /**
+   * Sends `text` (one line, unique per call) over the open connection and resolves when
+   * the server's echo of it arrives. Rejects when the socket closed or no echo came in time.
+   */
+  async echo(text: string, timeoutMs = 5_000): Promise<void> {
+    if (text.includes('\n')) throw new RangeError('echo text must be one line');
+    if (this.closed) throw new Error(`connection already closed: ${this.proc.tail(5)}`);
+    this.proc.write(`${text}\n`);
+    const line = await this.proc.waitForLine(new RegExp(`^(ECHO ${escapeRe(text)}|ERR .*|CLOSED)$`), timeoutMs);
+    if (line !== `ECHO ${text}`) throw new Error(`connection broke before the echo of ${JSON.stringify(text)}: ${line}`);
+  }
+
+  /** True once the socket closed or failed (the client exits then). */
+  get closed(): boolean {
+    return !this.proc.running || this.proc.output().some((l) => l === 'CLOSED' || l.startsWith('ERR '));
+  }
+
+  /** Every line the client printed (PEER/ECHO/ERR/CLOSED), oldest first. */
+  output(): readonly string[] {
+    return this.proc.output();
+  }
+
+  /** Stops the client (by PID); the socket closes. */
+  async close(): Promise<void> {
+    await this.proc.stop(2_000);
+  }
+}
+
+/** Shorthand for PersistentConnection.open. */
+export function openPersistentConnection(
+  ns: Netns,
+  host: string,
+  port: number,
+  options: { localAddress?: string; timeoutMs?: number } = {},
+): Promise<PersistentConnection> {
+  return PersistentConnection.open(ns, host, port, options);
 }

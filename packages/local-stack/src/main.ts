@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+/**
+ * natfleet-local: `start` (npm start), `stop` (npm stop), `status`, `probe` (what each
+ * simulated pod looks like from outside) and `nats-auth` (render deploy/nats users).
+ * State dir: NATFLEET_STATE_DIR, default <repo>/.natfleet.
+ */
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { Netns, REPO_ROOT, isMissingBinaryError, isRoot, listTestNamespaces, probePeer } from '@natfleet/testkit';
+import { natfleetUsers, renderAuthorization } from './nats-auth.js';
+import { LocalStack } from './stack.js';
+import { StackState } from './state.js';
+
+const stateDir = process.env.NATFLEET_STATE_DIR ?? join(REPO_ROOT, '.natfleet');
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function needRoot(what: string): void {
+  if (isRoot()) return;
+  console.error(
+    `natfleet-local ${what}: needs root. The local stack creates network namespaces and nftables\n` +
+      `tables for its simulated nodes (CAP_NET_ADMIN, CAP_SYS_ADMIN). Run it as root, e.g.\n` +
+      `  sudo npm start\n` +
+      `Nothing was started.`,
+  );
+  process.exit(1);
+}
+
+const program = new Command('natfleet-local').description('natfleet on one machine: etcd, NATS, compiler, API and simulated nodes on loopback.');
+
+program
+  .command('start', { isDefault: true })
+  .description('start the stack in the foreground; Ctrl-C (or `npm stop`) stops it, keeping the data')
+  .action(async () => {
+    needRoot('start');
+    const state = new StackState(stateDir);
+    const prev = state.readRecord();
+    if (prev && prev.state !== 'stopped' && alive(prev.supervisorPid) && prev.supervisorPid !== process.pid) {
+      console.error(`natfleet-local: already running (pid ${prev.supervisorPid}); stop it with \`npm stop\``);
+      process.exit(1);
+    }
+    const nodes = Number(process.env.NATFLEET_NODES ?? '2');
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 8) {
+      console.error('natfleet-local: NATFLEET_NODES must be a whole number from 1 to 8');
+      process.exit(1);
+    }
+    const stack = new LocalStack({
+      stateDir,
+      nodes,
+      poolCidr: process.env.NATFLEET_IPV4POOL_CIDR ?? '192.168.0.0/16',
+      poolNatOutgoing: (process.env.NATFLEET_IPV4POOL_NAT_OUTGOING ?? 'true') !== 'false',
+      cluster: process.env.NATFLEET_CLUSTER ?? 'default',
+      log: (l) => console.log(l),
+    });
+    let stopping = false;
+    const shutdown = async (sig: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`\nnatfleet-local: ${sig}: stopping (data kept in ${stateDir})`);
+      await stack.stop();
+      console.log('natfleet-local: stopped');
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    try {
+      await stack.start();
+    } catch (err) {
+      console.error(`natfleet-local: start failed: ${(err as Error).message}`);
+      if (isMissingBinaryError(err)) console.error('run `npm run bootstrap` (as root) to install it');
+      process.exit(1);
+    }
+    setInterval(() => undefined, 1 << 30); // stay in the foreground until a signal
+  });
+
+program
+  .command('stop')
+  .description('stop a running stack (by its supervisor PID) and remove its namespaces; data is kept')
+  .action(async () => {
+    const state = new StackState(stateDir);
+    const r = state.readRecord();
+    if (!r || (r.state === 'stopped' && !r.pids.some(alive))) {
+      console.log('natfleet-local: not running');
+      return;
+    }
+    if (alive(r.supervisorPid)) {
+      process.kill(r.supervisorPid, 'SIGTERM');
+      for (let i = 0; i < 300 && alive(r.supervisorPid); i++) await sleep(100);
+    }
+    // Supervisor gone (or crashed earlier): make sure nothing it started survives.
+    for (const pid of r.pids.filter(alive)) process.kill(pid, 'SIGKILL');
+    const names = new Set(r.nodes.flatMap((n) => [n.podNetns, n.nodeNetns, n.extNetns]));
+    for (const ns of listTestNamespaces().filter((n) => names.has(n))) await Netns.attach(ns).destroy();
+    if (r.state !== 'stopped') state.writeRecord({ ...r, state: 'stopped' });
+    console.log('natfleet-local: stopped');
+  });
+
+program
+  .command('status')
+  .description('where the running stack listens')
+  .action(() => {
+    const r = new StackState(stateDir).readRecord();
+    if (!r || !alive(r.supervisorPid) || r.state === 'stopped') {
+      console.log('natfleet-local: not running');
+      process.exitCode = 1;
+      return;
+    }
+    console.log(JSON.stringify(r, null, 2));
+  });
+
+program
+  .command('probe')
+  .description('connect from each simulated pod to its external host and show the source address it saw')
+  .argument('[node]', 'only this node')
+  .action(async (only?: string) => {
+    needRoot('probe');
+    const r = new StackState(stateDir).readRecord();
+    if (!r || r.state !== 'running') {
+      console.error('natfleet-local: not running (start it with `npm start`)');
+      process.exit(1);
+    }
+    for (const n of r.nodes.filter((x) => !only || x.name === only)) {
+      const res = await probePeer(Netns.attach(n.podNetns), n.extAddress, n.peerPort);
+      const verdict = !res.ok ? `no answer (${res.error})` : res.peer === n.podAddress ? 'not NATed' : res.peer === n.nodeAddress ? 'masqueraded to the node address' : 'SNATed';
+      console.log(`${n.name}: pod ${n.podAddress} → ${n.extAddress}:${n.peerPort} seen as ${res.ok ? res.peer : '-'} (${verdict})`);
+    }
+  });
+
+program
+  .command('nats-auth')
+  .description('print the nats-server authorization block for these node names (deploy/nats/natfleet-auth.conf)')
+  .requiredOption('--nodes <names>', 'comma-separated node names')
+  .action((o: { nodes: string }) => {
+    process.stdout.write(renderAuthorization(natfleetUsers(o.nodes.split(',').map((s) => s.trim()).filter(Boolean))));
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  console.error(`natfleet-local: ${(err as Error).message}`);
+  process.exit(1);
+});
+

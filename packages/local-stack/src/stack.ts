@@ -1,0 +1,223 @@
+/**
+ * The local stack supervisor (`npm start`): etcd and nats-server on loopback with data in
+ * the state dir, the compiler, the API, and one enforcer per simulated node — each node a
+ * pod/node/ext trio of network namespaces with a peer-reporting server in ext, so NAT is
+ * real. Creates `default-ipv4-ippool` when no pool exists (as Calico's installer does),
+ * writes natctl's config, waits for the first rollout, prints where everything listens,
+ * and on SIGINT/SIGTERM stops everything by PID and removes the namespaces (data kept).
+ */
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { EtcdMember, ManagedProcess, NatTopology, NatsNode, PeerServer, REPO_ROOT, freePorts, requireBinary, serviceEntry, waitUntil } from '@natfleet/testkit';
+import { natfleetUsers, passwordEnv, renderAuthorization } from './nats-auth.js';
+import { StackState, type NodeRecord, type StackPorts, type StackRecord } from './state.js';
+
+export interface StackOptions {
+  stateDir: string;
+  nodes: number;
+  poolCidr: string;
+  poolNatOutgoing: boolean;
+  cluster: string;
+  log: (line: string) => void;
+}
+
+const portFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+
+async function choosePorts(prev: StackPorts | undefined, nodes: number): Promise<StackPorts> {
+  if (prev && prev.enforcerOps.length === nodes) {
+    const all = [prev.etcdClient, prev.etcdPeer, prev.nats, prev.natsMonitor, prev.api, prev.compilerOps, ...prev.enforcerOps];
+    if ((await Promise.all(all.map(portFree))).every(Boolean)) return prev; // same URLs as last time
+  }
+  const p = await freePorts(6 + nodes);
+  return { etcdClient: p[0]!, etcdPeer: p[1]!, nats: p[2]!, natsMonitor: p[3]!, api: p[4]!, compilerOps: p[5]!, enforcerOps: p.slice(6) };
+}
+
+/** Pod subnet i (1-based) inside the pool: the i-th /24 of an IPv4 pool of /22 or larger. */
+export function podSubnet(poolCidr: string, i: number): { pod: string; gateway: string } {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(poolCidr);
+  if (!m) throw new Error(`NATFLEET_IPV4POOL_CIDR=${poolCidr}: must be an IPv4 CIDR like 192.168.0.0/16`);
+  const prefix = Number(m[5]);
+  if (prefix > 22) throw new Error(`NATFLEET_IPV4POOL_CIDR=${poolCidr}: the simulated fleet needs a /22 or larger pool`);
+  const base = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+  const net = (base + i * 256) >>> 0;
+  const ip = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+  return { pod: ip(net + 2), gateway: ip(net + 1) };
+}
+
+export class LocalStack {
+  private readonly state: StackState;
+  private readonly procs: { name: string; proc: { stop(): Promise<unknown>; pid: number | undefined } }[] = [];
+  private readonly topologies: NatTopology[] = [];
+  private record: StackRecord | undefined;
+
+  constructor(private readonly o: StackOptions) {
+    this.state = new StackState(o.stateDir);
+  }
+
+  private track(name: string, proc: { stop(): Promise<unknown>; pid: number | undefined }): void {
+    this.procs.push({ name, proc });
+    if (this.record && proc.pid) {
+      this.record.pids.push(proc.pid);
+      this.state.writeRecord(this.record);
+    }
+  }
+
+  /** Starts everything; resolves once the first rollout completed. Cleans up what it started on failure. */
+  async start(): Promise<StackRecord> {
+    const { o, state } = this;
+    for (const bin of ['etcd', 'nats-server', 'nft', 'ip']) requireBinary(bin);
+    const prev = state.readRecord();
+    const ports = await choosePorts(prev?.ports, o.nodes);
+    const nodeNames = Array.from({ length: o.nodes }, (_, i) => `node-${i + 1}`);
+    this.record = { supervisorPid: process.pid, startedAt: new Date().toISOString(), state: 'starting', ports, nodes: [], pids: [] };
+    state.writeRecord(this.record);
+    try {
+      await this.startServers(ports, nodeNames);
+      const secrets = state.secrets(['compiler', 'api', ...nodeNames.map((n) => `enforcer-${n}`)]);
+      const keys = state.keys();
+      const natsUrl = `nats://127.0.0.1:${ports.nats}`;
+      const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
+      const common = { NATFLEET_NATS_URL: natsUrl, NATFLEET_ETCD_ENDPOINTS: etcdUrl, NATFLEET_CLUSTER: o.cluster, NATFLEET_LOG_LEVEL: 'warn' };
+      this.startService('compiler', [], { ...common, NATFLEET_NATS_USER: 'compiler', NATFLEET_NATS_PASSWORD: secrets.passwords.compiler!, NATFLEET_SIGNING_KEY_FILE: keys.privateKeyFile, NATFLEET_OPS_PORT: String(ports.compilerOps), NATFLEET_REPLICA_ID: 'local-1' });
+      this.startService('api', [], { ...common, NATFLEET_NATS_USER: 'api', NATFLEET_NATS_PASSWORD: secrets.passwords.api!, NATFLEET_API_TOKEN_FILE: state.path('api-tokens'), NATFLEET_API_PORT: String(ports.api) });
+      const apiUrl = `http://127.0.0.1:${ports.api}`;
+      await waitUntil('compiler /healthz', () => ok(`http://127.0.0.1:${ports.compilerOps}/healthz`), { timeoutMs: 30_000, intervalMs: 100 });
+      await waitUntil('API /readyz', () => ok(`${apiUrl}/readyz`), { timeoutMs: 30_000, intervalMs: 100 });
+      const natctlConfig = state.writeNatctlConfig(apiUrl, secrets.writeToken);
+      await this.ensureDefaultPool(apiUrl, secrets.writeToken);
+
+      for (const [i, name] of nodeNames.entries()) {
+        const sub = podSubnet(o.poolCidr, i + 1);
+        const topo = await NatTopology.create({ podV4: `${sub.pod}/24`, nodePodSideV4: `${sub.gateway}/24`, nodeExtV4: `203.0.113.${11 + i}/24`, extV4: '203.0.113.2/24' });
+        this.topologies.push(topo);
+        // ext routes the pod subnet back via the node, like a BGP-peered network: traffic
+        // that is not NATed then arrives with the pod's own address instead of timing out.
+        await topo.addReturnRoute(`${sub.pod.replace(/\.\d+$/, '.0')}/24`);
+        const server = await topo.startPeerServer();
+        const rec: NodeRecord = { name, podNetns: topo.pod.name, nodeNetns: topo.node.name, extNetns: topo.ext.name, podAddress: sub.pod, nodeAddress: topo.nodeExternal.v4, extAddress: topo.extAddress.v4, peerPort: server.port };
+        this.record.nodes.push(rec);
+        this.track(`peer-${name}`, server);
+        this.startService(`enforcer`, ['run'], {
+          ...common,
+          NATFLEET_NODE_NAME: name,
+          NATFLEET_NETNS: topo.node.name,
+          NATFLEET_ADDRESSES: topo.nodeExternal.v4,
+          NATFLEET_LABELS: `natfleet.io/simulated=true,natfleet.io/index=${i + 1}`,
+          NATFLEET_NATS_USER: `enforcer-${name}`,
+          NATFLEET_NATS_PASSWORD: secrets.passwords[`enforcer-${name}`]!,
+          NATFLEET_TRUSTED_KEYS_FILE: keys.publicKeyFile,
+          NATFLEET_STATE_DIR: state.path('enforcers', name),
+          NATFLEET_OPS_PORT: String(ports.enforcerOps[i]),
+          NATFLEET_HEARTBEAT: '2s',
+        }, name);
+      }
+      // "Up" means this run's enforcers applied the desired bundle: their own /readyz, and
+      // heartbeats newer than this start (the KV still holds the previous run's statuses).
+      const startedAt = Date.parse(this.record.startedAt);
+      await Promise.all(ports.enforcerOps.map((p, i) => waitUntil(`enforcer node-${i + 1} /readyz`, () => ok(`http://127.0.0.1:${p}/readyz`), { timeoutMs: 60_000, intervalMs: 100 })));
+      await waitUntil(
+        'every node applied the desired bundle',
+        async () => {
+          const res = await fetch(`${apiUrl}/v1/rollout`, { headers: { authorization: `Bearer ${secrets.readToken}` } });
+          if (!res.ok) return false;
+          const r = (await res.json()) as { complete: boolean; nodes: { node: string; status: string; heartbeatAt: string }[] };
+          const fresh = r.nodes.filter((n) => nodeNames.includes(n.node) && Date.parse(n.heartbeatAt) >= startedAt && n.status === 'in-sync');
+          return r.complete && fresh.length === o.nodes;
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      this.record.state = 'running';
+      state.writeRecord(this.record);
+      this.printSummary(apiUrl, natctlConfig, etcdUrl, natsUrl);
+      return this.record;
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async startServers(ports: StackPorts, nodeNames: string[]): Promise<void> {
+    const { state } = this;
+    const users = natfleetUsers(nodeNames);
+    const secrets = state.secrets(users.map((u) => u.user));
+    // nats-server expands $NATFLEET_*_PASSWORD in its config from its environment.
+    for (const u of users) process.env[passwordEnv(u.user)] = secrets.passwords[u.user];
+    const etcd = new EtcdMember({ name: 'natfleet-local', clientPort: ports.etcdClient, peerPort: ports.etcdPeer, dataDir: state.path('etcd'), initialCluster: `natfleet-local=http://127.0.0.1:${ports.etcdPeer}` });
+    etcd.spawn();
+    this.track('etcd', { stop: () => etcd.stop(), pid: etcd.pid });
+    const nats = new NatsNode({ name: 'natfleet-local', port: ports.nats, monitorPort: ports.natsMonitor, routes: [], storeDir: state.path('nats', 'jetstream'), extraConfig: renderAuthorization(users) }, state.path('nats'));
+    nats.spawn();
+    this.track('nats-server', { stop: () => nats.stop(), pid: nats.pid });
+    await Promise.all([etcd.waitHealthy(30_000), nats.waitHealthy(30_000)]);
+  }
+
+  private startService(name: 'compiler' | 'api' | 'enforcer', args: string[], env: Record<string, string>, label: string = name): void {
+    const proc = new ManagedProcess(process.execPath, [serviceEntry(name), ...args], { env: { ...process.env, ...env }, keepLines: 500 });
+    proc.child.stdout?.on('data', () => undefined);
+    this.track(label === name ? name : `enforcer ${label}`, proc);
+    void proc.exited.then((e) => {
+      if (this.record?.state === 'running') this.o.log(`natfleet-local: ${label} exited (${e.code ?? e.signal}); last output:\n${proc.tail(15)}`);
+    });
+  }
+
+  private async ensureDefaultPool(apiUrl: string, token: string): Promise<void> {
+    const h = { authorization: `Bearer ${token}` };
+    const list = (await (await fetch(`${apiUrl}/v1/ippools`, { headers: h })).json()) as { items: unknown[] };
+    if (list.items.length > 0) return;
+    const pool = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'default-ipv4-ippool' }, spec: { cidr: this.o.poolCidr, natOutgoing: this.o.poolNatOutgoing, nodeSelector: 'all()', blockSize: 26 } };
+    const res = await fetch(`${apiUrl}/v1/ippools`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: JSON.stringify(pool) });
+    if (!res.ok) throw new Error(`creating default-ipv4-ippool: ${JSON.stringify(await res.json())}`);
+    this.o.log(`created default-ipv4-ippool ${this.o.poolCidr} natOutgoing=${this.o.poolNatOutgoing}`);
+  }
+
+  private printSummary(apiUrl: string, natctlConfig: string, etcdUrl: string, natsUrl: string): void {
+    const r = this.record!;
+    const natctl = `node ${join(REPO_ROOT, 'packages/natctl/dist/main.js')}`;
+    const lines = [
+      '',
+      'natfleet local stack is up',
+      `  etcd        ${etcdUrl}          (etcdctl --endpoints ${etcdUrl} get --prefix /calico/resources/v3/projectcalico.org)`,
+      `  NATS        ${natsUrl}          (monitoring http://127.0.0.1:${r.ports.natsMonitor}/jsz)`,
+      `  API         ${apiUrl}           (OpenAPI at ${apiUrl}/openapi.json)`,
+      `  compiler    http://127.0.0.1:${r.ports.compilerOps}/metrics`,
+      ...r.nodes.map((n, i) => `  ${n.name.padEnd(10)}  pod ${n.podAddress} (netns ${n.podNetns}) → node ${n.nodeAddress} (netns ${n.nodeNetns}) → ext ${n.extAddress}:${n.peerPort}; enforcer http://127.0.0.1:${r.ports.enforcerOps[i]}/metrics`),
+      `  state       ${this.state.dir}   (natctl config: ${natctlConfig})`,
+      '',
+      'Try:',
+      `  ${natctl} get ippools -o wide`,
+      `  ${natctl} rollout status`,
+      `  npm run probe        # what the external host sees from each pod (node address = NATed)`,
+      '',
+      'Stop with Ctrl-C or `npm stop` (namespaces removed, data kept).',
+    ];
+    this.o.log(lines.join('\n'));
+  }
+
+  /** Stops every process by PID (newest first) and removes the namespaces; keeps the data. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.record) this.record.state = 'stopped'; // children exiting now is expected, not news
+    for (const { proc } of [...this.procs].reverse()) await proc.stop().catch(() => undefined);
+    this.procs.length = 0;
+    for (const t of this.topologies) await t.destroy().catch(() => undefined);
+    this.topologies.length = 0;
+    if (this.record) {
+      this.record.state = 'stopped';
+      this.state.writeRecord(this.record);
+    }
+  }
+}
+
+async function ok(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1_000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+export { PeerServer };

@@ -1,0 +1,105 @@
+/**
+ * The local stack's state directory (default `<repo>/.natfleet`, or NATFLEET_STATE_DIR):
+ * etcd data, the NATS store, keys, tokens, passwords, chosen ports and the supervisor's
+ * PID. Everything but the PID and namespaces survives a stop, so a re-run reuses the data.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateSigningKeyPair } from '@natfleet/bundle';
+
+export interface StackPorts {
+  etcdClient: number;
+  etcdPeer: number;
+  nats: number;
+  natsMonitor: number;
+  api: number;
+  compilerOps: number;
+  enforcerOps: number[];
+}
+
+export interface NodeRecord {
+  name: string;
+  podNetns: string;
+  nodeNetns: string;
+  extNetns: string;
+  podAddress: string;
+  nodeAddress: string;
+  extAddress: string;
+  peerPort: number;
+}
+
+export interface StackRecord {
+  supervisorPid: number;
+  startedAt: string;
+  state: 'starting' | 'running' | 'stopped';
+  ports: StackPorts;
+  nodes: NodeRecord[];
+  /** Every child PID the supervisor started (for `stop` to verify nothing is left). */
+  pids: number[];
+}
+
+export interface Secrets {
+  passwords: Record<string, string>;
+  writeToken: string;
+  readToken: string;
+}
+
+export class StackState {
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
+  get recordFile(): string {
+    return this.path('stack.json');
+  }
+
+  readRecord(): StackRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(this.recordFile, 'utf8')) as StackRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  writeRecord(r: StackRecord): void {
+    writeFileSync(this.recordFile, JSON.stringify(r, null, 2) + '\n');
+  }
+
+  /** Passwords for every NATS user and the API tokens, made once and reused. */
+  secrets(users: readonly string[]): Secrets {
+    const file = this.path('secrets.json');
+    const rnd = (): string => randomBytes(18).toString('base64url');
+    const s: Secrets = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Secrets) : { passwords: {}, writeToken: rnd(), readToken: rnd() };
+    for (const u of users) s.passwords[u] ??= rnd();
+    writeFileSync(file, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
+    chmodSync(file, 0o600);
+    writeFileSync(this.path('api-tokens'), `${s.writeToken} write\n${s.readToken} read\n`, { mode: 0o600 });
+    return s;
+  }
+
+  /** The compiler's signing key pair (keys/signing.key, keys/signing.pub), made once. */
+  keys(): { privateKeyFile: string; publicKeyFile: string } {
+    const dir = this.path('keys');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const privateKeyFile = join(dir, 'signing.key');
+    const publicKeyFile = join(dir, 'signing.pub');
+    if (!existsSync(privateKeyFile) || !existsSync(publicKeyFile)) {
+      const k = generateSigningKeyPair();
+      writeFileSync(privateKeyFile, k.privateKeyPem, { mode: 0o600 });
+      writeFileSync(publicKeyFile, k.publicKeyPem);
+    }
+    return { privateKeyFile, publicKeyFile };
+  }
+
+  /** natctl's config for this stack ({apiUrl, token}); natctl finds ./.natfleet/natctl.json by itself. */
+  writeNatctlConfig(apiUrl: string, token: string): string {
+    const file = this.path('natctl.json');
+    writeFileSync(file, JSON.stringify({ apiUrl, token }, null, 2) + '\n', { mode: 0o600 });
+    return file;
+  }
+}

@@ -1,0 +1,133 @@
+// End to end, the way a newcomer runs it: `npm start` (the local-stack supervisor as a real
+// process: etcd, NATS with per-role users, compiler, API, two enforcers in node netns), then
+// natctl and etcdctl changes, `rollout status`, real packets from every pod, rollback
+// restoring the node's nft sets, `npm stop`, nothing left running, and a re-run that reuses
+// the data.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StackRecord } from '@natfleet/local-stack';
+import { run as natctl, type Io } from '@natfleet/natctl';
+import { RealNft } from '@natfleet/nft';
+import { ManagedProcess, Netns, REPO_ROOT, listTestNamespaces, makeTempDir, probePeer, removeDir, run } from '@natfleet/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const MAIN = join(REPO_ROOT, 'packages/local-stack/dist/main.js');
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('local stack end to end (npm start → natctl/etcdctl → packets → npm stop)', () => {
+  const stateDir = makeTempDir('stack-e2e');
+  const env = { ...process.env, NATFLEET_STATE_DIR: stateDir, NATFLEET_NODES: '2' };
+  let supervisor: ManagedProcess;
+  let record: StackRecord;
+
+  const start = async (): Promise<void> => {
+    supervisor = new ManagedProcess(process.execPath, [MAIN, 'start'], { env, keepLines: 500 });
+    await supervisor.waitForLine(/natfleet local stack is up/, 120_000);
+    record = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as StackRecord;
+  };
+  const stop = async (): Promise<void> => {
+    await run(process.execPath, [MAIN, 'stop'], { env, timeoutMs: 60_000 });
+    await supervisor.exited;
+  };
+  const cli = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: Io = {
+      out: (s) => out.push(s), err: (s) => err.push(s), env: { NATFLEET_CONFIG: join(stateDir, 'natctl.json') }, cwd: stateDir,
+      stdin: async () => '', sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    };
+    const code = await natctl(args, io);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const etcdctl = (...args: string[]) => run('etcdctl', ['--endpoints', `http://127.0.0.1:${record.ports.etcdClient}`, ...args]);
+  /** What ext sees from each node's pod. */
+  const seen = async (): Promise<string[]> =>
+    Promise.all(record.nodes.map(async (n) => {
+      const r = await probePeer(Netns.attach(n.podNetns), n.extAddress, n.peerPort);
+      return r.ok ? r.peer : `error:${r.error}`;
+    }));
+  const podAddrs = (): string[] => record.nodes.map((n) => n.podAddress);
+  const nodeAddrs = (): string[] => record.nodes.map((n) => n.nodeAddress);
+  const rolledOut = async (): Promise<void> => {
+    const r = await cli('rollout', 'status', '--watch', '--timeout', '30s', '--interval', '200ms');
+    expect(r.code, r.err + r.out).toBe(0);
+  };
+
+  beforeAll(start, 150_000);
+  afterAll(async () => {
+    if (supervisor?.running) await stop().catch(() => supervisor.kill());
+    removeDir(stateDir);
+  });
+
+  it('comes up with default-ipv4-ippool (natOutgoing) enforced on every node: pods are masqueraded', async () => {
+    const pools = await cli('get', 'ippools', '-o', 'wide');
+    expect(pools.out).toMatch(/default-ipv4-ippool\s+192\.168\.0\.0\/16\s+true/);
+    await rolledOut();
+    expect(await seen()).toEqual(nodeAddrs());
+  });
+
+  let beforeNoNat = 0;
+  it('natctl apply of a no-nat pool (disabled, covering ext): rollout completes and pods are no longer NATed towards it', async () => {
+    beforeNoNat = Number(/version (\d+)/.exec((await cli('rollout', 'status')).out)?.[1]);
+    const file = join(stateDir, 'no-nat.yaml');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: no-nat-external\nspec:\n  cidr: 203.0.113.0/24\n  disabled: true\n');
+    const applied = await cli('apply', '-f', file);
+    expect(applied.code, applied.err).toBe(0);
+    expect(applied.out).toContain('+ v4 noNat: 203.0.113.0/24');
+    await rolledOut();
+    expect(await seen()).toEqual(podAddrs());
+  });
+
+  it('an etcdctl write (natOutgoing false on the default pool, Calico JSON) is enforced too', async () => {
+    await etcdctl('del', '/calico/resources/v3/projectcalico.org/ippools/no-nat-external');
+    await etcdctl('put', '/calico/resources/v3/projectcalico.org/ippools/default-ipv4-ippool',
+      JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'default-ipv4-ippool' }, spec: { cidr: '192.168.0.0/16', natOutgoing: false } }));
+    await rolledOut();
+    expect(await seen()).toEqual(podAddrs());
+    const why = await cli('explain', podAddrs()[0]!, '8.8.8.8', '--node', 'node-1');
+    expect(why.out).toMatch(/^NONE/);
+    expect(why.out).toContain('natOutgoing: false');
+  });
+
+  it('natctl rollback restores the earlier NAT sets on the nodes', async () => {
+    const r = await cli('rollback', '--to', String(beforeNoNat));
+    expect(r.code, r.err).toBe(0);
+    await rolledOut();
+    expect(await seen()).toEqual(nodeAddrs());
+    const table = await new RealNft({ netns: record.nodes[0]!.nodeNetns }).readTable();
+    const status = await cli('rollout', 'status', '-o', 'json');
+    expect(table?.comment).toContain(`natfleet v${JSON.parse(status.out).desired.version} `);
+    const sets = await run('ip', ['netns', 'exec', record.nodes[0]!.nodeNetns, 'nft', 'list', 'set', 'inet', 'natfleet', 'nonat_v4']);
+    expect(sets.stdout).toContain('192.168.0.0/16');
+    expect(sets.stdout).not.toContain('203.0.113.0/24');
+  });
+
+  it('npm stop stops everything by PID and removes the namespaces; data is kept', async () => {
+    const pids = [record.supervisorPid, ...record.pids];
+    const namespaces = record.nodes.flatMap((n) => [n.podNetns, n.nodeNetns, n.extNetns]);
+    await stop();
+    expect(pids.filter(alive)).toEqual([]);
+    expect(listTestNamespaces().filter((n) => namespaces.includes(n))).toEqual([]);
+    expect(existsSync(join(stateDir, 'etcd'))).toBe(true);
+  });
+
+  it('re-running reuses the data (pools, keys, ports) and stops cleanly again', async () => {
+    const ports = record.ports;
+    await start();
+    expect(record.ports.api).toBe(ports.api);
+    const pools = await cli('get', 'ippools');
+    expect(pools.out).toContain('default-ipv4-ippool');
+    await rolledOut();
+    expect(await seen()).toEqual(nodeAddrs());
+    await stop();
+    expect([record.supervisorPid, ...record.pids].filter(alive)).toEqual([]);
+  });
+});

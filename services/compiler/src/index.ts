@@ -1,1 +1,31 @@
-export {};
+/**
+ * @natfleet/compiler — the compiler service (DESIGN.md §7): etcd watch → debounce →
+ * snapshot at a revision → compile → sign → publish, leader-elected in etcd, with node
+ * registration. The daemon is `dist/main.js`; these are its parts, exported for tests
+ * and for tools that embed them (the local stack).
+ */
+export { CompilerService, electionName } from './compiler-service.js';
+export type { CompilerServiceDeps } from './compiler-service.js';
+export { DEFAULTS, buildCli, configProblem, defaultReplicaId } from './config.js';
+export type { CliHandlers, CompilerConfig, KeygenOptions } from './config.js';
+export { Debouncer } from './debouncer.js';
+export type { Batch, DebouncerOptions } from './debouncer.js';
+export { BundlePublisher, NOTHING_PUBLISHED, decidePublish, natsBundleChannel } from './bundle-publisher.js';
+export type { BundleChannel, Candidate, PublishDecision, PublishOutcome, PublishedState } from './bundle-publisher.js';
+export { etcdClientFactory, etcdClientOptions } from './etcd-client.js';
+export type { EtcdClientOptions } from './etcd-client.js';
+export { CompilerError, isCompilerError } from './errors.js';
+export type { CompilerErrorCode } from './errors.js';
+export { leaderElection } from './leader-election.js';
+export type { ElectionEvent, LeaderElectionOptions } from './leader-election.js';
+export { LeaderPipeline } from './leader-pipeline.js';
+export type { PipelineDeps, PipelineHealth } from './leader-pipeline.js';
+export { LeaseWatchdog } from './lease-watchdog.js';
+export type { LeaseWatchdogOptions } from './lease-watchdog.js';
+export { CompilerMetrics } from './metrics.js';
+export type { SkipReason } from './metrics.js';
+export { NodeRegistrar, announcementFingerprint, normaliseAddresses, planNodeRegistration } from './node-registration.js';
+export type { NodeRegistrarDeps, RegistrationPlan } from './node-registration.js';
+export { PUBLIC_KEY_FILE, SIGNING_KEY_FILE, readSigningKeyFile, writeSigningKeyPair } from './signing-key-file.js';
+export type { KeygenResult, LoadedSigningKey } from './signing-key-file.js';
+export { WarningTracker } from './warning-tracker.js';

@@ -1,0 +1,85 @@
+/**
+ * The compiler's Prometheus metrics, on its own registry (never prom-client's global one,
+ * so tests and several services in one process do not collide). Names are part of the
+ * operator contract: dashboards and alerts use them.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const P = 'natfleet_compiler_';
+
+export type SkipReason = 'unchanged' | 'fenced' | 'stale';
+
+export class CompilerMetrics {
+  readonly registry = new Registry();
+
+  readonly bundlesPublished = new Counter({
+    name: `${P}bundles_published_total`,
+    help: 'Bundles this replica published to the stream (a publish JetStream dropped as a duplicate msg-id is not counted).',
+    registers: [this.registry],
+  });
+
+  readonly publishSkipped = new Counter({
+    name: `${P}publish_skipped_total`,
+    help: 'Compiled snapshots not published: unchanged (same enforced content as the last bundle), stale (revision not newer than the last bundle), fenced (another publisher got in first).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly compileSeconds = new Histogram({
+    name: `${P}compile_seconds`,
+    help: 'Time to compile and sign one snapshot (excludes the etcd read and the publish).',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly publishLatencySeconds = new Histogram({
+    name: `${P}publish_latency_seconds`,
+    help: 'From the first etcd change of a batch reaching the compiler to the bundle publish ack (debounce included).',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly lastPublishedVersion = new Gauge({
+    name: `${P}last_published_version`,
+    help: 'Version (etcd revision) of the newest bundle on the stream, as this replica last saw it.',
+    registers: [this.registry],
+  });
+
+  readonly bundleWarnings = new Gauge({
+    name: `${P}bundle_warnings`,
+    help: 'Warnings (skipped or adjusted resources) in the last compiled bundle.',
+    registers: [this.registry],
+  });
+
+  readonly skippedResources = new Counter({
+    name: `${P}skipped_resources_total`,
+    help: 'Resources skipped or adjusted by the compiler, counted when each (key, code, reason) first appears.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly isLeader = new Gauge({
+    name: `${P}is_leader`,
+    help: '1 while this replica holds the leader lease and may publish, else 0.',
+    registers: [this.registry],
+  });
+
+  readonly etcdResyncs = new Counter({
+    name: `${P}etcd_resyncs_total`,
+    help: 'Times the etcd watch had to be re-established (reconnect, compaction) and a fresh snapshot was taken.',
+    registers: [this.registry],
+  });
+
+  readonly nodesRegistered = new Counter({
+    name: `${P}nodes_registered_total`,
+    help: 'Node resources written to etcd from enforcer announcements (addresses or labels changed).',
+    registers: [this.registry],
+  });
+
+  /** `withProcessMetrics`: also collect prom-client's default process metrics (off in unit tests). */
+  constructor({ withProcessMetrics = true } = {}) {
+    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: P });
+    this.isLeader.set(0);
+    this.bundleWarnings.set(0);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Node registration: enforcers announce their addresses and labels in the natfleet-nodes
+ * KV bucket; the leader turns each announcement into the node's `Node` resource in etcd
+ * when those differ, so host-address exclusions are part of the one snapshot the bundle
+ * is compiled from (DESIGN.md §2).
+ *
+ * The planning half is pure ({@link planNodeRegistration}); {@link NodeRegistrar} runs it
+ * for one leadership term against the KV watch and etcd. Only `InternalIP` addresses
+ * and the labels are natfleet's: other address types and any other fields of a Node
+ * written by Calico or an operator are kept. Nodes are never deleted here (an enforcer
+ * going quiet is not a node leaving).
+ */
+import type { KV } from 'nats';
+import { watchNodeStatuses, type NodeStatus } from '@natfleet/bus';
+import { API_VERSION, formatIssues, resourceKey, validateNode, type Node } from '@natfleet/model';
+import type { EtcdStore } from '@natfleet/store';
+import type { Logger } from '@natfleet/service-kit';
+import { sleep } from '@natfleet/service-kit';
+import type { CompilerMetrics } from './metrics.js';
+
+export type RegistrationPlan =
+  | { type: 'unchanged' }
+  | { type: 'write'; value: string; resource: Node }
+  | { type: 'invalid'; reason: string };
+
+const ANNOUNCED_TYPE = 'InternalIP';
+const MAX_CAS_ATTEMPTS = 5;
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Announced addresses, trimmed, deduplicated and sorted (announcement order is not meaningful). */
+export function normaliseAddresses(addresses: readonly string[]): string[] {
+  return [...new Set(addresses.map((a) => a.trim()).filter(Boolean))].sort();
+}
+
+const sameLabels = (a: Record<string, unknown>, b: Record<string, string>): boolean => {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
+};
+
+/** Identity of what an announcement asks for; equal fingerprints need no second look. */
+export function announcementFingerprint(s: Pick<NodeStatus, 'addresses' | 'labels'>): string {
+  return JSON.stringify([normaliseAddresses(s.addresses), Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+}
+
+/**
+ * What to store for `status` given the Node's current stored value (undefined when absent).
+ * `unchanged` when its InternalIP addresses and labels already match; `invalid` when
+ * the name or an address is not acceptable to the model (nothing is written then). A
+ * stored value that is not a Node object is replaced.
+ */
+export function planNodeRegistration(status: Pick<NodeStatus, 'node' | 'addresses' | 'labels'>, stored: string | undefined): RegistrationPlan {
+  const addresses = normaliseAddresses(status.addresses);
+  let current: Json | undefined;
+  if (stored !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(stored);
+      if (isObject(parsed) && parsed['kind'] === 'Node') current = parsed;
+    } catch {
+      // not JSON: replaced below (the compiler already warns about the stored value)
+    }
+  }
+  const meta = isObject(current?.['metadata']) ? current['metadata'] : {};
+  const spec = isObject(current?.['spec']) ? current['spec'] : {};
+  const storedAddresses = Array.isArray(spec['addresses']) ? (spec['addresses'] as unknown[]) : [];
+  const isAnnounced = (a: unknown): boolean => isObject(a) && a['type'] === ANNOUNCED_TYPE;
+  const storedAnnounced = normaliseAddresses(storedAddresses.filter(isAnnounced).map((a) => String((a as Json)['address'])));
+  const storedLabels = isObject(meta['labels']) ? meta['labels'] : {};
+
+  if (current && storedAnnounced.join(',') === addresses.join(',') && sameLabels(storedLabels, status.labels)) {
+    return { type: 'unchanged' };
+  }
+  const resource = {
+    ...(current ?? {}),
+    apiVersion: API_VERSION,
+    kind: 'Node',
+    metadata: { ...meta, name: status.node, labels: { ...status.labels } },
+    spec: {
+      ...spec,
+      addresses: [...storedAddresses.filter((a) => !isAnnounced(a)), ...addresses.map((address) => ({ address, type: ANNOUNCED_TYPE }))],
+    },
+  };
+  const result = validateNode(resource);
+  if (!result.ok) return { type: 'invalid', reason: formatIssues(result.issues) };
+  return { type: 'write', value: JSON.stringify(resource), resource: result.value };
+}
+
+export interface NodeRegistrarDeps {
+  kv: KV;
+  store: EtcdStore;
+  prefix: string;
+  cluster: string;
+  logger: Logger;
+  metrics: CompilerMetrics;
+  /** Delay before retrying a node whose write failed (etcd unavailable). Default 1 s. */
+  retryMs?: number;
+}
+
+/** Runs registration for one term: watch the bucket, write changed nodes, until `term` aborts. */
+export class NodeRegistrar {
+  /** node → fingerprint already reflected in etcd (or already reported invalid). */
+  private readonly done = new Map<string, string>();
+
+  constructor(private readonly deps: NodeRegistrarDeps) {}
+
+  async run(term: AbortSignal): Promise<void> {
+    const log = this.deps.logger;
+    while (!term.aborted) {
+      try {
+        for await (const ev of watchNodeStatuses(this.deps.kv, term)) {
+          if (ev.type === 'put') await this.handle(ev.status, term);
+        }
+      } catch (err) {
+        if (!term.aborted) log.warn({ err }, 'node status watch failed; restarting it');
+      }
+      await sleep(this.deps.retryMs ?? 1_000, term);
+    }
+  }
+
+  /** Registers one announcement, retrying while the term lasts if etcd fails. */
+  async handle(status: NodeStatus, term: AbortSignal): Promise<void> {
+    const { cluster, logger } = this.deps;
+    if (status.cluster !== '' && status.cluster !== cluster) return; // another cluster's enforcer sharing the bucket
+    const fingerprint = announcementFingerprint(status);
+    if (this.done.get(status.node) === fingerprint) return;
+    const log = logger.child({ node: status.node });
+    for (let attempt = 1; !term.aborted; attempt++) {
+      try {
+        const outcome = await this.register(status);
+        this.done.set(status.node, fingerprint);
+        if (outcome.type === 'invalid') log.warn({ reason: outcome.reason, addresses: status.addresses }, 'node announcement not registered: invalid Node');
+        return;
+      } catch (err) {
+        log.warn({ err, attempt }, 'registering node failed; retrying');
+        await sleep(this.deps.retryMs ?? 1_000, term);
+      }
+    }
+  }
+
+  private async register(status: NodeStatus): Promise<RegistrationPlan> {
+    const { store, prefix, metrics, logger } = this.deps;
+    // A name that cannot be a key segment is invalid before any etcd read.
+    const fresh = planNodeRegistration(status, undefined);
+    if (fresh.type === 'invalid') return fresh;
+    const key = resourceKey('Node', status.node, prefix);
+    // Compare-and-swap on what was read, so a concurrent edit is merged on the next try
+    // instead of overwritten.
+    for (let attempt = 1; ; attempt++) {
+      const stored = await store.get(key);
+      const plan = planNodeRegistration(status, stored?.value);
+      if (plan.type !== 'write') return plan;
+      const res = await store.commit([{ type: 'put', key, value: plan.value, expectedModRevision: stored?.modRevision ?? 0 }]);
+      if (res.succeeded) {
+        metrics.nodesRegistered.inc();
+        logger.info({ node: status.node, key, addresses: normaliseAddresses(status.addresses), labels: status.labels, revision: res.revision }, 'node registered');
+        return plan;
+      }
+      if (attempt >= MAX_CAS_ATTEMPTS) throw new Error(`${key} kept changing under us (${attempt} compare-and-swap attempts)`);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { announcementFingerprint, planNodeRegistration } from '../src/index.js';
+
+const announce = (node: string, addresses: string[], labels: Record<string, string> = {}) => ({ node, addresses, labels });
+
+describe('planNodeRegistration', () => {
+  it('a new node becomes a Calico v3 Node with InternalIP addresses and its labels', () => {
+    const plan = planNodeRegistration(announce('node-1', ['10.0.0.2', ' 10.0.0.1', '10.0.0.2', '2001:db8::1'], { zone: 'a' }), undefined);
+    expect(plan.type).toBe('write');
+    if (plan.type !== 'write') return;
+    expect(JSON.parse(plan.value)).toEqual({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
+      metadata: { name: 'node-1', labels: { zone: 'a' } },
+      spec: {
+        addresses: [
+          { address: '10.0.0.1', type: 'InternalIP' },
+          { address: '10.0.0.2', type: 'InternalIP' },
+          { address: '2001:db8::1', type: 'InternalIP' },
+        ],
+      },
+    });
+  });
+
+  it('nothing to write when addresses (in any order) and labels already match', () => {
+    const first = planNodeRegistration(announce('n', ['10.0.0.1', '10.0.0.2'], { a: '1', b: '2' }), undefined);
+    if (first.type !== 'write') throw new Error('expected write');
+    expect(planNodeRegistration(announce('n', ['10.0.0.2', '10.0.0.1'], { b: '2', a: '1' }), first.value)).toEqual({ type: 'unchanged' });
+    expect(planNodeRegistration(announce('n', ['10.0.0.2'], { b: '2', a: '1' }), first.value).type).toBe('write');
+    expect(planNodeRegistration(announce('n', ['10.0.0.1', '10.0.0.2'], { a: '1' }), first.value).type).toBe('write');
+  });
+
+  it("keeps what others wrote: other address types, BGP settings, other metadata", () => {
+    const stored = JSON.stringify({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
+      metadata: { name: 'n', uid: 'u-1', labels: { old: 'x' } },
+      spec: { bgp: { ipv4Address: '10.0.0.1/24' }, addresses: [{ address: '10.0.0.1/24', type: 'CalicoNodeIP' }, { address: '10.9.9.9', type: 'InternalIP' }] },
+    });
+    const plan = planNodeRegistration(announce('n', ['10.0.0.1'], { zone: 'b' }), stored);
+    if (plan.type !== 'write') throw new Error('expected write');
+    expect(JSON.parse(plan.value)).toEqual({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
+      metadata: { name: 'n', uid: 'u-1', labels: { zone: 'b' } },
+      spec: {
+        bgp: { ipv4Address: '10.0.0.1/24' },
+        addresses: [
+          { address: '10.0.0.1/24', type: 'CalicoNodeIP' },
+          { address: '10.0.0.1', type: 'InternalIP' },
+        ],
+      },
+    });
+  });
+
+  it('a stored value that is not a Node is replaced', () => {
+    expect(planNodeRegistration(announce('n', ['10.0.0.1']), '{not json').type).toBe('write');
+    expect(planNodeRegistration(announce('n', ['10.0.0.1']), '{"kind":"IPPool"}').type).toBe('write');
+  });
+
+  it('invalid names and addresses are refused with the model’s reason', () => {
+    const badName = planNodeRegistration(announce('Node_1', ['10.0.0.1']), undefined);
+    expect(badName).toMatchObject({ type: 'invalid', reason: expect.stringMatching(/metadata\.name/) });
+    const badAddress = planNodeRegistration(announce('n', ['10.0.0.300']), undefined);
+    expect(badAddress).toMatchObject({ type: 'invalid', reason: expect.stringMatching(/spec\.addresses\[0\]\.address/) });
+  });
+
+  it('fingerprints ignore order', () => {
+    expect(announcementFingerprint({ addresses: ['b', 'a'], labels: { y: '1', x: '2' } })).toBe(
+      announcementFingerprint({ addresses: ['a', 'b', 'a'], labels: { x: '2', y: '1' } }),
+    );
+  });
+});

@@ -192,7 +192,8 @@ export class CompilerService {
       key,
       cluster: config.cluster,
       prefix: config.etcdPrefix,
-      debounce: { quietMs: config.debounceMs, maxDelayMs: config.maxDelayMs },
+      // Leading edge: an isolated write compiles at once; bursts still collapse.
+      debounce: { quietMs: config.debounceMs, maxDelayMs: config.maxDelayMs, leading: true },
       metrics,
       logger,
       warnings: this.warnings,

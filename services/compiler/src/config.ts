@@ -122,7 +122,7 @@ function daemonOptions(): Option[] {
     opt('--nats-password <password>', 'NATS password (optional; prefer the env variable)', 'NATFLEET_NATS_PASSWORD'),
     opt('--cluster <name>', 'cluster name: bundles go to natfleet.bundle.<name>', 'NATFLEET_CLUSTER').argParser(parseCluster).default(DEFAULTS.cluster),
     opt('--signing-key-file <path>', 'Ed25519 private key (PKCS#8 PEM) that signs bundles; required (make one with `keygen`)', 'NATFLEET_SIGNING_KEY_FILE'),
-    opt('--debounce <duration>', 'quiet period after the last etcd change before compiling', 'NATFLEET_DEBOUNCE')
+    opt('--debounce <duration>', 'quiet period that collapses bursts of etcd changes (the first change after a quiet spell compiles at once)', 'NATFLEET_DEBOUNCE')
       .argParser(parseDurationMs)
       .default(DEFAULTS.debounceMs, `${DEFAULTS.debounceMs}ms`),
     opt('--max-delay <duration>', 'longest a change waits for a compile while writes keep coming', 'NATFLEET_MAX_DELAY')

@@ -7,6 +7,9 @@
  * The consumer pulls: `wait()` resolves when a batch is due. Changes arriving while the
  * consumer is busy (compiling, publishing) open the next batch; nothing is lost, since
  * each compile reads a fresh snapshot and only has to know *that* something changed.
+ * With `leading`, a change arriving after a quiet spell (no change and no batch for
+ * `quietMs`) is due at once: an isolated write pays no debounce delay, while the writes
+ * that follow it within `quietMs` are still collapsed as above.
  * Owns only timers; knows nothing of etcd or NATS.
  */
 
@@ -15,6 +18,8 @@ export interface DebouncerOptions {
   quietMs: number;
   /** Longest a batch stays open, counted from its first change (ms, ≥ quietMs). */
   maxDelayMs: number;
+  /** Fire the first change after a quiet spell immediately (default false). */
+  leading?: boolean;
 }
 
 /** A due batch: when its first change arrived (epoch ms) and how many changes it holds. */
@@ -45,6 +50,14 @@ export class Debouncer {
   /** Notes one change: opens a batch or extends the open one (never past its max delay). */
   trigger(): void {
     const now = Date.now();
+    const idle = !this.pending && now - this.lastAt >= this.options.quietMs;
+    if (this.options.leading && idle) {
+      this.firstAt = now;
+      this.lastAt = now;
+      this.changes = 1;
+      this.fire();
+      return;
+    }
     if (this.firstAt === undefined) {
       this.firstAt = now;
       this.changes = 0;

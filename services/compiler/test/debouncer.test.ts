@@ -81,4 +81,20 @@ describe('Debouncer', () => {
   it('rejects a max delay shorter than the quiet period', () => {
     expect(() => new Debouncer({ quietMs: 20, maxDelayMs: 10 })).toThrow(RangeError);
   });
+
+  it('leading: an isolated change is due at once; changes right after it are still collapsed', async () => {
+    const d = new Debouncer({ quietMs: 15, maxDelayMs: 250, leading: true });
+    d.trigger();
+    expect(await dueAfter(d, 0)).toEqual({ firstAt: 1_000_000, changes: 1 });
+    for (let i = 0; i < 5; i++) {
+      d.trigger();
+      await vi.advanceTimersByTimeAsync(2);
+    }
+    expect(await dueAfter(d, 0)).toBe('none');
+    expect(await dueAfter(d, 15)).toEqual({ firstAt: 1_000_000, changes: 5 });
+    // After a quiet spell the next change is immediate again.
+    await vi.advanceTimersByTimeAsync(50);
+    d.trigger();
+    expect(await dueAfter(d, 0)).toMatchObject({ changes: 1 });
+  });
 });

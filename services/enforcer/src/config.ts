@@ -1,0 +1,218 @@
+/**
+ * The enforcer's settings: one schema (flag, env variable, default, parser) from which
+ * both the commander options and `--help` are made, and the validation that turns the
+ * parsed values into a RunConfig. Bad values fail at start with a message naming the
+ * flag and its env variable. Reads only the trusted-keys file; never connects anywhere.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { loadTrustedKeys, DEFAULT_MAX_BUNDLE_BYTES, type TrustedKeys } from '@natfleet/bundle';
+import { NODE_NAME_RE } from '@natfleet/bus';
+import { parseDurationMs, parseLabels, parseList, parseLogLevel, parsePort } from '@natfleet/service-kit';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { ConfigError } from './errors.js';
+
+/** Everything `natfleet-enforcer run` needs, validated. */
+export interface RunConfig {
+  nodeName: string;
+  cluster: string;
+  labels: Record<string, string>;
+  /** The node's host IPs: reported so the compiler registers the Node. */
+  addresses: string[];
+  natsServers: string[];
+  natsUser?: string;
+  natsPassword?: string;
+  trustedKeysFile: string;
+  trustedKeys: TrustedKeys;
+  stateDir: string;
+  /** Run nft inside this network namespace (tests, local stack); undefined = the enforcer's own. */
+  netns?: string;
+  heartbeatMs: number;
+  driftIntervalMs: number;
+  retryIntervalMs: number;
+  maxBundleBytes: number;
+  opsHost: string;
+  opsPort: number;
+  logLevel: string;
+}
+
+/** Settings of `natfleet-enforcer uninstall`. */
+export interface UninstallConfig {
+  stateDir: string;
+  netns?: string;
+  logLevel: string;
+}
+
+export const DEFAULT_STATE_DIR = '/var/lib/natfleet';
+const CLUSTER_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const NETNS_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
+
+/** One setting: flag, env variable, help, default (already parsed) and how it shows in --help. */
+interface Setting {
+  key: string;
+  flags: string;
+  env: string;
+  help: string;
+  parse?: (raw: string) => unknown;
+  default?: unknown;
+  defaultText?: string;
+}
+
+const nodeName = (raw: string): string => {
+  if (!NODE_NAME_RE.test(raw)) throw new InvalidArgumentError(`must match ${NODE_NAME_RE} (it is the node's KV key)`);
+  return raw;
+};
+const cluster = (raw: string): string => {
+  if (!CLUSTER_RE.test(raw)) throw new InvalidArgumentError(`must match ${CLUSTER_RE} (one NATS subject token)`);
+  return raw;
+};
+const addresses = (raw: string): string[] => {
+  const list = parseList(raw);
+  const bad = list.find((a) => isIP(a) === 0);
+  if (bad !== undefined) throw new InvalidArgumentError(`"${bad}" is not an IP address`);
+  return list;
+};
+const natsServers = (raw: string): string[] => {
+  const list = parseList(raw);
+  if (list.length === 0) throw new InvalidArgumentError('must name at least one server');
+  const bad = list.find((u) => !/^(nats|tls|ws|wss):\/\/[^\s/]+$|^[^\s:/]+(:\d+)?$/.test(u));
+  if (bad !== undefined) throw new InvalidArgumentError(`"${bad}" is not a NATS URL like nats://host:4222`);
+  return list;
+};
+const netns = (raw: string): string => {
+  if (!NETNS_RE.test(raw)) throw new InvalidArgumentError('must be a network namespace name (as in `ip netns list`)');
+  return raw;
+};
+const positiveDuration = (raw: string): number => {
+  const ms = parseDurationMs(raw);
+  if (ms < 1) throw new InvalidArgumentError('must be longer than 0');
+  return ms;
+};
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, kb: 1000, mib: 1024 ** 2, mb: 1000 ** 2, gib: 1024 ** 3 };
+
+/** Byte size: `65536`, `64KiB`, `32MiB`, `1MB`. Returns bytes (≥ 1). */
+export function parseSize(raw: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$/i.exec(raw);
+  const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (!m || unit === undefined) throw new InvalidArgumentError('must be a size like 65536, 64KiB, 32MiB');
+  const n = Math.floor(Number(m[1]) * unit);
+  if (n < 1) throw new InvalidArgumentError('must be at least 1 byte');
+  return n;
+}
+
+const STATE_DIR: Setting = { key: 'stateDir', flags: '--state-dir <dir>', env: 'NATFLEET_STATE_DIR', help: 'where the last good bundle is kept (fail static)', default: DEFAULT_STATE_DIR };
+const NETNS: Setting = { key: 'netns', flags: '--netns <name>', env: 'NATFLEET_NETNS', help: 'run nft inside this network namespace (tests, local stack)', parse: netns };
+const LOG_LEVEL: Setting = { key: 'logLevel', flags: '--log-level <level>', env: 'NATFLEET_LOG_LEVEL', help: 'fatal, error, warn, info, debug, trace or silent', parse: parseLogLevel, default: 'info' };
+
+/** The schema of `run`. Defaults are documented here and shown by --help. */
+const RUN_SETTINGS: readonly Setting[] = [
+  { key: 'nodeName', flags: '--node-name <name>', env: 'NATFLEET_NODE_NAME', help: "this node's name (its KV key and Node resource)", parse: nodeName, default: hostname(), defaultText: 'the host name' },
+  { key: 'cluster', flags: '--cluster <name>', env: 'NATFLEET_CLUSTER', help: 'cluster whose bundles to enforce (subject natfleet.bundle.<cluster>)', parse: cluster, default: 'default' },
+  { key: 'labels', flags: '--labels <k=v,...>', env: 'NATFLEET_LABELS', help: "the node's labels, reported for the Node resource", parse: parseLabels, default: {}, defaultText: 'none' },
+  { key: 'addresses', flags: '--addresses <ip,...>', env: 'NATFLEET_ADDRESSES', help: "the node's host IPs, reported for the Node resource", parse: addresses, default: [], defaultText: 'none' },
+  { key: 'natsServers', flags: '--nats-url <url,...>', env: 'NATFLEET_NATS_URL', help: 'NATS server URL(s)', parse: natsServers, default: ['nats://127.0.0.1:4222'], defaultText: 'nats://127.0.0.1:4222' },
+  { key: 'natsUser', flags: '--nats-user <user>', env: 'NATFLEET_NATS_USER', help: 'NATS user name (optional)' },
+  { key: 'natsPassword', flags: '--nats-password <password>', env: 'NATFLEET_NATS_PASSWORD', help: 'NATS password (optional; prefer the env variable)' },
+  { key: 'trustedKeysFile', flags: '--trusted-keys-file <file>', env: 'NATFLEET_TRUSTED_KEYS_FILE', help: 'PEM file of one or more Ed25519 public keys whose bundles are trusted (required)' },
+  STATE_DIR,
+  NETNS,
+  { key: 'heartbeatMs', flags: '--heartbeat <duration>', env: 'NATFLEET_HEARTBEAT', help: 'how often the node status is rewritten', parse: positiveDuration, default: 5_000, defaultText: '5s' },
+  { key: 'driftIntervalMs', flags: '--drift-interval <duration>', env: 'NATFLEET_DRIFT_INTERVAL', help: 'pause between checks that the table is still as applied (stretched when a read-back is slow)', parse: positiveDuration, default: 2_000, defaultText: '2s' },
+  { key: 'retryIntervalMs', flags: '--retry-interval <duration>', env: 'NATFLEET_RETRY_INTERVAL', help: 'first retry after a failed apply or save, doubling up to 12x', parse: positiveDuration, default: 5_000, defaultText: '5s' },
+  { key: 'maxBundleBytes', flags: '--max-bundle-bytes <size>', env: 'NATFLEET_MAX_BUNDLE_BYTES', help: 'refuse bundles larger than this, compressed or inflated', parse: parseSize, default: DEFAULT_MAX_BUNDLE_BYTES, defaultText: '32MiB' },
+  { key: 'opsHost', flags: '--ops-host <host>', env: 'NATFLEET_OPS_HOST', help: 'address of /healthz, /readyz, /metrics, /status', default: '127.0.0.1' },
+  { key: 'opsPort', flags: '--ops-port <port>', env: 'NATFLEET_OPS_PORT', help: 'port of the ops endpoints (0 = any)', parse: parsePort, default: 9465 },
+  LOG_LEVEL,
+];
+
+const UNINSTALL_SETTINGS: readonly Setting[] = [STATE_DIR, NETNS, LOG_LEVEL];
+
+function addSettings(cmd: Command, settings: readonly Setting[]): Command {
+  for (const s of settings) {
+    const opt = new Option(s.flags, s.help).env(s.env);
+    if (s.parse) opt.argParser(s.parse);
+    if (s.default !== undefined) opt.default(s.default, s.defaultText);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+/** Adds the `run` options (with env fallbacks and defaults) to `cmd`. */
+export const addRunOptions = (cmd: Command): Command => addSettings(cmd, RUN_SETTINGS);
+/** Adds the `uninstall` options to `cmd`. */
+export const addUninstallOptions = (cmd: Command): Command => addSettings(cmd, UNINSTALL_SETTINGS);
+
+/** Re-keys commander's `opts()` (named after the flags) by setting key. */
+function valuesOf(settings: readonly Setting[], opts: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(settings.map((s) => [s.key, opts[new Option(s.flags).attributeName()]]));
+}
+
+/** `--flag (ENV)`, how errors name a setting. */
+function settingName(key: string): string {
+  const s = RUN_SETTINGS.find((x) => x.key === key)!;
+  return `${s.flags.split(' ')[0]} (${s.env})`;
+}
+
+/**
+ * Validates parsed `run` options (commander's `opts()`) into a RunConfig, reading the
+ * trusted keys. Throws ConfigError naming the setting: the keys file missing, unreadable,
+ * or holding anything but Ed25519 public keys; a user without a password or vice versa.
+ */
+export function runConfigFrom(parsed: Record<string, unknown>): RunConfig {
+  const opts = valuesOf(RUN_SETTINGS, parsed);
+  const file = opts.trustedKeysFile as string | undefined;
+  if (!file) throw new ConfigError(settingName('trustedKeysFile'), 'is required: the PEM public key(s) bundles must be signed with');
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(settingName('trustedKeysFile'), `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  // node:crypto derives a public key from a private one: refuse it, the signing key must never sit on nodes.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    throw new ConfigError(settingName('trustedKeysFile'), `${file} holds a private key: give the public key(s) only`);
+  }
+  let trustedKeys: TrustedKeys;
+  try {
+    trustedKeys = loadTrustedKeys([pem]);
+  } catch (err) {
+    throw new ConfigError(settingName('trustedKeysFile'), `${file}: ${(err as Error).message}`, { cause: err });
+  }
+  if (trustedKeys.size === 0) throw new ConfigError(settingName('trustedKeysFile'), `${file} holds no public key`);
+  const natsUser = opts.natsUser as string | undefined;
+  const natsPassword = opts.natsPassword as string | undefined;
+  if ((natsUser === undefined) !== (natsPassword === undefined)) {
+    throw new ConfigError(natsUser === undefined ? settingName('natsUser') : settingName('natsPassword'), 'NATS user and password go together');
+  }
+  const stateDir = opts.stateDir as string;
+  if (!stateDir) throw new ConfigError(settingName('stateDir'), 'must not be empty');
+  return {
+    nodeName: opts.nodeName as string,
+    cluster: opts.cluster as string,
+    labels: opts.labels as Record<string, string>,
+    addresses: opts.addresses as string[],
+    natsServers: opts.natsServers as string[],
+    ...(natsUser !== undefined ? { natsUser, natsPassword } : {}),
+    trustedKeysFile: file,
+    trustedKeys,
+    stateDir,
+    ...(opts.netns !== undefined ? { netns: opts.netns as string } : {}),
+    heartbeatMs: opts.heartbeatMs as number,
+    driftIntervalMs: opts.driftIntervalMs as number,
+    retryIntervalMs: opts.retryIntervalMs as number,
+    maxBundleBytes: opts.maxBundleBytes as number,
+    opsHost: opts.opsHost as string,
+    opsPort: opts.opsPort as number,
+    logLevel: opts.logLevel as string,
+  };
+}
+
+/** Validates parsed `uninstall` options. */
+export function uninstallConfigFrom(parsed: Record<string, unknown>): UninstallConfig {
+  const opts = valuesOf(UNINSTALL_SETTINGS, parsed);
+  const stateDir = opts.stateDir as string;
+  if (!stateDir) throw new ConfigError('--state-dir (NATFLEET_STATE_DIR)', 'must not be empty');
+  return { stateDir, ...(opts.netns !== undefined ? { netns: opts.netns as string } : {}), logLevel: opts.logLevel as string };
+}

@@ -1,0 +1,108 @@
+/**
+ * `natfleet-enforcer run`: wires the core to the real world — RealNft (optionally in a
+ * netns), the state dir, NATS (bundles in, node status out) and the ops endpoints — in
+ * the order that makes fail static work: the saved bundle is enforced before NATS is
+ * even tried. Owns the process's one set of resources; `stop()` releases them all and
+ * leaves the table in force.
+ */
+import { RealNft } from '@natfleet/nft';
+import { startOpsServer, type Logger, type OpsServer } from '@natfleet/service-kit';
+import type { RunConfig } from './config.js';
+import { BundleFeed } from './bundle-feed.js';
+import { Enforcer } from './enforcer.js';
+import type { RestoreOutcome } from './enforcer-status.js';
+import { createMetrics } from './metrics.js';
+import { NatsLink } from './nats-link.js';
+import { BundleStore } from './state-store.js';
+import { nodeStatusOf, StatusReporter } from './status-reporter.js';
+import { ENFORCER_VERSION } from './version.js';
+
+export interface RunningEnforcer {
+  enforcer: Enforcer;
+  ops: OpsServer;
+  restored: RestoreOutcome;
+  /** Stops following, reporting and enforcing; closes NATS and the ops server. The table stays. */
+  stop(): Promise<void>;
+}
+
+/** Starts the daemon. Rejects only when the ops port cannot be bound. */
+export async function runEnforcer(config: RunConfig, logger: Logger): Promise<RunningEnforcer> {
+  const log = logger.child({ node: config.nodeName, cluster: config.cluster });
+  const metrics = createMetrics();
+  const identity = { node: config.nodeName, cluster: config.cluster, labels: config.labels, addresses: config.addresses, enforcerVersion: ENFORCER_VERSION };
+  const link = new NatsLink({
+    servers: config.natsServers,
+    ...(config.natsUser !== undefined ? { user: config.natsUser, password: config.natsPassword ?? '' } : {}),
+    name: `natfleet-enforcer/${config.nodeName}`,
+    logger: log.child({ component: 'nats' }),
+    metrics,
+  });
+  let notify = (): void => undefined;
+  const enforcer = new Enforcer({
+    nodeName: config.nodeName,
+    cluster: config.cluster,
+    nft: new RealNft(config.netns !== undefined ? { netns: config.netns } : {}),
+    store: new BundleStore(config.stateDir),
+    trustedKeys: config.trustedKeys,
+    maxBundleBytes: config.maxBundleBytes,
+    driftIntervalMs: config.driftIntervalMs,
+    retryIntervalMs: config.retryIntervalMs,
+    logger: log,
+    metrics,
+    onChange: () => notify(),
+  });
+  const reporter = new StatusReporter({
+    link,
+    identity,
+    status: () => enforcer.status(),
+    heartbeatMs: config.heartbeatMs,
+    retryMs: Math.min(config.retryIntervalMs, 2_000),
+    logger: log.child({ component: 'status' }),
+    metrics,
+  });
+  notify = () => reporter.notify();
+  const feed = new BundleFeed({ link, cluster: config.cluster, offer: (m) => enforcer.offer(m), retryMs: config.retryIntervalMs, logger: log.child({ component: 'feed' }) });
+
+  let restoring = true;
+  const ops = await startOpsServer({
+    host: config.opsHost,
+    port: config.opsPort,
+    registry: metrics.registry,
+    readiness: () => ({
+      restore: restoring ? { ok: false, detail: 'enforcing the saved bundle' } : { ok: true },
+      bundle: enforcer.readiness(),
+      nats: link.readiness(),
+    }),
+    routes: (app) => {
+      app.get('/status', async () => ({
+        ...nodeStatusOf(identity, enforcer.status(), new Date()),
+        desiredVersion: enforcer.status().desiredVersion,
+        natsConnected: link.isConnected,
+        reported: reporter.written ?? null,
+      }));
+    },
+  });
+  log.info({ ops: `${config.opsHost}:${ops.port}`, stateDir: config.stateDir, netns: config.netns, version: ENFORCER_VERSION }, 'enforcer starting');
+
+  // Fail static: the saved bundle is in force before NATS is tried (the control plane may be down).
+  const restored = await enforcer.start();
+  restoring = false;
+  log.info({ restored }, 'saved bundle handled; connecting to NATS');
+  link.start();
+  feed.start();
+  reporter.start();
+
+  return {
+    enforcer,
+    ops,
+    restored,
+    async stop() {
+      const loops = Promise.all([feed.close(), reporter.close()]);
+      await enforcer.stop();
+      await link.close();
+      await loops;
+      await ops.close();
+      log.info('enforcer stopped; the natfleet table stays in force');
+    },
+  };
+}

@@ -1,0 +1,459 @@
+/**
+ * The enforcer core: buffers the newest bundle message, verifies it, swaps the
+ * `inet natfleet` table in one nft transaction, reads it back, saves it for fail-static
+ * restarts, and keeps the table as applied (drift repair). Knows nothing of NATS: bundle
+ * messages come in through `offer()`, status goes out through `onChange` and `status()`.
+ *
+ * One loop does all the work, one step at a time, so nft never runs twice at once:
+ *   1. a pending message (only the newest is kept: a burst collapses to its last one);
+ *   2. a due retry of the newest verified bundle that failed to apply (or to be saved);
+ *   3. a due drift check of the live table against the applied bundle.
+ * A failed apply leaves the previous table in force (nft transactions are all or
+ * nothing) and is reported as `failed` with a code; the loop keeps running.
+ *
+ * Must never touch a table other than `inet natfleet` (all nft access goes through the
+ * Nft interface of @natfleet/nft, which only names that table) and never logs through
+ * anything but the logger it is given.
+ */
+import { createHash } from 'node:crypto';
+import { decodeBundle, encodeBundle, type Bundle, type TrustedKeys } from '@natfleet/bundle';
+import { compareTableState, expectedTableState, isNftTimeoutError, renderTransaction, type Nft, type TableState } from '@natfleet/nft';
+import type { Logger } from '@natfleet/service-kit';
+import { failureCode, failureMessage, ReadBackError, StaleBundleError, WrongClusterError } from './errors.js';
+import type { EnforcerMetrics } from './metrics.js';
+import type { BundleStore } from './state-store.js';
+import { statusOf, type EnforcerStatus, type Problem, type RestoreOutcome } from './enforcer-status.js';
+
+/** A bundle message as it arrives (from the stream or a test). */
+export interface IncomingBundle {
+  /** Stream sequence: of two pending messages, the higher one wins. */
+  seq: number;
+  /** Version from the message headers: unverified, used only to report a refused message. */
+  version: number;
+  data: Uint8Array;
+}
+
+export interface EnforcerOptions {
+  nodeName: string;
+  cluster: string;
+  nft: Nft;
+  store: BundleStore;
+  trustedKeys: TrustedKeys;
+  maxBundleBytes: number;
+  /** Pause between drift checks (stretched when one read-back is slow, see DRIFT_DUTY_FACTOR). */
+  driftIntervalMs: number;
+  /** First retry delay after a failed apply or save; doubles per attempt up to MAX_RETRY_FACTOR times. */
+  retryIntervalMs: number;
+  logger: Logger;
+  metrics: EnforcerMetrics;
+  /** Called (synchronously, must not throw) whenever `status()` changed. */
+  onChange?: (status: EnforcerStatus) => void;
+}
+
+/** A verified bundle and the bytes saved for it (its canonical JSON). */
+interface Held {
+  bundle: Bundle;
+  bytes: Uint8Array;
+}
+
+/** The bundle in force, with what its table must look like. */
+interface Enforced extends Held {
+  transaction: string;
+  expected: TableState;
+  appliedAt: string;
+  applyMs: number;
+}
+
+/**
+ * A drift check never waits less than this many times its own read-back: reading a table
+ * with 100k set elements costs ~0.8 s (nft fetches every element), and a node should not
+ * spend more than ~20% of a core watching its own table.
+ */
+export const DRIFT_DUTY_FACTOR = 4;
+/** Retry delays double up to this multiple of the retry interval. */
+export const MAX_RETRY_FACTOR = 12;
+
+export class Enforcer {
+  private readonly log: Logger;
+  private pending: IncomingBundle | undefined;
+  /** The newest verified bundle (what should be enforced); never older than `applied`. */
+  private desired: Held | undefined;
+  private applied: Enforced | undefined;
+  private savedDigest = '';
+  private problem: Problem | undefined;
+  private driftRepairs = 0;
+  /** `<seq>:<sha256>` of the last refused message, so a re-delivery is not reported twice. */
+  private lastRefused = '';
+  private retryAt: number | undefined;
+  private retryAttempts = 0;
+  private driftAt: number | undefined;
+  private started = false;
+  private stopping = false;
+  private idle = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wakeUp: (() => void) | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly o: EnforcerOptions) {
+    this.log = o.logger;
+  }
+
+  /**
+   * Fail static: re-enforces the saved bundle (verified again; a tampered or unreadable
+   * file is refused and reported, never applied), then starts the loop. Resolves once
+   * the saved bundle is in force, or refused, or failed to apply (retried later).
+   * Calling it twice does nothing the second time.
+   */
+  async start(): Promise<RestoreOutcome> {
+    if (this.started) return { type: 'none' };
+    this.started = true;
+    const outcome = await this.restore();
+    this.loopDone = this.run();
+    return outcome;
+  }
+
+  /** Stops the loop after the step in progress (an nft run finishes or times out). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.loopDone;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * Hands over a bundle message. Only the newest (by stream seq) waits; an older one is
+   * dropped as `collapsed`. Never throws; verification happens in the loop.
+   */
+  offer(msg: IncomingBundle): void {
+    if (this.stopping) return;
+    const prev = this.pending;
+    if (prev && prev.seq > msg.seq) {
+      this.o.metrics.bundlesSkipped.inc({ reason: 'collapsed' });
+      return;
+    }
+    if (prev && prev.seq !== msg.seq) {
+      this.o.metrics.bundlesSkipped.inc({ reason: 'collapsed' });
+      this.log.debug({ seq: prev.seq, version: prev.version, newerSeq: msg.seq }, 'bundle superseded before it was applied');
+    }
+    this.pending = msg;
+    this.idle = false;
+    this.wake();
+  }
+
+  /** What the node enforces and why it failed, for the node status. */
+  status(): EnforcerStatus {
+    return statusOf(this.applied, this.problem, this.driftRepairs, this.desired?.bundle.version ?? 0);
+  }
+
+  /**
+   * Ready when the newest verified bundle is in force (or there is none yet) and the
+   * last drift repair did not fail. `detail` says which version or what is wrong.
+   */
+  readiness(): { ok: boolean; detail: string } {
+    const d = this.desired?.bundle;
+    const a = this.applied?.bundle;
+    if (this.problem?.kind === 'drift') return { ok: false, detail: `table v${a?.version ?? 0} could not be restored: ${this.problem.message}` };
+    if (!d) return { ok: true, detail: 'no bundle yet' };
+    if (a && a.digest === d.digest) return { ok: true, detail: `v${a.version} applied` };
+    return { ok: false, detail: `v${d.version} not applied${this.problem ? `: ${this.problem.message}` : ' yet'}` };
+  }
+
+  /** Resolves when the loop has nothing to do right now (for tests and orderly shutdown). */
+  whenIdle(): Promise<void> {
+    if ((this.idle && !this.pending) || this.stopping) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        const now = Date.now();
+        this.idle = false;
+        if (this.pending) await this.takePending();
+        else if (this.retryAt !== undefined && now >= this.retryAt) await this.retry();
+        else if (this.driftAt !== undefined && now >= this.driftAt) await this.checkDrift();
+        else await this.sleepUntilWork();
+      } catch (err) {
+        // Every step handles its own failures; reaching here is a bug. Keep enforcing.
+        this.log.error({ err }, 'enforcer loop step failed unexpectedly');
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
+  private sleepUntilWork(): Promise<void> {
+    this.idle = true;
+    for (const w of this.idleWaiters.splice(0)) w();
+    const due = Math.min(this.retryAt ?? Infinity, this.driftAt ?? Infinity);
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(due) ? setTimeout(() => done(), Math.max(0, due - Date.now())) : undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      this.wakeUp = done;
+    });
+  }
+
+  private wake(): void {
+    this.wakeUp?.();
+  }
+
+  private verify(data: Uint8Array): Bundle {
+    const bundle = decodeBundle(data, { trustedKeys: this.o.trustedKeys, maxBytes: this.o.maxBundleBytes });
+    if (bundle.cluster !== this.o.cluster) throw new WrongClusterError(bundle.cluster, this.o.cluster);
+    return bundle;
+  }
+
+  private async restore(): Promise<RestoreOutcome> {
+    const path = this.o.store.path;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.o.store.load();
+    } catch (err) {
+      this.fail({ kind: 'restore', code: failureCode(err), message: failureMessage(err), version: 0 });
+      this.log.error({ err, path }, 'saved bundle unreadable: nothing enforced until a bundle arrives');
+      return { type: 'refused', code: failureCode(err), message: failureMessage(err) };
+    }
+    if (!bytes) {
+      this.log.info({ path }, 'no saved bundle: nothing to enforce until the first bundle arrives');
+      return { type: 'none' };
+    }
+    let bundle: Bundle;
+    try {
+      bundle = this.verify(bytes);
+    } catch (err) {
+      const code = failureCode(err);
+      this.o.metrics.rejections.inc({ code });
+      this.fail({ kind: 'restore', code, message: `saved bundle refused: ${failureMessage(err)}`, version: 0 });
+      this.log.error({ err, code, path }, 'saved bundle refused (tampered, or signed by a key no longer trusted): not applied');
+      return { type: 'refused', code, message: failureMessage(err) };
+    }
+    const held = { bundle, bytes: canonicalBytes(bundle) };
+    this.desired = held;
+    this.savedDigest = bundle.digest;
+    const log = this.log.child({ version: bundle.version, digest: bundle.digest });
+    try {
+      // The process restarted but the node did not: the table is already right, keep it as is.
+      const expected = expectedTableState(bundle, this.o.nodeName);
+      if (compareTableState(expected, await this.o.nft.readTable()).length === 0) {
+        this.enforce(held, renderTransaction(bundle, this.o.nodeName), expected, 0);
+        log.info({ path }, 'saved bundle already in force');
+        this.changed();
+        return { type: 'adopted', version: bundle.version };
+      }
+    } catch {
+      // Unreadable table or unrenderable bundle: the apply below reports it properly.
+    }
+    const ok = await this.apply(held, 'restore');
+    if (ok) return { type: 'applied', version: bundle.version };
+    return { type: 'failed', version: bundle.version, code: this.problem?.code ?? 'INTERNAL', message: this.problem?.message ?? '' };
+  }
+
+  private async takePending(): Promise<void> {
+    const msg = this.pending!;
+    this.pending = undefined;
+    let bundle: Bundle;
+    try {
+      bundle = this.verify(msg.data);
+    } catch (err) {
+      this.refuse(msg, err, msg.version);
+      return;
+    }
+    const current = this.desired ?? this.applied;
+    if (current && bundle.digest === current.bundle.digest) {
+      // A resync or reconnect re-delivers the latest bundle: nothing new.
+      this.o.metrics.bundlesSkipped.inc({ reason: 'current' });
+      return;
+    }
+    if (current && bundle.version <= current.bundle.version) {
+      this.o.metrics.bundlesSkipped.inc({ reason: 'older' });
+      this.refuse(msg, new StaleBundleError(bundle.version, current.bundle.version), bundle.version);
+      return;
+    }
+    this.desired = { bundle, bytes: canonicalBytes(bundle) };
+    this.retryAt = undefined;
+    this.retryAttempts = 0;
+    await this.apply(this.desired, 'bundle');
+  }
+
+  /** Reports a message that will not be applied (a NACK); the table is not touched. */
+  private refuse(msg: IncomingBundle, err: unknown, version: number): void {
+    const key = `${msg.seq}:${createHash('sha256').update(msg.data).digest('hex')}`;
+    if (key === this.lastRefused) return; // the same stream message again (resync): already reported
+    this.lastRefused = key;
+    const code = failureCode(err);
+    this.o.metrics.rejections.inc({ code });
+    this.fail({ kind: 'rejected', code, message: failureMessage(err), version });
+    this.log.warn({ err, code, seq: msg.seq, version, bytes: msg.data.length }, 'bundle refused: previous rules stay in force');
+  }
+
+  /**
+   * Swaps the table to `held` and verifies it, then saves it. On failure the previous
+   * table stays, the failure is reported and a retry is scheduled. True when applied.
+   */
+  private async apply(held: Held, reason: 'bundle' | 'restore' | 'retry'): Promise<boolean> {
+    const { bundle } = held;
+    const log = this.log.child({ version: bundle.version, digest: bundle.digest });
+    const t0 = performance.now();
+    let transaction: string;
+    let expected: TableState;
+    try {
+      transaction = renderTransaction(bundle, this.o.nodeName);
+      expected = expectedTableState(bundle, this.o.nodeName);
+      await this.transact(transaction, expected);
+    } catch (err) {
+      this.o.metrics.applies.inc({ result: 'failure' });
+      this.fail({ kind: 'apply', code: failureCode(err), message: failureMessage(err), version: bundle.version });
+      const retryInMs = this.scheduleRetry();
+      log.error({ err, code: failureCode(err), reason, retryInMs, inForce: this.applied?.bundle.version ?? 0 }, 'apply failed: previous rules stay in force');
+      return false;
+    }
+    const applyMs = Math.round((performance.now() - t0) * 10) / 10;
+    this.o.metrics.applies.inc({ result: 'success' });
+    this.o.metrics.applySeconds.observe(applyMs / 1_000);
+    // Saved before it shows as applied, so a reported version is one a reboot comes back to.
+    const saveError = await this.trySave(held);
+    this.enforce(held, transaction, expected, applyMs);
+    this.problem = undefined;
+    this.retryAt = undefined;
+    this.retryAttempts = 0;
+    log.info({ applyMs, reason }, 'bundle applied');
+    if (saveError) this.saveFailed(saveError, log);
+    this.changed();
+    return true;
+  }
+
+  private enforce(held: Held, transaction: string, expected: TableState, applyMs: number): void {
+    this.applied = { ...held, transaction, expected, appliedAt: new Date().toISOString(), applyMs };
+    this.o.metrics.appliedVersion.set(held.bundle.version);
+    this.driftAt = Date.now() + this.o.driftIntervalMs;
+  }
+
+  /** One nft transaction, then the read-back. A timed-out nft may have committed: the read-back decides. */
+  private async transact(transaction: string, expected: TableState): Promise<void> {
+    try {
+      await this.o.nft.applyTransaction(transaction);
+    } catch (err) {
+      if (!isNftTimeoutError(err)) throw err;
+      const live = await this.o.nft.readTable().catch(() => undefined);
+      if (compareTableState(expected, live).length > 0) throw err;
+      return;
+    }
+    const differences = compareTableState(expected, await this.o.nft.readTable());
+    if (differences.length > 0) throw new ReadBackError(differences);
+  }
+
+  /** Saves `held` unless it is the bundle on disk already; returns the error instead of throwing. */
+  private async trySave(held: Held): Promise<unknown> {
+    if (this.savedDigest === held.bundle.digest) return undefined;
+    try {
+      await this.o.store.save(held.bytes);
+      this.savedDigest = held.bundle.digest;
+      return undefined;
+    } catch (err) {
+      return err;
+    }
+  }
+
+  private saveFailed(err: unknown, log: Logger): void {
+    this.problem = { kind: 'persist', code: failureCode(err), message: failureMessage(err), version: this.applied?.bundle.version ?? 0 };
+    const retryInMs = this.scheduleRetry();
+    log.error({ err, retryInMs }, 'bundle applied but not saved: a reboot now would enforce the previous saved bundle');
+  }
+
+  private async retry(): Promise<void> {
+    this.retryAt = undefined;
+    const d = this.desired;
+    if (d && d.bundle.digest !== this.applied?.bundle.digest) {
+      await this.apply(d, 'retry');
+      return;
+    }
+    const a = this.applied;
+    if (a && this.problem?.kind === 'persist') {
+      const err = await this.trySave(a);
+      if (err) this.saveFailed(err, this.log.child({ version: a.bundle.version, digest: a.bundle.digest }));
+      else {
+        this.problem = undefined;
+        this.retryAttempts = 0;
+        this.log.info({ version: a.bundle.version }, 'bundle saved after all');
+      }
+      this.changed();
+    }
+  }
+
+  private scheduleRetry(): number {
+    this.retryAttempts++;
+    const delay = this.o.retryIntervalMs * Math.min(2 ** (this.retryAttempts - 1), MAX_RETRY_FACTOR);
+    this.retryAt = Date.now() + delay;
+    return delay;
+  }
+
+  /** Reads the live table; restores the applied bundle when someone changed or deleted it. */
+  private async checkDrift(): Promise<void> {
+    const a = this.applied;
+    if (!a) {
+      this.driftAt = undefined;
+      return;
+    }
+    const t0 = performance.now();
+    let live: TableState | undefined;
+    try {
+      live = await this.o.nft.readTable();
+    } catch (err) {
+      this.o.metrics.driftChecks.inc({ result: 'error' });
+      this.driftAt = Date.now() + this.o.driftIntervalMs;
+      this.log.warn({ err, code: failureCode(err) }, 'drift check: cannot read the table');
+      return;
+    }
+    const readMs = performance.now() - t0;
+    this.o.metrics.driftCheckSeconds.observe(readMs / 1_000);
+    this.driftAt = Date.now() + Math.max(this.o.driftIntervalMs, DRIFT_DUTY_FACTOR * readMs);
+    const differences = compareTableState(a.expected, live);
+    if (differences.length === 0) {
+      this.o.metrics.driftChecks.inc({ result: 'ok' });
+      if (this.problem?.kind === 'drift') {
+        this.problem = undefined; // someone else put it back
+        this.changed();
+      }
+      return;
+    }
+    this.o.metrics.driftChecks.inc({ result: 'drift' });
+    const log = this.log.child({ version: a.bundle.version, digest: a.bundle.digest });
+    log.warn({ differences: differences.map((d) => d.message) }, 'natfleet table changed by someone else: restoring it');
+    const t1 = performance.now();
+    try {
+      await this.transact(a.transaction, a.expected);
+    } catch (err) {
+      this.fail({ kind: 'drift', code: failureCode(err), message: `restoring the table failed: ${failureMessage(err)}`, version: a.bundle.version });
+      this.driftAt = Date.now() + this.o.driftIntervalMs;
+      log.error({ err, code: failureCode(err) }, 'drift repair failed: retrying at the next check');
+      return;
+    }
+    this.driftRepairs++;
+    this.o.metrics.driftRepairs.inc();
+    if (this.problem?.kind === 'drift') this.problem = undefined;
+    log.info({ repairMs: Math.round(performance.now() - t1), driftRepairs: this.driftRepairs }, 'natfleet table restored');
+    this.changed();
+  }
+
+  private fail(problem: Problem): void {
+    this.problem = problem;
+    this.changed();
+  }
+
+  private changed(): void {
+    if (!this.o.onChange) return;
+    try {
+      this.o.onChange(this.status());
+    } catch (err) {
+      this.log.error({ err }, 'status listener failed');
+    }
+  }
+}
+
+/** The bytes saved for a verified bundle: its canonical JSON, uncompressed (readable with jq). */
+function canonicalBytes(bundle: Bundle): Uint8Array {
+  return encodeBundle(bundle, { compressAbove: Number.POSITIVE_INFINITY });
+}

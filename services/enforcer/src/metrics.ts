@@ -1,0 +1,64 @@
+/**
+ * The enforcer's Prometheus metrics, in a registry of its own (no global default
+ * registry), all prefixed `natfleet_enforcer_`. Created once per process and passed in.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const P = 'natfleet_enforcer_';
+
+export interface EnforcerMetrics {
+  registry: Registry;
+  /** Bundle apply attempts by result: `success` or `failure` (drift repairs excluded). */
+  applies: Counter<'result'>;
+  /** Bundles refused before any apply, by code (BAD_SIGNATURE, STALE_VERSION, …). */
+  rejections: Counter<'code'>;
+  /** Seconds from start of an apply to a verified read-back (successful applies). */
+  applySeconds: Histogram;
+  /** Version of the bundle in force (0 before the first). */
+  appliedVersion: Gauge;
+  /** Times the table was found changed or missing and restored. */
+  driftRepairs: Counter;
+  /** Periodic table checks by result: `ok`, `drift` (repair attempted) or `error` (read failed). */
+  driftChecks: Counter<'result'>;
+  /** Seconds one drift check's read-back took. */
+  driftCheckSeconds: Histogram;
+  /** 1 while connected to NATS. */
+  natsConnected: Gauge;
+  /**
+   * Bundles not applied on purpose: `collapsed` (a newer one arrived before it was taken up),
+   * `current` (the one already in force or pending, re-delivered), `older` (not newer: also a rejection).
+   */
+  bundlesSkipped: Counter<'reason'>;
+  /** Node status writes to the KV bucket by result: `success` or `failure`. */
+  statusWrites: Counter<'result'>;
+}
+
+/** A fresh registry with every enforcer metric (and the process defaults). */
+export function createMetrics(): EnforcerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    applies: new Counter({ name: `${P}applies_total`, help: 'Bundle apply attempts by result.', labelNames: ['result'], registers }),
+    rejections: new Counter({ name: `${P}rejections_total`, help: 'Bundles refused (not applied), by error code.', labelNames: ['code'], registers }),
+    applySeconds: new Histogram({
+      name: `${P}apply_seconds`,
+      help: 'Render + nft transaction + read-back, seconds, for successful applies.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    appliedVersion: new Gauge({ name: `${P}applied_version`, help: 'Version of the bundle in force (0 before the first).', registers }),
+    driftRepairs: new Counter({ name: `${P}drift_repairs_total`, help: 'Times the natfleet table was found changed or missing and restored.', registers }),
+    driftChecks: new Counter({ name: `${P}drift_checks_total`, help: 'Periodic table checks by result (ok, drift, error).', labelNames: ['result'], registers }),
+    driftCheckSeconds: new Histogram({
+      name: `${P}drift_check_seconds`,
+      help: 'Seconds one drift check read-back took.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    natsConnected: new Gauge({ name: `${P}nats_connected`, help: '1 while connected to NATS.', registers }),
+    bundlesSkipped: new Counter({ name: `${P}bundles_skipped_total`, help: 'Bundles not applied on purpose, by reason.', labelNames: ['reason'], registers }),
+    statusWrites: new Counter({ name: `${P}status_writes_total`, help: 'Node status writes to the KV bucket by result.', labelNames: ['result'], registers }),
+  };
+}

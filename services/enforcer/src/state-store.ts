@@ -1,0 +1,97 @@
+/**
+ * The enforcer's state dir: the last good bundle, saved so a node that boots while the
+ * control plane is down still enforces it (fail static). The file holds the verified
+ * bundle as canonical JSON; it is verified again on load, so a tampered file is refused,
+ * never applied.
+ *
+ * Writes are atomic: a temp file in the same directory is written and fsynced, renamed
+ * over the old file, and the directory is fsynced, so a crash or power loss leaves either
+ * the old or the new bundle, never a torn one. Owns only the files it names.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StateFileError } from './errors.js';
+
+/** Name of the saved bundle inside the state dir. */
+export const BUNDLE_FILE = 'bundle.json';
+const TMP_PREFIX = `.${BUNDLE_FILE}.tmp-`;
+
+/** The saved last-good bundle in one directory. */
+export class BundleStore {
+  readonly path: string;
+
+  constructor(readonly dir: string) {
+    this.path = join(dir, BUNDLE_FILE);
+  }
+
+  /**
+   * The saved bytes, or undefined when no bundle was ever saved (file or dir absent).
+   * Throws StateFileError STATE_READ_FAILED when the file exists but cannot be read.
+   */
+  async load(): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StateFileError('STATE_READ_FAILED', this.path, { cause: err });
+    }
+  }
+
+  /**
+   * Replaces the saved bundle with `bytes`: write temp + fsync + rename + fsync dir.
+   * Creates the dir (0700) when missing. Throws StateFileError STATE_WRITE_FAILED; the
+   * previous file is then unchanged and no temp file is left behind.
+   */
+  async save(bytes: Uint8Array): Promise<void> {
+    const tmp = join(this.dir, `${TMP_PREFIX}${randomBytes(4).toString('hex')}`);
+    try {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const fh = await open(tmp, 'wx', 0o600);
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.path);
+      await syncDir(this.dir);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw new StateFileError('STATE_WRITE_FAILED', this.path, { cause: err });
+    }
+  }
+
+  /**
+   * Removes the saved bundle and any temp files left by a crash, then the dir itself when
+   * that leaves it empty. Returns the paths removed (empty when there was nothing).
+   */
+  async remove(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new StateFileError('STATE_WRITE_FAILED', this.dir, { cause: err });
+    }
+    const ours = names.filter((n) => n === BUNDLE_FILE || n.startsWith(TMP_PREFIX)).map((n) => join(this.dir, n));
+    try {
+      for (const p of ours) await rm(p, { force: true });
+      if (names.length === ours.length) await rmdir(this.dir).catch(() => undefined);
+      await syncDir(this.dir).catch(() => undefined);
+    } catch (err) {
+      throw new StateFileError('STATE_WRITE_FAILED', this.dir, { cause: err });
+    }
+    return ours;
+  }
+}
+
+/** fsync a directory so a rename in it is durable. */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

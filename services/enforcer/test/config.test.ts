@@ -1,0 +1,123 @@
+// Settings: defaults, env fallbacks, flags over env, and failing fast naming the setting.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateSigningKeyPair } from '@natfleet/bundle';
+import { Command } from 'commander';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { addRunOptions, ConfigError, parseSize, runConfigFrom, type RunConfig } from '../src/index.js';
+import { tempDir, removeTempDirs } from './helpers.js';
+
+afterAll(removeTempDirs);
+
+const keysFile = (() => {
+  const f = join(tempDir(), 'trusted.pem');
+  writeFileSync(f, generateSigningKeyPair().publicKeyPem + generateSigningKeyPair().publicKeyPem);
+  return f;
+})();
+
+const touched: string[] = [];
+function setEnv(vars: Record<string, string>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    touched.push(k);
+    process.env[k] = v;
+  }
+}
+afterEach(() => {
+  for (const k of touched.splice(0)) delete process.env[k];
+});
+
+function parse(args: string[]): RunConfig {
+  const cmd = addRunOptions(new Command('run')).exitOverride().configureOutput({ writeErr: () => undefined });
+  cmd.parse(args, { from: 'user' });
+  return runConfigFrom(cmd.opts());
+}
+
+describe('run settings', () => {
+  it('documented defaults', () => {
+    const c = parse(['--trusted-keys-file', keysFile]);
+    expect(c).toMatchObject({
+      cluster: 'default',
+      labels: {},
+      addresses: [],
+      natsServers: ['nats://127.0.0.1:4222'],
+      stateDir: '/var/lib/natfleet',
+      heartbeatMs: 5_000,
+      driftIntervalMs: 2_000,
+      retryIntervalMs: 5_000,
+      maxBundleBytes: 32 * 1024 * 1024,
+      opsHost: '127.0.0.1',
+      opsPort: 9465,
+      logLevel: 'info',
+    });
+    expect(c.nodeName).not.toBe('');
+    expect(c.netns).toBeUndefined();
+    expect(c.natsUser).toBeUndefined();
+    expect(c.trustedKeys.size).toBe(2);
+  });
+
+  it('env variables, and flags over env', () => {
+    setEnv({
+      NATFLEET_NODE_NAME: 'env-node',
+      NATFLEET_LABELS: 'zone=a,rack=7',
+      NATFLEET_ADDRESSES: '192.0.2.10,2001:db8::10',
+      NATFLEET_TRUSTED_KEYS_FILE: keysFile,
+      NATFLEET_DRIFT_INTERVAL: '500ms',
+      NATFLEET_MAX_BUNDLE_BYTES: '64KiB',
+      NATFLEET_NATS_URL: 'nats://a:4222,nats://b:4222',
+      NATFLEET_NATS_USER: 'enf',
+      NATFLEET_NATS_PASSWORD: 's3cret',
+    });
+    const c = parse(['--node-name', 'flag-node', '--netns', 'nf-1-abc-node']);
+    expect(c).toMatchObject({
+      nodeName: 'flag-node',
+      labels: { zone: 'a', rack: '7' },
+      addresses: ['192.0.2.10', '2001:db8::10'],
+      driftIntervalMs: 500,
+      maxBundleBytes: 65_536,
+      natsServers: ['nats://a:4222', 'nats://b:4222'],
+      natsUser: 'enf',
+      natsPassword: 's3cret',
+      netns: 'nf-1-abc-node',
+    });
+  });
+
+  it('the trusted keys file is required, must exist and must hold Ed25519 public keys', () => {
+    expect(() => parse([])).toThrow(/--trusted-keys-file \(NATFLEET_TRUSTED_KEYS_FILE\): is required/);
+    expect(() => parse(['--trusted-keys-file', '/nonexistent/keys.pem'])).toThrow(/--trusted-keys-file.*ENOENT/);
+    const junk = join(tempDir(), 'junk.pem');
+    writeFileSync(junk, 'not a key');
+    expect(() => parse(['--trusted-keys-file', junk])).toThrow(ConfigError);
+    const priv = join(tempDir(), 'private.pem');
+    writeFileSync(priv, generateSigningKeyPair().privateKeyPem);
+    expect(() => parse(['--trusted-keys-file', priv])).toThrow(/--trusted-keys-file.*private key/);
+  });
+
+  it.each([
+    [['--heartbeat', 'soon'], /--heartbeat/],
+    [['--drift-interval', '0'], /--drift-interval/],
+    [['--node-name', 'has space'], /--node-name/],
+    [['--cluster', 'a.b'], /--cluster/],
+    [['--addresses', '10.0.0.1,nope'], /--addresses.*nope/],
+    [['--labels', 'novalue'], /--labels/],
+    [['--ops-port', '70000'], /--ops-port/],
+    [['--max-bundle-bytes', 'lots'], /--max-bundle-bytes/],
+    [['--log-level', 'loud'], /--log-level/],
+    [['--netns', '../etc'], /--netns/],
+    [['--nats-url', 'http://x y'], /--nats-url/],
+  ])('%j fails naming the setting', (args, re) => {
+    expect(() => parse([...args, '--trusted-keys-file', keysFile])).toThrow(re);
+  });
+
+  it('a NATS user needs a password', () => {
+    expect(() => parse(['--trusted-keys-file', keysFile, '--nats-user', 'enf'])).toThrow(/--nats-password/);
+  });
+
+  it('parseSize', () => {
+    expect(parseSize('65536')).toBe(65_536);
+    expect(parseSize('64KiB')).toBe(65_536);
+    expect(parseSize('32MiB')).toBe(33_554_432);
+    expect(parseSize('1MB')).toBe(1_000_000);
+    expect(() => parseSize('0')).toThrow();
+    expect(() => parseSize('1TiB')).toThrow();
+  });
+});

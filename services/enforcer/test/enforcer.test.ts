@@ -1,0 +1,325 @@
+// The enforcer core against FakeNft: apply, collapse, refusals (NACKs), nft failures and
+// retries, read-back, persistence, fail-static restore and drift repair.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { canonicalJson, encodeBundle, sealBundle } from '@natfleet/bundle';
+import { FakeNft, NftKernelError, NftSyntaxError, NftTimeoutError, parseTerseListing, renderTransaction, tableComment, type Nft, type TableState } from '@natfleet/nft';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Enforcer } from '../src/index.js';
+import { body, CLUSTER, eventually, harness, message, metricValue, NODE, sealed, signingKey, tempDir, untrustedKey, removeTempDirs } from './helpers.js';
+
+afterAll(removeTempDirs);
+
+const running: Enforcer[] = [];
+async function started(h: ReturnType<typeof harness>): Promise<ReturnType<typeof harness>> {
+  running.push(h.enforcer);
+  await h.enforcer.start();
+  return h;
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((e) => e.stop()));
+});
+
+const commentOf = (nft: FakeNft): string | undefined => parseTerseListing(nft.dump()).comment;
+
+describe('applying bundles', () => {
+  it('applies a verified bundle, reads it back, saves it and reports applied', async () => {
+    const h = await started(harness());
+    const b = sealed(7);
+    h.enforcer.offer(message(b));
+    await eventually(() => h.enforcer.status().state === 'applied');
+    expect(commentOf(h.nft)).toBe(tableComment(b));
+    const s = h.enforcer.status();
+    expect(s).toMatchObject({ appliedVersion: 7, appliedDigest: b.digest, error: '', errorCode: '', failedVersion: 0, driftRepairs: 0 });
+    expect(s.applyMs).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(s.appliedAt)).not.toBeNaN();
+    expect(readFileSync(h.store.path, 'utf8')).toBe(canonicalJson(b));
+    expect(await metricValue(h.metrics, 'appliedVersion')).toBe(7);
+    expect(await metricValue(h.metrics, 'applies', { result: 'success' })).toBe(1);
+    expect(h.enforcer.readiness()).toEqual({ ok: true, detail: 'v7 applied' });
+  });
+
+  it('before any bundle: pending and ready, nothing applied', async () => {
+    const h = await started(harness());
+    expect(h.enforcer.status()).toMatchObject({ state: 'pending', appliedVersion: 0 });
+    expect(h.enforcer.readiness().ok).toBe(true);
+    expect(h.nft.applied).toBe(0);
+  });
+
+  it('a burst collapses to its newest message: one transaction', async () => {
+    const h = await started(harness());
+    for (let v = 1; v <= 5; v++) h.enforcer.offer(message(sealed(v)));
+    h.enforcer.offer(message(sealed(3), 3)); // an older seq arriving late is dropped too
+    await eventually(() => h.enforcer.status().appliedVersion === 5);
+    await h.enforcer.whenIdle();
+    expect(h.nft.applied).toBe(1);
+    expect(await metricValue(h.metrics, 'bundlesSkipped', { reason: 'collapsed' })).toBe(5);
+  });
+
+  it('the bundle in force re-delivered (resync) changes nothing', async () => {
+    const h = await started(harness());
+    const b = sealed(3);
+    h.enforcer.offer(message(b));
+    await eventually(() => h.enforcer.status().appliedVersion === 3);
+    const changes = h.changes.length;
+    h.enforcer.offer(message(b, 10));
+    await h.enforcer.whenIdle();
+    await eventually(async () => (await metricValue(h.metrics, 'bundlesSkipped', { reason: 'current' })) === 1);
+    expect(h.nft.applied).toBe(1);
+    expect(h.changes.length).toBe(changes);
+    expect(h.enforcer.status().state).toBe('applied');
+  });
+});
+
+describe('refused messages are reported as failed and leave the table alone', () => {
+  const table: [string, () => Uint8Array, string][] = [
+    ['signed by an untrusted key', () => encodeBundle(sealed(9, {}, untrustedKey)), 'UNKNOWN_KEY'],
+    [
+      'signature forged under a trusted key id',
+      () => {
+        const forged = sealed(9, {}, untrustedKey);
+        return encodeBundle({ ...forged, signature: { ...forged.signature, keyId: signingKey.keyId } });
+      },
+      'BAD_SIGNATURE',
+    ],
+    ['body changed after sealing', () => encodeBundle({ ...sealed(9), fleet: { ...sealed(9).fleet, v4: { masquerade: ['0.0.0.0/0'], noNat: [] } } }), 'BAD_DIGEST'],
+    ['truncated', () => encodeBundle(sealed(9)).subarray(0, 100), 'MALFORMED'],
+    ['garbage', () => new TextEncoder().encode('\u0000\u0001 not a bundle'), 'MALFORMED'],
+    ['truncated gzip', () => encodeBundle(sealed(9), { compressAbove: 0 }).subarray(0, 60), 'MALFORMED'],
+    ['unsupported apiVersion', () => encodeBundle({ ...sealed(9), apiVersion: 'natfleet.io/v2' as never }), 'UNSUPPORTED_API_VERSION'],
+    ['oversized', () => encodeBundle(sealed(9, { warnings: [{ key: 'k', code: 'X', reason: 'x'.repeat(4_000) }] })), 'TOO_LARGE'],
+    ['for another cluster', () => encodeBundle(sealed(9, { cluster: 'elsewhere' })), 'WRONG_CLUSTER'],
+  ];
+
+  const cases = table.map(([what, make, code]) => ({ what, make, code }));
+  it.each(cases)('$what → $code', async ({ make, code }) => {
+    const wire = make();
+    const bytes = (): Uint8Array => wire;
+    const h = await started(harness({ maxBundleBytes: 2_048 }));
+    const good = sealed(5);
+    h.enforcer.offer(message(good));
+    await eventually(() => h.enforcer.status().appliedVersion === 5);
+    h.enforcer.offer(message(bytes(), 6, 9));
+    await eventually(() => h.enforcer.status().state === 'failed');
+    expect(h.enforcer.status()).toMatchObject({ errorCode: code, failedVersion: 9, appliedVersion: 5, appliedDigest: good.digest });
+    expect(h.enforcer.status().error).not.toBe('');
+    expect(commentOf(h.nft)).toBe(tableComment(good));
+    expect(h.nft.applied).toBe(1);
+    expect(await metricValue(h.metrics, 'rejections', { code })).toBe(1);
+    // Refusing a message does not make the node unready: what should be enforced still is.
+    expect(h.enforcer.readiness().ok).toBe(true);
+    // The same stream message again (resync) is not reported twice.
+    h.enforcer.offer(message(bytes(), 6, 9));
+    await h.enforcer.whenIdle();
+    expect(await metricValue(h.metrics, 'rejections', { code })).toBe(1);
+    // A newer good bundle clears the failure.
+    h.enforcer.offer(message(sealed(10), 7));
+    await eventually(() => h.enforcer.status().state === 'applied');
+    expect(h.enforcer.status()).toMatchObject({ appliedVersion: 10, errorCode: '', failedVersion: 0 });
+  });
+
+  it('an older (or equal) version is refused as STALE_VERSION', async () => {
+    const h = await started(harness());
+    h.enforcer.offer(message(sealed(8), 1));
+    await eventually(() => h.enforcer.status().appliedVersion === 8);
+    h.enforcer.offer(message(sealed(4, { fleet: { ...body(4).fleet, v4: { masquerade: [], noNat: [] } } }), 2));
+    await eventually(() => h.enforcer.status().state === 'failed');
+    expect(h.enforcer.status()).toMatchObject({ errorCode: 'STALE_VERSION', failedVersion: 4, appliedVersion: 8 });
+    expect(h.nft.applied).toBe(1);
+    h.enforcer.offer(message(sealed(8, { warnings: [{ key: 'k', code: 'C', reason: 'same version, other content' }] }), 3));
+    await eventually(async () => (await metricValue(h.metrics, 'rejections', { code: 'STALE_VERSION' })) === 2);
+    expect(await metricValue(h.metrics, 'bundlesSkipped', { reason: 'older' })).toBe(2);
+    expect(h.nft.applied).toBe(1);
+  });
+});
+
+describe('nft failures', () => {
+  it('an nft refusal reports failed with its code, keeps the old table, and retries on the timer', async () => {
+    const h = await started(harness({ retryIntervalMs: 100 }));
+    const good = sealed(1);
+    h.enforcer.offer(message(good));
+    await eventually(() => h.enforcer.status().appliedVersion === 1);
+    h.nft.failNext(new NftSyntaxError('nft rejected line 5:12: conflicting intervals specified', 'stderr', 5, 12));
+    h.enforcer.offer(message(sealed(2)));
+    await eventually(() => h.enforcer.status().state === 'failed');
+    expect(h.enforcer.status()).toMatchObject({ errorCode: 'NFT_SYNTAX', failedVersion: 2, appliedVersion: 1 });
+    expect(commentOf(h.nft)).toBe(tableComment(good));
+    expect(h.enforcer.readiness()).toMatchObject({ ok: false });
+    expect(readFileSync(h.store.path, 'utf8')).toBe(canonicalJson(good)); // the saved bundle is still the one in force
+    await eventually(() => h.enforcer.status().appliedVersion === 2);
+    expect(h.enforcer.status()).toMatchObject({ state: 'applied', errorCode: '' });
+    expect(await metricValue(h.metrics, 'applies', { result: 'failure' })).toBe(1);
+  });
+
+  it('retries back off exponentially while nft keeps failing', async () => {
+    const h = await started(harness({ retryIntervalMs: 40 }));
+    for (let i = 0; i < 4; i++) h.nft.failNext(new NftKernelError('Device or resource busy', 'busy'));
+    const t0 = Date.now();
+    h.enforcer.offer(message(sealed(1)));
+    await eventually(() => h.enforcer.status().appliedVersion === 1);
+    // 40 + 80 + 160 + 320 ms of backoff before the fifth attempt succeeds.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(590);
+    expect(await metricValue(h.metrics, 'applies', { result: 'failure' })).toBe(4);
+  });
+
+  it('a read-back that does not match is READBACK_MISMATCH', async () => {
+    const fake = new FakeNft();
+    let lie = false;
+    const nft: Nft = {
+      applyTransaction: (t) => fake.applyTransaction(t),
+      check: (t) => fake.check(t),
+      deleteTable: () => fake.deleteTable(),
+      readTable: async (): Promise<TableState | undefined> => {
+        const real = await fake.readTable();
+        return lie && real ? { ...real, comment: 'natfleet v0 someone-else' } : real;
+      },
+    };
+    const h = await started(harness({ nft }));
+    lie = true;
+    h.enforcer.offer(message(sealed(1)));
+    await eventually(() => h.enforcer.status().state === 'failed');
+    expect(h.enforcer.status()).toMatchObject({ errorCode: 'READBACK_MISMATCH', failedVersion: 1, appliedVersion: 0 });
+  });
+
+  it('an nft timeout that did commit is recognised by the read-back', async () => {
+    const fake = new FakeNft();
+    const nft: Nft = {
+      applyTransaction: async (t) => {
+        await fake.applyTransaction(t);
+        throw new NftTimeoutError('apply', 10);
+      },
+      check: (t) => fake.check(t),
+      deleteTable: () => fake.deleteTable(),
+      readTable: () => fake.readTable(),
+    };
+    const h = await started(harness({ nft }));
+    h.enforcer.offer(message(sealed(4)));
+    await eventually(() => h.enforcer.status().appliedVersion === 4);
+    expect(h.enforcer.status().state).toBe('applied');
+  });
+
+  it('a save failure after a good apply is reported (STATE_WRITE_FAILED) while the new table is in force', async () => {
+    const h = await started(harness({ dir: '/dev/null/natfleet' }));
+    expect(h.enforcer.status()).toMatchObject({ state: 'failed', errorCode: 'STATE_READ_FAILED' }); // the saved bundle cannot even be looked for
+    h.enforcer.offer(message(sealed(3)));
+    await eventually(() => h.enforcer.status().appliedVersion === 3);
+    expect(h.enforcer.status()).toMatchObject({ errorCode: 'STATE_WRITE_FAILED', appliedVersion: 3, failedVersion: 3 });
+  });
+});
+
+describe('fail static', () => {
+  it('a restarted enforcer re-applies the saved bundle before any message arrives', async () => {
+    const dir = tempDir();
+    const first = await started(harness({ dir }));
+    const b = sealed(12);
+    first.enforcer.offer(message(b));
+    await eventually(() => first.enforcer.status().appliedVersion === 12);
+    await first.enforcer.stop();
+
+    const rebooted = harness({ dir }); // fresh FakeNft: the node rebooted, the table is gone
+    running.push(rebooted.enforcer);
+    expect(await rebooted.enforcer.start()).toEqual({ type: 'applied', version: 12 });
+    expect(commentOf(rebooted.nft)).toBe(tableComment(b));
+    expect(rebooted.enforcer.status()).toMatchObject({ state: 'applied', appliedVersion: 12, appliedDigest: b.digest });
+    // The same bundle arriving from NATS later is nothing new; an older one is stale.
+    rebooted.enforcer.offer(message(b, 40));
+    rebooted.enforcer.offer(message(b, 41));
+    await rebooted.enforcer.whenIdle();
+    expect(rebooted.nft.applied).toBe(1);
+  });
+
+  it('a restart without reboot adopts the table in force without swapping it', async () => {
+    const dir = tempDir();
+    const nft = new FakeNft();
+    const b = sealed(2);
+    await nft.applyTransaction(renderTransaction(b, NODE));
+    const first = harness({ dir });
+    await first.store.save(encodeBundle(b, { compressAbove: Infinity }));
+    const h = await started(harness({ dir, nft }));
+    expect(h.enforcer.status()).toMatchObject({ state: 'applied', appliedVersion: 2 });
+    expect(nft.applied).toBe(1);
+  });
+
+  it('a tampered saved bundle is refused and not applied', async () => {
+    const dir = tempDir();
+    const first = harness({ dir });
+    const b = sealed(5);
+    const tampered = { ...JSON.parse(canonicalJson(b)), fleet: { ...b.fleet, v4: { masquerade: ['0.0.0.0/0'], noNat: [] } } };
+    await first.store.save(new TextEncoder().encode(JSON.stringify(tampered)));
+    const h = harness({ dir });
+    running.push(h.enforcer);
+    expect(await h.enforcer.start()).toMatchObject({ type: 'refused', code: 'BAD_DIGEST' });
+    expect(h.nft.applied).toBe(0);
+    expect(h.enforcer.status()).toMatchObject({ state: 'failed', errorCode: 'BAD_DIGEST', appliedVersion: 0 });
+    // The next good bundle from NATS is applied and clears the failure.
+    h.enforcer.offer(message(sealed(6)));
+    await eventually(() => h.enforcer.status().state === 'applied');
+  });
+
+  it('a saved bundle for another cluster is refused', async () => {
+    const dir = tempDir();
+    writeFileSync(`${dir}/bundle.json`, encodeBundle(sealBundle(body(3, { cluster: 'other' }), signingKey)));
+    const h = harness({ dir });
+    running.push(h.enforcer);
+    expect(await h.enforcer.start()).toMatchObject({ type: 'refused', code: 'WRONG_CLUSTER' });
+    expect(CLUSTER).not.toBe('other');
+  });
+});
+
+describe('drift repair', () => {
+  it('restores a deleted table and a replaced table, and counts both', async () => {
+    const h = await started(harness({ driftIntervalMs: 30 }));
+    const b = sealed(3);
+    h.enforcer.offer(message(b));
+    await eventually(() => h.enforcer.status().appliedVersion === 3);
+    await h.nft.deleteTable();
+    await eventually(() => h.enforcer.status().driftRepairs === 1);
+    expect(commentOf(h.nft)).toBe(tableComment(b));
+    await h.nft.applyTransaction(renderTransaction(sealed(99), NODE));
+    await eventually(() => h.enforcer.status().driftRepairs === 2);
+    expect(commentOf(h.nft)).toBe(tableComment(b));
+    expect(await metricValue(h.metrics, 'driftRepairs')).toBe(2);
+    expect(h.enforcer.status().state).toBe('applied');
+  });
+
+  it('repairs towards the bundle in force, not a newer one that failed', async () => {
+    const h = await started(harness({ driftIntervalMs: 30, retryIntervalMs: 60_000 }));
+    const good = sealed(1);
+    h.enforcer.offer(message(good));
+    await eventually(() => h.enforcer.status().appliedVersion === 1);
+    h.nft.failNext(new NftSyntaxError('bad', 'bad'));
+    h.enforcer.offer(message(sealed(2)));
+    await eventually(() => h.enforcer.status().state === 'failed');
+    await h.nft.deleteTable();
+    await eventually(() => h.enforcer.status().driftRepairs === 1);
+    expect(commentOf(h.nft)).toBe(tableComment(good));
+    expect(h.enforcer.status()).toMatchObject({ state: 'failed', errorCode: 'NFT_SYNTAX', failedVersion: 2 });
+  });
+
+  it('a failed repair is reported (not ready) and retried at the next check', async () => {
+    const fake = new FakeNft();
+    let failApplies = 0;
+    const nft: Nft = {
+      applyTransaction: async (t) => {
+        if (failApplies > 0) {
+          failApplies--;
+          throw new NftKernelError('Operation not supported', 'x');
+        }
+        await fake.applyTransaction(t);
+      },
+      check: (t) => fake.check(t),
+      deleteTable: () => fake.deleteTable(),
+      readTable: () => fake.readTable(),
+    };
+    const h = await started(harness({ nft, driftIntervalMs: 100 }));
+    h.enforcer.offer(message(sealed(1)));
+    await eventually(() => h.enforcer.status().appliedVersion === 1);
+    failApplies = 1;
+    await fake.deleteTable();
+    await eventually(() => h.enforcer.status().state === 'failed');
+    expect(h.enforcer.status()).toMatchObject({ errorCode: 'NFT_KERNEL', failedVersion: 1, appliedVersion: 1, driftRepairs: 0 });
+    expect(h.enforcer.readiness().ok).toBe(false);
+    await eventually(() => h.enforcer.status().driftRepairs === 1);
+    expect(h.enforcer.status()).toMatchObject({ state: 'applied', errorCode: '' });
+    expect(h.enforcer.readiness().ok).toBe(true);
+  });
+});

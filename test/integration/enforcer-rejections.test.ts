@@ -1,0 +1,125 @@
+// Bundles the enforcer must refuse (a NACK each): forged or untrusted signatures, a body
+// that does not match its digest, an older version, truncated, garbage, oversized, wrong
+// apiVersion or cluster — and a bundle nft itself rejects. Each is reported in
+// natfleet-nodes as failed with its code, and the previous rules stay in force: same
+// table comment, same NAT for real packets. The enforcer keeps running and applies the
+// next good bundle.
+import { encodeBundle, generateSigningKeyPair, loadSigningKey, sealBundle, type Bundle } from '@natfleet/bundle';
+import type { ServiceProcess } from '@natfleet/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compiled, liveTable, metric, podPools, publish, startEnforcer, startWorld, stopWorld, waitApplied, waitStatus, type World } from './enforcer-world.js';
+
+const MAX_BYTES = 64 * 1024;
+
+describe('enforcer: refused bundles leave the previous rules in force', () => {
+  let w: World;
+  let enforcer: ServiceProcess | undefined;
+  let good: Bundle;
+  let headerVersion = 500; // distinct header version per refused message (reported as failedVersion)
+  const untrusted = loadSigningKey(generateSigningKeyPair().privateKeyPem);
+
+  beforeAll(async () => {
+    w = await startWorld();
+    enforcer = await startEnforcer(w, ['--max-bundle-bytes', '64KiB']);
+    good = compiled(w, podPools(true), 10);
+    await publish(w, good);
+    await waitApplied(w, 10);
+  }, 120_000);
+  afterAll(async () => stopWorld(w, enforcer), 60_000);
+
+  async function expectPreviousRulesInForce(): Promise<void> {
+    expect((await liveTable(w))?.comment).toBe(`natfleet v10 ${good.digest}`);
+    expect(await w.topo.probe(w.server, 4, { timeoutMs: 3_000 })).toEqual({ ok: true, peer: w.topo.nodeExternal.v4 });
+  }
+
+  /** Publishes raw bytes under a fresh header version and waits for the NACK. */
+  async function expectRefused(data: Uint8Array, code: string): Promise<void> {
+    const version = ++headerVersion;
+    const before = await metric(enforcer!, 'natfleet_enforcer_rejections_total', { code });
+    await publish(w, { data, version, digest: `test-msg-${version}` });
+    const s = await waitStatus(w, `refused v${version} with ${code}`, (x) => x.state === 'failed' && x.failedVersion === version);
+    expect(s).toMatchObject({ errorCode: code, appliedVersion: 10, appliedDigest: good.digest });
+    expect(s.error).not.toBe('');
+    expect(await metric(enforcer!, 'natfleet_enforcer_rejections_total', { code })).toBe(before + 1);
+    await expectPreviousRulesInForce();
+  }
+
+  it('signed by a key that is not trusted → UNKNOWN_KEY', async () => {
+    await expectRefused(encodeBundle(sealBundle({ ...good, version: headerVersion + 1 }, untrusted)), 'UNKNOWN_KEY');
+  });
+
+  it('a forged signature under the trusted key id → BAD_SIGNATURE', async () => {
+    const forged = sealBundle({ ...good, version: headerVersion + 1 }, untrusted);
+    await expectRefused(encodeBundle({ ...forged, signature: { keyId: w.key.keyId, sig: forged.signature.sig } }), 'BAD_SIGNATURE');
+  });
+
+  it('the body changed after sealing (wrong digest) → BAD_DIGEST', async () => {
+    const sealed = compiled(w, podPools(true), headerVersion + 1);
+    const tampered = { ...sealed, fleet: { ...sealed.fleet, v4: { masquerade: ['0.0.0.0/0'], noNat: [] } } };
+    await expectRefused(encodeBundle(tampered), 'BAD_DIGEST');
+  });
+
+  it('an older version, correctly signed → STALE_VERSION', async () => {
+    const older = compiled(w, podPools(false), 5);
+    const before = await metric(enforcer!, 'natfleet_enforcer_bundles_skipped_total', { reason: 'older' });
+    await publish(w, older);
+    const s = await waitStatus(w, 'older version refused', (x) => x.state === 'failed' && x.failedVersion === 5);
+    expect(s).toMatchObject({ errorCode: 'STALE_VERSION', appliedVersion: 10 });
+    expect(await metric(enforcer!, 'natfleet_enforcer_bundles_skipped_total', { reason: 'older' })).toBe(before + 1);
+    await expectPreviousRulesInForce();
+  });
+
+  it('truncated → MALFORMED', async () => {
+    const bytes = encodeBundle(compiled(w, podPools(true), headerVersion + 1));
+    await expectRefused(bytes.subarray(0, Math.floor(bytes.length / 2)), 'MALFORMED');
+  });
+
+  it('garbage → MALFORMED', async () => {
+    await expectRefused(new Uint8Array([0x00, 0xff, 0x13, 0x37, 0x42, 0x0a]), 'MALFORMED');
+  });
+
+  it('oversized (over --max-bundle-bytes) → TOO_LARGE', async () => {
+    const body = compiled(w, podPools(true), headerVersion + 1);
+    const big = sealBundle({ ...body, warnings: Array.from({ length: 2_000 }, (_, i) => ({ key: `/calico/k${i}`, code: 'INVALID_JSON', reason: `filler ${i} `.repeat(8) })) }, w.key);
+    const data = encodeBundle(big, { compressAbove: Number.POSITIVE_INFINITY });
+    expect(data.length).toBeGreaterThan(MAX_BYTES);
+    await expectRefused(data, 'TOO_LARGE');
+  });
+
+  it('an unsupported apiVersion → UNSUPPORTED_API_VERSION', async () => {
+    const b = compiled(w, podPools(true), headerVersion + 1);
+    await expectRefused(encodeBundle({ ...b, apiVersion: 'natfleet.io/v9' as never }), 'UNSUPPORTED_API_VERSION');
+  });
+
+  it('a bundle for another cluster (correctly signed) → WRONG_CLUSTER', async () => {
+    const b = sealBundle({ ...compiled(w, podPools(true), headerVersion + 1), cluster: 'other' }, w.key);
+    await expectRefused(encodeBundle(b), 'WRONG_CLUSTER');
+  });
+
+  it('a bundle nft rejects (conflicting intervals) → failed with NFT_SYNTAX, old table intact, not ready', async () => {
+    const base = compiled(w, podPools(true), 20);
+    const bad = sealBundle({ ...base, fleet: { ...base.fleet, v4: { masquerade: ['10.0.0.0/8', '10.1.0.0/16'], noNat: ['10.0.0.0/8'] } } }, w.key);
+    await publish(w, bad);
+    const s = await waitStatus(w, 'nft failure reported', (x) => x.state === 'failed' && x.failedVersion === 20);
+    expect(s).toMatchObject({ errorCode: 'NFT_SYNTAX', appliedVersion: 10, appliedDigest: good.digest });
+    expect(s.error).toMatch(/conflicting intervals/);
+    await expectPreviousRulesInForce();
+    const ready = await enforcer!.getJson<{ checks: { bundle: { ok: boolean; detail: string } } }>('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks.bundle.detail).toMatch(/^v20 not applied: /);
+    // It keeps retrying on the timer (and keeps failing), without disturbing the rules in force.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await metric(enforcer!, 'natfleet_enforcer_applies_total', { result: 'failure' })).toBeGreaterThanOrEqual(2);
+    await expectPreviousRulesInForce();
+  });
+
+  it('the next good bundle is applied and clears the failure', async () => {
+    const next = compiled(w, podPools(false), 21);
+    await publish(w, next);
+    const s = await waitApplied(w, 21);
+    expect(s).toMatchObject({ error: '', errorCode: '', failedVersion: 0, appliedDigest: next.digest });
+    await w.topo.addReturnRoute('10.65.0.0/24');
+    expect(await w.topo.probe(w.server, 4, { timeoutMs: 3_000 })).toEqual({ ok: true, peer: w.topo.podAddress.v4 });
+    expect(enforcer!.running).toBe(true);
+  });
+});

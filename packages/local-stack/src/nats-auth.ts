@@ -23,6 +23,9 @@ function readStream(stream: string): string[] {
     `${JS}.CONSUMER.INFO.${stream}.>`,
     `${JS}.CONSUMER.DELETE.${stream}.>`,
     `${JS}.CONSUMER.MSG.NEXT.${stream}.>`,
+    // KV buckets are created with allow_direct, so kv.get() uses the direct-get API.
+    `${JS}.DIRECT.GET.${stream}.>`,
+    `${JS}.DIRECT.GET.${stream}`,
   ];
 }
 

@@ -6,8 +6,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCompileApply } from './compile-apply.js';
+import { benchWriteToEnforced } from './write-to-enforced.js';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
+  'write-to-enforced': () => benchWriteToEnforced(),
   'compile-apply': () => benchCompileApply(),
 };
 

@@ -114,6 +114,9 @@ export class LocalStack {
           NATFLEET_STATE_DIR: state.path('enforcers', name),
           NATFLEET_OPS_PORT: String(ports.enforcerOps[i]),
           NATFLEET_HEARTBEAT: '2s',
+          // As deployed (deploy/systemd, deploy/kubernetes): a small young generation keeps the
+          // enforcer's RSS under 80 MB; it allocates little and briefly (bench/README.md).
+          NODE_OPTIONS: '--max-semi-space-size=1',
         }, name);
       }
       // "Up" means this run's enforcers applied the desired bundle: their own /readyz, and

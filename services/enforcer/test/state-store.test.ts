@@ -52,4 +52,16 @@ describe('BundleStore', () => {
     await store.remove();
     expect(readdirSync(dir)).toEqual(['someone-elses']);
   });
+
+  it('saves again after the state dir was removed under it', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = join(mkdtempSync(join(tmpdir(), 'nf-store-')), 'state');
+    const store = new BundleStore(dir);
+    await store.save(new TextEncoder().encode('one'));
+    rmSync(dir, { recursive: true, force: true });
+    await store.save(new TextEncoder().encode('two'));
+    expect(new TextDecoder().decode(await store.load())).toBe('two');
+  });
 });

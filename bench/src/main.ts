@@ -7,9 +7,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCompileApply } from './compile-apply.js';
 import { benchWriteToEnforced } from './write-to-enforced.js';
+import { benchFanout } from './fanout.js';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   'write-to-enforced': () => benchWriteToEnforced(),
+  fanout: () => benchFanout(),
   'compile-apply': () => benchCompileApply(),
 };
 

@@ -29,7 +29,9 @@ const P = '/calico/resources/v3/projectcalico.org';
 export interface FanoutRow {
   nodes: number;
   connections: number;
-  /** The first node's report: the control plane's own write → compile → NATS → node path. */
+  /** etcd write → the bundle arriving at the first fleet connection (compiler + NATS only). */
+  bundleAtFleetMs: number;
+  /** The first node's applied report on the KV. */
   firstNodeMs: number;
   p50Ms: number;
   p99Ms: number;
@@ -49,6 +51,7 @@ async function runFanout(nodes: number, connections: number, workers: number): P
   const shm = `/dev/shm/natfleet-fanout-${process.pid}-${nodes}`;
   const conns: NatsConnection[] = [];
   const fleet: Worker[] = [];
+  const receivedAt = new Map<number, number>();
   const ac = new AbortController();
   let compiler: ServiceProcess | undefined;
   const etcdClient = new Etcd3({ hosts: etcd.endpoints });
@@ -88,6 +91,9 @@ async function runFanout(nodes: number, connections: number, workers: number): P
       };
       const worker = new Worker(new URL('./fleet-worker.js', import.meta.url), { workerData: shard });
       fleet.push(worker);
+      worker.on('message', (m: { type: string; version: number; at: number }) => {
+        if (m.type === 'received') receivedAt.set(m.version, Math.min(receivedAt.get(m.version) ?? Infinity, m.at));
+      });
       await new Promise<void>((resolve, reject) => {
         worker.once('error', reject);
         worker.on('message', (m: { type: string }) => m.type === 'ready' && resolve());
@@ -120,6 +126,7 @@ async function runFanout(nodes: number, connections: number, workers: number): P
     const sampler = new RssSampler({ compiler: compiler.pid, nats: natsPid, fleet: process.pid }, 50);
     const cpu0 = { compiler: cpuSeconds(compiler.pid), nats: cpuSeconds(natsPid) };
     const t0 = performance.now();
+    const t0Wall = performance.timeOrigin + t0;
     const res = await etcdClient.put(`${P}/ippools/change`).value(JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'change' }, spec: { cidr: '10.1.0.0/16', natOutgoing: true } })).exec();
     const version = Number(res.header.revision);
     await waitUntil(`${nodes} nodes applied v${version}`, () => [...appliedAt.values()].filter((a) => a.version >= version).length === nodes, { timeoutMs: 120_000, intervalMs: 10 });
@@ -129,6 +136,7 @@ async function runFanout(nodes: number, connections: number, workers: number): P
     return {
       nodes,
       connections,
+      bundleAtFleetMs: (receivedAt.get(version) ?? Number.NaN) - t0Wall,
       firstNodeMs: Math.min(...lat),
       p50Ms: percentile(lat, 50),
       p99Ms: percentile(lat, 99),

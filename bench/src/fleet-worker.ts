@@ -3,10 +3,12 @@
  * Ed25519 verify, render; FakeNft dataplane; BundleStore on tmpfs), sharing this shard's
  * NATS connections (one ordered consumer per connection, fanned out in-process) and
  * reporting `applied` to the natfleet-nodes KV. Messages: parent → {type:'stop'};
- * worker → {type:'ready'} | {type:'stopped'}.
+ * worker → {type:'ready'} | {type:'received', version, at} | {type:'stopped'}.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setMaxListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadTrustedKeys } from '@natfleet/bundle';
 import { followBundles, openNodesBucket, putNodeStatus } from '@natfleet/bus';
@@ -26,6 +28,7 @@ export interface FleetShard {
 
 async function main(shard: FleetShard): Promise<void> {
   const ac = new AbortController();
+  setMaxListeners(0, ac.signal); // one listener per consumer of this shard
   const conns: NatsConnection[] = [];
   for (let c = 0; c < shard.connections; c++) conns.push(await connect({ servers: shard.natsUrl }));
   const kvs: KV[] = [];
@@ -55,6 +58,8 @@ async function main(shard: FleetShard): Promise<void> {
   for (const [c, nc] of conns.entries()) {
     void (async () => {
       for await (const b of followBundles(nc.jetstream(), shard.cluster, ac.signal)) {
+        // Wall-clock-comparable across threads: when the control plane's bundle reached this shard.
+        parentPort!.postMessage({ type: 'received', version: b.version, at: performance.timeOrigin + performance.now() });
         for (const e of groups[c]!) e.offer({ seq: b.seq, version: b.version, data: b.data });
       }
     })().catch(() => undefined);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { REPO_ROOT, makeTempDir, removeDir, requireBinary, run } from '@natfleet/testkit';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parseResources, validateResources } from '@natfleet/model';
 import { natfleetUsers, renderAuthorization } from '../src/index.js';
 
 const deploy = (...p: string[]): string => join(REPO_ROOT, 'deploy', ...p);
@@ -43,6 +44,16 @@ describe('deploy/', () => {
         expect(o.apiVersion, f).toBeTruthy();
         expect(o.kind, f).toBeTruthy();
       }
+    }
+  });
+
+  it('every example in deploy/examples is a valid resource set', () => {
+    const dir = deploy('examples');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    for (const f of files) {
+      const r = validateResources(parseResources(readFileSync(join(dir, f), 'utf8'), { source: f }));
+      expect(r.ok ? [] : r.issues, f).toEqual([]);
     }
   });
 });

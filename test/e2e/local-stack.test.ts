@@ -8,18 +8,10 @@ import { join } from 'node:path';
 import type { StackRecord } from '@natfleet/local-stack';
 import { run as natctl, type Io } from '@natfleet/natctl';
 import { RealNft } from '@natfleet/nft';
-import { ManagedProcess, Netns, REPO_ROOT, listTestNamespaces, makeTempDir, probePeer, removeDir, run } from '@natfleet/testkit';
+import { ManagedProcess, Netns, REPO_ROOT, listTestNamespaces, makeTempDir, pidAlive as alive, probePeer, removeDir, run } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const MAIN = join(REPO_ROOT, 'packages/local-stack/dist/main.js');
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('local stack end to end (npm start → natctl/etcdctl → packets → npm stop)', () => {
   const stateDir = makeTempDir('stack-e2e');

@@ -3,7 +3,7 @@
 // batches, Calico-style delete, rollout classification, history, explain and rollback.
 import { ResourceService, RolloutService, TokenSet, buildApp } from '@natfleet/api';
 import { bundleContentDigest, encodeBundle, generateSigningKeyPair, loadSigningKey } from '@natfleet/bundle';
-import { ensureBundleStream, openNodesBucket, publishBundle, putNodeStatus, type NodeStatus } from '@natfleet/bus';
+import { ensureBundleStream, openNodesBucket, pendingNodeStatus, publishBundle, putNodeStatus, type NodeStatus } from '@natfleet/bus';
 import { compileBundle } from '@natfleet/compiler-core';
 import { EtcdStore } from '@natfleet/store';
 import { startEtcd, startNats, type EtcdCluster, type NatsCluster } from '@natfleet/testkit';
@@ -208,10 +208,7 @@ describe('API against real etcd and NATS', () => {
 
   describe('rollout, history, explain, rollback', () => {
     const key = loadSigningKey(generateSigningKeyPair().privateKeyPem);
-    const status = (node: string, over: Partial<NodeStatus>): NodeStatus => ({
-      node, cluster: 'default', labels: {}, addresses: [], appliedVersion: 0, appliedDigest: '', state: 'applied', error: '', errorCode: '',
-      failedVersion: 0, appliedAt: '', applyMs: 1, driftRepairs: 0, enforcerVersion: 't', heartbeatAt: new Date().toISOString(), ...over,
-    });
+    const status = (node: string, over: Partial<NodeStatus>): NodeStatus => pendingNodeStatus(node, { state: 'applied', applyMs: 1, enforcerVersion: 't', ...over });
     let v1 = 0;
     let v2 = 0;
 

@@ -2,7 +2,7 @@
 // NATFLEET_BUNDLES, writes that change nothing enforced publish nothing, garbage values
 // become warnings without stopping anything, and enforcer announcements become Nodes.
 import { Etcd3 } from 'etcd3';
-import { openNodesBucket, putNodeStatus, type NodeStatus } from '@natfleet/bus';
+import { openNodesBucket, pendingNodeStatus, putNodeStatus, type NodeStatus } from '@natfleet/bus';
 import { startEtcd, startNats, waitUntil, type EtcdCluster, type NatsCluster, type ServiceProcess } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,23 +20,8 @@ import {
   startCompiler,
 } from './compiler-helpers.js';
 
-const status = (node: string, addresses: string[], labels: Record<string, string> = {}): NodeStatus => ({
-  node,
-  cluster: CLUSTER,
-  labels,
-  addresses,
-  appliedVersion: 0,
-  appliedDigest: '',
-  state: 'pending',
-  error: '',
-  errorCode: '',
-  failedVersion: 0,
-  appliedAt: '',
-  applyMs: 0,
-  driftRepairs: 0,
-  enforcerVersion: 'test',
-  heartbeatAt: new Date().toISOString(),
-});
+const status = (node: string, addresses: string[], labels: Record<string, string> = {}): NodeStatus =>
+  pendingNodeStatus(node, { cluster: CLUSTER, labels, addresses, enforcerVersion: 'test' });
 
 describe('natfleet-compiler publishes what etcd holds', () => {
   let etcd: EtcdCluster;

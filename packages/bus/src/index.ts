@@ -19,5 +19,5 @@ export { bundleStreamConfig, ensureBundleStream, openNodesBucket } from './setup
 export type { BucketOptions, StreamOptions } from './setup.js';
 export { bundleHistory, followBundles, latestBundle, publishBundle } from './bundles.js';
 export type { PublishBundleInput, PublishResult, StoredBundle } from './bundles.js';
-export { decodeNodeStatus, putNodeStatus, readNodeStatuses, watchNodeStatuses } from './node-status.js';
+export { decodeNodeStatus, pendingNodeStatus, putNodeStatus, readNodeStatuses, watchNodeStatuses } from './node-status.js';
 export type { NodeStatusEvent } from './node-status.js';

@@ -10,6 +10,31 @@ import { NODE_NAME_RE, type NodeStatus } from './contracts.js';
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/**
+ * A NodeStatus for `node` in state `pending` with every other field empty, overridden by
+ * `over`. For enforcers' first report and for tests; the heartbeat is now.
+ */
+export function pendingNodeStatus(node: string, over: Partial<NodeStatus> = {}): NodeStatus {
+  return {
+    node,
+    cluster: 'default',
+    labels: {},
+    addresses: [],
+    appliedVersion: 0,
+    appliedDigest: '',
+    state: 'pending',
+    error: '',
+    errorCode: '',
+    failedVersion: 0,
+    appliedAt: '',
+    applyMs: 0,
+    driftRepairs: 0,
+    enforcerVersion: '',
+    heartbeatAt: new Date().toISOString(),
+    ...over,
+  };
+}
+
 /** Writes `status` under its node name. Throws RangeError for a name KV cannot hold. */
 export async function putNodeStatus(kv: KV, status: NodeStatus): Promise<void> {
   if (!NODE_NAME_RE.test(status.node)) throw new RangeError(`node name ${JSON.stringify(status.node)} must match ${NODE_NAME_RE}`);

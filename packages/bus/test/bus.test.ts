@@ -11,6 +11,7 @@ import {
   isBusError,
   latestBundle,
   openNodesBucket,
+  pendingNodeStatus,
   publishBundle,
   putNodeStatus,
   readNodeStatuses,
@@ -19,24 +20,8 @@ import {
 } from '../src/index.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const status = (node: string, over: Partial<NodeStatus> = {}): NodeStatus => ({
-  node,
-  cluster: 'c1',
-  labels: { zone: 'a' },
-  addresses: ['192.0.2.1'],
-  appliedVersion: 0,
-  appliedDigest: '',
-  state: 'pending',
-  error: '',
-  errorCode: '',
-  failedVersion: 0,
-  appliedAt: '',
-  applyMs: 0,
-  driftRepairs: 0,
-  enforcerVersion: 'test',
-  heartbeatAt: new Date().toISOString(),
-  ...over,
-});
+const status = (node: string, over: Partial<NodeStatus> = {}): NodeStatus =>
+  pendingNodeStatus(node, { cluster: 'c1', labels: { zone: 'a' }, addresses: ['192.0.2.1'], enforcerVersion: 'test', ...over });
 
 describe('bus against a real nats-server', () => {
   let nats: NatsCluster;

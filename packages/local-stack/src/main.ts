@@ -6,20 +6,12 @@
  */
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { Netns, REPO_ROOT, isMissingBinaryError, isRoot, listTestNamespaces, probePeer } from '@natfleet/testkit';
+import { Netns, REPO_ROOT, isMissingBinaryError, isRoot, listTestNamespaces, pidAlive as alive, probePeer } from '@natfleet/testkit';
 import { natfleetUsers, renderAuthorization } from './nats-auth.js';
 import { LocalStack } from './stack.js';
 import { StackState } from './state.js';
 
 const stateDir = process.env.NATFLEET_STATE_DIR ?? join(REPO_ROOT, '.natfleet');
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function needRoot(what: string): void {

@@ -1,15 +1,12 @@
 // The permission model against a real nats-server: each role can do its job and nothing
 // more. Denied operations must fail (not hang, not succeed).
-import { BUNDLE_STREAM, ensureBundleStream, followBundles, latestBundle, openNodesBucket, publishBundle, putNodeStatus, readNodeStatuses, type NodeStatus } from '@natfleet/bus';
+import { BUNDLE_STREAM, ensureBundleStream, followBundles, latestBundle, openNodesBucket, pendingNodeStatus, publishBundle, putNodeStatus, readNodeStatuses, type NodeStatus } from '@natfleet/bus';
 import { startNats, type NatsCluster } from '@natfleet/testkit';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natfleetUsers, passwordEnv, renderAuthorization } from '../src/index.js';
 
-const status = (node: string): NodeStatus => ({
-  node, cluster: 'default', labels: {}, addresses: [], appliedVersion: 0, appliedDigest: '', state: 'pending', error: '', errorCode: '',
-  failedVersion: 0, appliedAt: '', applyMs: 0, driftRepairs: 0, enforcerVersion: 't', heartbeatAt: new Date().toISOString(),
-});
+const status = (node: string): NodeStatus => pendingNodeStatus(node, { enforcerVersion: 't' });
 const enc = (s: string) => new TextEncoder().encode(s);
 
 describe('NATS per-role permissions', () => {

@@ -25,7 +25,7 @@ export { Netns, listTestNamespaces, sweepStaleNamespaces } from './netns.js';
 export { PeerServer, PersistentConnection, openPersistentConnection, probePeer } from './peer.js';
 export type { ProbeResult, SeenPeer } from './peer.js';
 export { freePort, freePorts } from './ports.js';
-export { ManagedProcess, run, waitUntil } from './process.js';
+export { ManagedProcess, pidAlive, run, waitUntil } from './process.js';
 export type { ExitInfo, RunOptions, RunResult, SpawnOptions } from './process.js';
 export { REPO_ROOT, ServiceProcess, serviceEntry } from './service.js';
 export type { ServiceStartOptions } from './service.js';

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { requireBinary, requireRoot } from './binaries.js';
-import { ManagedProcess, run, type RunOptions, type RunResult } from './process.js';
+import { ManagedProcess, pidAlive, run, type RunOptions, type RunResult } from './process.js';
 
 const NETNS_DIR = '/run/netns';
 const NAME_RE = /^nf-(\d+)-[0-9a-f]+-[a-z0-9]+$/;
@@ -89,14 +89,6 @@ export function listTestNamespaces(): string[] {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Deletes test namespaces whose creating process no longer exists (left by a crashed

@@ -231,3 +231,13 @@ export async function waitUntil(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** True while a process with this PID exists (EPERM counts: it exists, owned by someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,16 +1,8 @@
 import { Etcd3 } from 'etcd3';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEtcd, startEtcdCluster, type EtcdCluster } from '../src/index.js';
+import { pidAlive as alive, startEtcd, startEtcdCluster, type EtcdCluster } from '../src/index.js';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('real etcd (single member)', () => {
   let etcd: EtcdCluster;

@@ -174,6 +174,48 @@ describe('API against real etcd and NATS', () => {
     });
   });
 
+  describe('defects found in review (each failed before its fix)', () => {
+    it('two concurrent creates of overlapping pools: one wins, the other gets 409 and then 422 on retry', async () => {
+      const a = pool('race-a', { cidr: '10.60.0.0/16' });
+      const b = pool('race-b', { cidr: '10.60.1.0/24' });
+      const [ra, rb] = await Promise.all([call({ method: 'POST', url: '/v1/ippools', body: a }), call({ method: 'POST', url: '/v1/ippools', body: b })]);
+      const statuses = [ra.status, rb.status].sort();
+      expect(statuses).toEqual([201, 409].sort()); // never both 201
+      const loser = ra.status === 409 ? a : b;
+      const retry = await call({ method: 'POST', url: '/v1/ippools', body: loser });
+      expect(retry.status).toBe(422);
+    });
+
+    it('apply repairs a pool whose stored value is not JSON (written with etcdctl)', async () => {
+      await etcd.etcdctl(['put', `${P}/ippools/broken`, '{not json']);
+      const res = await call({ method: 'POST', url: '/v1/resources?mode=apply', body: pool('broken', { cidr: '10.61.0.0/16' }) });
+      expect(res.status).toBe(200);
+      expect(res.body.changes[0].action).toBe('updated');
+      expect((await call({ method: 'GET', url: '/v1/ippools/broken' })).body.spec.cidr).toBe('10.61.0.0/16');
+    });
+
+    it('requests etcd refuses are 400 with the reason, not 503', async () => {
+      const future = await call({ method: 'POST', url: '/v1/rollback', body: { version: 999_999 } });
+      expect(future).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST', message: expect.stringContaining('future') } });
+      const many = Array.from({ length: 130 }, (_, i) => pool(`many-${i}`, { cidr: `10.${100 + (i >> 6)}.${(i & 63) * 4}.0/22` }));
+      const big = await call({ method: 'POST', url: '/v1/resources', body: many });
+      expect(big).toMatchObject({ status: 400, body: { message: expect.stringContaining('at most 128') } });
+    });
+
+    it('a delete naming a resource twice is a 400', async () => {
+      const body = 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: broken}\n---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: broken}\n';
+      const res = await call({ method: 'POST', url: '/v1/resources/delete', body, type: 'application/yaml' });
+      expect(res).toMatchObject({ status: 400, body: { message: expect.stringContaining('named twice') } });
+    });
+
+    it('the body kind must match the URL', async () => {
+      const felix = { apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: {} };
+      expect((await call({ method: 'PUT', url: '/v1/ippools/default', body: felix })).status).toBe(400);
+      expect((await call({ method: 'POST', url: '/v1/ippools', body: felix })).status).toBe(400);
+      expect((await call({ method: 'GET', url: '/v1/felixconfigurations/default' })).status).toBe(404);
+    });
+  });
+
   describe('auth and limits', () => {
     it('refuses writes without a valid write token, and reads without any token', async () => {
       const body = pool('authz', { cidr: '10.30.0.0/16' });
@@ -185,7 +227,9 @@ describe('API against real etcd and NATS', () => {
       const list = await call({ method: 'GET', url: '/v1/ippools', token: READ });
       expect(list.status).toBe(200);
       expect(list.body.kind).toBe('IPPoolList');
-      expect(list.body.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(['new', 'stored', 'y2']);
+      const names = list.body.items.map((i: { metadata: { name: string } }) => i.metadata.name) as string[];
+      expect(names).toEqual([...names].sort());
+      expect(names).toEqual(expect.arrayContaining(['new', 'stored', 'y2']));
       expect(list.body.items[0].metadata.resourceVersion).toMatch(/^\d+$/);
       expect((await call({ method: 'GET', url: '/v1/ippools/authz' })).status).toBe(404);
     });

@@ -163,14 +163,21 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .option('-w, --watch', 'keep watching until the rollout completes, a node fails, or --timeout')
     .option('--timeout <duration>', 'with --watch: give up after this long', '120s')
     .option('--interval <duration>', 'with --watch: poll interval', '1s')
+    .option('--min-version <n>', 'only count a rollout of this bundle version or newer (the revision a write printed)')
     .option('-o, --output <format>', 'text | json', 'text')
-    .action(async (o: { watch?: boolean; timeout: string; interval: string; output: string }) => {
+    .action(async (o: { watch?: boolean; timeout: string; interval: string; minVersion?: string; output: string }) => {
       const c = client();
+      const min = o.minVersion === undefined ? 0 : Number(o.minVersion);
+      if (!Number.isSafeInteger(min) || min < 0) throw new CliError(`--min-version must be a version number, got "${o.minVersion}"`, EXIT.INVALID);
+      // The newest bundle may not carry a write yet (debounce, leader change): until the
+      // desired version reaches --min-version, neither success nor failure is final.
+      const reached = (r: any): boolean => (r.desired?.version ?? 0) >= min;
+      const finished = (r: any): boolean => reached(r) && (r.complete || r.summary.failed > 0);
       const deadline = Date.now() + parseDuration(o.timeout);
       let r = await c.request('GET', '/v1/rollout');
       let last = '';
-      while (o.watch && !r.complete && r.summary.failed === 0 && Date.now() < deadline) {
-        const line = rolloutLine(r);
+      while (o.watch && !finished(r) && Date.now() < deadline) {
+        const line = reached(r) ? rolloutLine(r) : `waiting for version ${min} (newest published: ${r.desired?.version ?? 'none'})`;
         if (line !== last) io.err(line);
         last = line;
         await io.sleep(parseDuration(o.interval));
@@ -178,7 +185,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       }
       if (o.output === 'json') io.out(JSON.stringify(r, null, 2));
       else io.out(`${rolloutLine(r)}\n${r.nodes.length ? rolloutTable(r) : ''}`.trimEnd());
-      if (!r.complete) {
+      if (!reached(r)) {
+        io.err(`rollout incomplete: version ${min} not published yet (newest: ${r.desired?.version ?? 'none'})`);
+        code = EXIT.ROLLOUT_INCOMPLETE;
+      } else if (!r.complete) {
         const bad = (r.nodes as any[]).filter((n) => n.status !== 'in-sync' && n.status !== 'silent').map((n) => `${n.node} (${n.status}${n.error ? `: ${n.error}` : ''})`);
         io.err(`rollout incomplete${bad.length ? `: ${bad.join(', ')}` : r.summary.total - r.summary.silent === 0 ? ': no live nodes' : ''}`);
         code = EXIT.ROLLOUT_INCOMPLETE;

@@ -57,6 +57,7 @@ export function formatWriteResult(r: Json, verb: string): string {
   const lines = (r.changes as Json[]).map((c) => `${r.dryRun ? '(dry run) ' : ''}${c.kind}/${c.name}: ${c.action}`);
   if (!r.dryRun && r.changes.some((c: Json) => c.action !== 'unchanged')) lines.push(`${verb} at revision ${r.revision} (the bundle version that will carry it)`);
   lines.push(formatNatDiff(r.nat));
+  if (!r.dryRun && r.nat?.changed) lines.push(`follow the rollout: natctl rollout status --watch --min-version ${r.revision}`);
   for (const w of r.nat?.warnings ?? []) lines.push(`warning: ${w.key}: ${w.code}: ${w.reason}`);
   return lines.join('\n');
 }

@@ -83,3 +83,46 @@ describe('formatting', () => {
   });
 });
 
+
+describe('rollout status --watch', () => {
+  /** A fake API: each GET /v1/rollout returns the next canned response (the last one repeats). */
+  async function withApi(responses: object[], fn: (url: string) => Promise<void>): Promise<void> {
+    const { createServer } = await import('node:http');
+    let i = 0;
+    const srv = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(responses[Math.min(i++, responses.length - 1)]));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const addr = srv.address() as { port: number };
+    try {
+      await fn(`http://127.0.0.1:${addr.port}`);
+    } finally {
+      srv.close();
+    }
+  }
+  const rollout = (version: number, summary: Partial<Record<'total' | 'inSync' | 'behind' | 'failed' | 'silent', number>>, complete: boolean) => ({
+    cluster: 'default', desired: { version, digest: 'sha256:x', publishedAt: '' }, nodes: [],
+    summary: { total: 2, inSync: 0, behind: 0, failed: 0, silent: 0, ...summary }, complete,
+  });
+
+  it('waits for --min-version before taking "complete" (or a failure) as final', async () => {
+    // v7 is complete but older than the write (v9); v9 arrives behind, then completes.
+    await withApi([rollout(7, { inSync: 2 }, true), rollout(7, { failed: 1, inSync: 1 }, false), rollout(9, { behind: 2 }, false), rollout(9, { inSync: 2 }, true)], async (url) => {
+      const t = io({ NATFLEET_API_URL: url });
+      expect(await run(['rollout', 'status', '--watch', '--interval', '1ms', '--min-version', '9'], t)).toBe(EXIT.OK);
+      expect(t.stderr.join('\n')).toContain('waiting for version 9');
+    });
+  });
+
+  it('exits 5 with the failing nodes once the desired version failed, and on timeout', async () => {
+    await withApi([rollout(9, { failed: 1, inSync: 1 }, false)], async (url) => {
+      expect(await run(['rollout', 'status', '--watch', '--interval', '1ms', '--min-version', '9'], io({ NATFLEET_API_URL: url }))).toBe(EXIT.ROLLOUT_INCOMPLETE);
+    });
+    await withApi([rollout(7, { inSync: 2 }, true)], async (url) => {
+      const t = io({ NATFLEET_API_URL: url });
+      expect(await run(['rollout', 'status', '--watch', '--interval', '1ms', '--timeout', '50ms', '--min-version', '9'], t)).toBe(EXIT.ROLLOUT_INCOMPLETE);
+      expect(t.stderr.join('\n')).toContain('version 9 not published yet');
+    });
+  });
+});

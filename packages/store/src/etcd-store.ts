@@ -21,10 +21,19 @@ export interface StoreSnapshot {
   entries: StoredEntry[];
 }
 
-/** One write in a transaction. `expectedModRevision` 0 = the key must not exist. */
+/**
+ * One write in a transaction. `expectedModRevision` 0 = the key must not exist.
+ * `fence`: the key must not have changed after revision `notModifiedAfter`, and is then
+ * rewritten — a lock-free guard for checks that span keys (pool overlap): two writers
+ * that validated against the same snapshot cannot both commit.
+ */
 export type WriteOp =
   | { type: 'put'; key: string; value: string; expectedModRevision?: number }
-  | { type: 'delete'; key: string; expectedModRevision?: number };
+  | { type: 'delete'; key: string; expectedModRevision?: number }
+  | { type: 'fence'; key: string; notModifiedAfter: number };
+
+/** etcd's default `--max-txn-ops`: the most operations one transaction may hold. */
+export const MAX_TXN_OPS = 128;
 
 export interface CommitResult {
   succeeded: boolean;
@@ -58,6 +67,9 @@ export class EtcdStore {
       if (/compacted/i.test(String((err as Error).message))) {
         throw new StoreError('NOT_FOUND', `revision ${revision} has been compacted`, false, { cause: err });
       }
+      if (/future revision/i.test(String((err as Error).message))) {
+        throw new StoreError('INVALID', `revision ${revision} is in the future`, false, { cause: err });
+      }
       throw unavailable('reading snapshot', err);
     }
   }
@@ -84,6 +96,10 @@ export class EtcdStore {
       // etcd3 needs one comparison to start a transaction: mod > -1 always holds.
       let txn = this.client.if(ops[0]!.key, 'Mod', '>', -1);
       for (const op of ops) {
+        if (op.type === 'fence') {
+          txn = txn.and(op.key, 'Mod', '<', op.notModifiedAfter + 1);
+          continue;
+        }
         if (op.expectedModRevision === undefined) continue;
         txn =
           op.expectedModRevision === 0
@@ -91,7 +107,11 @@ export class EtcdStore {
             : txn.and(op.key, 'Mod', '==', op.expectedModRevision);
       }
       const res = await txn
-        .then(...ops.map((op) => (op.type === 'put' ? this.client.put(op.key).value(op.value) : this.client.delete().key(op.key))))
+        .then(
+          ...ops.map((op) =>
+            op.type === 'delete' ? this.client.delete().key(op.key) : this.client.put(op.key).value(op.type === 'put' ? op.value : String(op.notModifiedAfter)),
+          ),
+        )
         .commit();
       return { succeeded: res.succeeded, revision: Number(res.header.revision) };
     } catch (err) {

@@ -3,7 +3,7 @@
  * transactions on mod revision, and a change feed that survives compaction and
  * reconnects. Libraries never log; errors are StoreError.
  */
-export { EtcdStore } from './etcd-store.js';
+export { EtcdStore, MAX_TXN_OPS } from './etcd-store.js';
 export type { CommitResult, StoreSnapshot, StoredEntry, WriteOp } from './etcd-store.js';
 export { changeFeed } from './change-feed.js';
 export type { ChangeEvent, ChangeFeedOptions } from './change-feed.js';

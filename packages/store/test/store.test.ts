@@ -103,6 +103,25 @@ describe('EtcdStore against a real etcd', () => {
     expect(isStoreError(err, 'NOT_FOUND')).toBe(true);
   });
 
+  it('a fence lets only one of two writers that read the same snapshot commit', async () => {
+    const snap = await store.snapshot();
+    const guard = '/natfleet/guards/test';
+    const a = await store.commit([{ type: 'put', key: `${P}/ippools/fa`, value: '{}', expectedModRevision: 0 }, { type: 'fence', key: guard, notModifiedAfter: snap.revision }]);
+    const b = await store.commit([{ type: 'put', key: `${P}/ippools/fb`, value: '{}', expectedModRevision: 0 }, { type: 'fence', key: guard, notModifiedAfter: snap.revision }]);
+    expect([a.succeeded, b.succeeded]).toEqual([true, false]);
+    expect(await store.get(`${P}/ippools/fb`)).toBeUndefined();
+  });
+
+  it('requests etcd refuses are INVALID (not retryable), not UNAVAILABLE', async () => {
+    const future = await store.snapshot(1_000_000).catch((e: unknown) => e);
+    expect(isStoreError(future, 'INVALID')).toBe(true);
+    const { MAX_TXN_OPS } = await import('../src/index.js');
+    const tooMany = Array.from({ length: MAX_TXN_OPS + 1 }, (_, i) => ({ type: 'put' as const, key: `/big/${i}`, value: 'x' }));
+    const err = await store.commit(tooMany).catch((e: unknown) => e);
+    expect(isStoreError(err, 'INVALID')).toBe(true);
+    expect((err as { recoverable: boolean }).recoverable).toBe(false);
+  });
+
   it('reports UNAVAILABLE when etcd is down', async () => {
     const dead = new EtcdStore(new Etcd3({ hosts: 'http://127.0.0.1:1', dialTimeout: 300 }));
     const err = await dead.snapshot().catch((e: unknown) => e);

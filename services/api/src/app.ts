@@ -84,6 +84,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/metrics', async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
   app.get('/openapi.json', async () => openApiDocument());
 
+  /** The body's kind must be the URL's (a missing kind takes the URL's). */
+  const sameKind = (bodyKind: unknown, urlKind: WritableKind): WritableKind => {
+    if (bodyKind !== undefined && bodyKind !== urlKind) throw new ApiError('BAD_REQUEST', `body kind ${JSON.stringify(bodyKind)} does not match the URL (${urlKind})`);
+    return urlKind;
+  };
+
   const kindOf = (plural: string): WritableKind => {
     const k = PLURALS[plural];
     if (!k) throw new ApiError('NOT_FOUND', `unknown resource type "${plural}" (ippools, felixconfigurations)`);
@@ -101,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post<{ Params: { plural: string }; Querystring: { dryRun?: string } }>('/v1/:plural', write, async (req, reply) => {
     const kind = kindOf(req.params.plural);
     const items = parseResources(bodyText(req), { format: formatOf(req) });
-    for (const it of items) if (it.object.kind === undefined) (it.object as Record<string, unknown>).kind = kind;
+    for (const it of items) (it.object as Record<string, unknown>).kind = sameKind(it.object.kind, kind);
     const r = await deps.resources.write('create', items, { dryRun: truthy(req.query.dryRun) });
     return reply.code(r.dryRun ? 200 : 201).send(r);
   });
@@ -110,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const items = parseResources(bodyText(req), { format: formatOf(req) });
     if (items.length !== 1) throw new ApiError('BAD_REQUEST', 'PUT takes exactly one resource');
     const obj = items[0]!.object as Record<string, unknown>;
-    obj.kind ??= kind;
+    obj.kind = sameKind(obj.kind, kind);
     const meta = (obj.metadata ?? {}) as Record<string, unknown>;
     if (meta.name !== undefined && meta.name !== req.params.name) throw new ApiError('BAD_REQUEST', `metadata.name "${String(meta.name)}" does not match the URL name "${req.params.name}"`);
     obj.metadata = { ...meta, name: req.params.name };

@@ -53,7 +53,7 @@ export function toApiError(err: unknown): ApiError {
   if (isValidationError(err)) return new ApiError('VALIDATION_FAILED', err.message, err.issues);
   if (isParseError(err)) return new ApiError('PARSE_FAILED', err.message);
   if (isStoreError(err)) {
-    const code = err.code === 'UNAVAILABLE' ? 'UNAVAILABLE' : err.code;
+    const code = err.code === 'INVALID' ? 'BAD_REQUEST' : err.code;
     return new ApiError(code, err.message);
   }
   if (isBusError(err)) return new ApiError('UNAVAILABLE', err.message);

@@ -24,7 +24,7 @@ import {
   type Resource,
   type ResourceKind,
 } from '@natfleet/model';
-import type { EtcdStore, StoreSnapshot, StoredEntry, WriteOp } from '@natfleet/store';
+import { MAX_TXN_OPS, type EtcdStore, type StoreSnapshot, type StoredEntry, type WriteOp } from '@natfleet/store';
 import { ApiError } from './errors.js';
 import { natDiff, type NatDiff } from './nat-diff.js';
 
@@ -61,6 +61,15 @@ function storedResource(e: StoredEntry): Json | undefined {
   }
 }
 
+/** Canonical form of stored text, or undefined when it is not JSON (written behind our back). */
+function canonicalStored(value: string): string | undefined {
+  try {
+    return canonicalJson(JSON.parse(value));
+  } catch {
+    return undefined;
+  }
+}
+
 function metaOf(o: Json): Json {
   return typeof o.metadata === 'object' && o.metadata !== null ? (o.metadata as Json) : {};
 }
@@ -70,6 +79,27 @@ export class ResourceService {
 
   private get prefix(): string {
     return this.store.prefix;
+  }
+
+  /**
+   * Guard key for writes that add or change pools. Pool overlap is a rule across keys:
+   * two writers validating against the same snapshot could each add a pool overlapping the
+   * other's. Every such transaction fences this key at its snapshot revision, so only the
+   * first commits and the second gets CONFLICT (then, on retry, the overlap error). It sits
+   * next to — not under — the resource prefix, so it is neither watched nor compiled.
+   */
+  private get poolGuardKey(): string {
+    return `${this.prefix}.natfleet-guard/ippools`;
+  }
+
+  /** Adds the pool fence when any op touches an IPPool key; checks etcd's transaction size. */
+  private guarded(ops: WriteOp[], snap: StoreSnapshot): WriteOp[] {
+    const poolPrefix = kindKeyPrefix('IPPool', this.prefix);
+    const out = ops.some((o) => o.key.startsWith(poolPrefix)) ? [...ops, { type: 'fence' as const, key: this.poolGuardKey, notModifiedAfter: snap.revision }] : ops;
+    if (out.length > MAX_TXN_OPS) {
+      throw new ApiError('BAD_REQUEST', `this change needs ${out.length} etcd operations; one transaction holds at most ${MAX_TXN_OPS} (etcd --max-txn-ops): split it into smaller batches`);
+    }
+    return out;
   }
 
   /** Every stored resource of `kind`, sorted by name, with resourceVersion; invalid JSON values are skipped. */
@@ -131,7 +161,8 @@ export class ResourceService {
         if (!u.ok) updateIssues.push(...u.issues.filter((x) => x.path === 'spec.cidr' || x.path === 'spec.blockSize' || x.path === 'spec.allowedUses'));
       }
       const value = this.storedValue(res, old);
-      if (stored && canonicalJson(JSON.parse(stored.value)) === canonicalJson(JSON.parse(value))) {
+      // A stored value that is not JSON (etcdctl) simply counts as changed: apply repairs it.
+      if (stored && canonicalStored(stored.value) === canonicalJson(JSON.parse(value))) {
         changes.push({ kind, name, action: 'unchanged', resourceVersion: String(stored.modRevision) });
         return;
       }
@@ -152,9 +183,12 @@ export class ResourceService {
     const snap = await this.store.snapshot();
     const byKey = new Map(snap.entries.map((e) => [e.key, e]));
     const disableOps: WriteOp[] = [];
-    const deleteOps: WriteOp[] = [];
+    const deleteOps: { type: 'delete'; key: string; expectedModRevision: number }[] = [];
     const changes: ResourceChange[] = [];
+    const seen = new Set<string>();
     for (const t of targets) {
+      if (seen.has(`${t.kind}/${t.name}`)) throw new ApiError('BAD_REQUEST', `${t.kind}/${t.name} is named twice`);
+      seen.add(`${t.kind}/${t.name}`);
       if (!isWritable(t.kind)) throw new ApiError('BAD_REQUEST', `cannot delete kind ${JSON.stringify(t.kind)}; must be one of ${WRITABLE_KINDS.join(', ')}`);
       const key = resourceKey(t.kind, t.name, this.prefix);
       const stored = byKey.get(key);
@@ -174,10 +208,11 @@ export class ResourceService {
     }
     const after = this.applyOps(snap.entries, deleteOps);
     const nat = natDiff(snap.entries, after, this.prefix);
+    this.guarded(deleteOps, snap); // size check before writing anything
     if (dryRun) return { dryRun, revision: snap.revision, changes, nat };
     let expected = new Map(deleteOps.map((o) => [o.key, o.expectedModRevision]));
     if (disableOps.length > 0) {
-      const r = await this.store.commit(disableOps);
+      const r = await this.store.commit(this.guarded(disableOps, snap));
       if (!r.succeeded) throw new ApiError('CONFLICT', 'a resource changed while deleting; nothing was deleted, retry');
       expected = new Map([...expected, ...disableOps.map((o) => [o.key, r.revision] as const)]);
     }
@@ -193,8 +228,9 @@ export class ResourceService {
    * that revision has been compacted.
    */
   async rollback(revision: number, { dryRun = false } = {}): Promise<WriteResult> {
-    const [then, now] = await Promise.all([this.store.snapshot(revision), this.store.snapshot()]);
-    if (revision > now.revision) throw new ApiError('BAD_REQUEST', `revision ${revision} is in the future (current ${now.revision})`);
+    const now = await this.store.snapshot();
+    if (revision > now.revision) throw new ApiError('BAD_REQUEST', `version ${revision} is in the future (current revision ${now.revision})`);
+    const then = await this.store.snapshot(revision);
     const writable = (e: StoredEntry): boolean => {
       const p = parseResourceKey(e.key, this.prefix);
       return p !== undefined && isWritable(p.kind);
@@ -224,8 +260,9 @@ export class ResourceService {
 
   private async commit(snap: StoreSnapshot, ops: WriteOp[], changes: ResourceChange[], dryRun: boolean): Promise<WriteResult> {
     const nat = natDiff(snap.entries, this.applyOps(snap.entries, ops), this.prefix);
+    const guardedOps = this.guarded(ops, snap); // size checked on dry-run too
     if (dryRun || ops.length === 0) return { dryRun, revision: snap.revision, changes, nat };
-    const r = await this.store.commit(ops);
+    const r = await this.store.commit(guardedOps);
     if (!r.succeeded) throw new ApiError('CONFLICT', 'a resource changed concurrently; nothing was written, retry');
     for (const c of changes) if (c.action === 'created' || c.action === 'updated') c.resourceVersion = String(r.revision);
     return { dryRun, revision: r.revision, changes, nat };
@@ -236,7 +273,7 @@ export class ResourceService {
     const m = new Map<string, SnapshotEntry>(entries.map((e) => [e.key, { key: e.key, value: e.value }]));
     for (const op of ops) {
       if (op.type === 'delete') m.delete(op.key);
-      else m.set(op.key, { key: op.key, value: op.value });
+      else if (op.type === 'put') m.set(op.key, { key: op.key, value: op.value });
     }
     return [...m.values()];
   }

@@ -41,15 +41,20 @@ export interface BundleSummary {
   noNat: { v4: number; v6: number };
 }
 
-/** Classifies one node against the desired version at time `now` (ms). */
+/**
+ * Classifies one node against the desired version at time `now` (ms). A failure counts
+ * only when it concerns the desired version or a newer one (or no version at all, e.g. a
+ * failed drift repair): a node that refused an older message but runs the desired version
+ * is in sync, and one that failed on v10 while v11 (the fix) is on its way is behind.
+ */
 export function classifyNode(s: NodeStatus, desired: Rollout['desired'], now: number, silentAfterMs: number): RolloutNode {
   const hb = Date.parse(s.heartbeatAt);
   const age = Number.isNaN(hb) ? null : Math.max(0, (now - hb) / 1000);
+  const failureCounts = s.state === 'failed' && (!desired || s.failedVersion === 0 || s.failedVersion >= desired.version);
   let status: NodeRolloutStatus;
   if (age === null || age * 1000 > silentAfterMs) status = 'silent';
-  else if (s.state === 'failed') status = 'failed';
-  else if (desired && s.appliedVersion >= desired.version) status = 'in-sync';
-  else if (!desired) status = 'in-sync';
+  else if (failureCounts) status = 'failed';
+  else if (!desired || s.appliedVersion >= desired.version) status = 'in-sync';
   else status = 'behind';
   return { ...s, status, heartbeatAgeSeconds: age === null ? null : Math.round(age * 10) / 10 };
 }

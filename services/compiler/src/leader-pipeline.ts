@@ -148,11 +148,12 @@ export class LeaderPipeline {
     if (publisher.isStale(version)) {
       const published = publisher.state?.version ?? 0;
       // A linearizable read never goes back in time on one etcd cluster: this etcd was
-      // restored or replaced. Versions must keep increasing, so nothing can be published
-      // until an operator purges the subject (or etcd's revision passes it).
+      // restored or replaced. Versions must keep increasing (enforcers refuse older ones),
+      // so nothing can be published until etcd's revision passes the last version: the
+      // operator advances it (deploy/README.md, "etcd restored from a backup").
       if (version < published && !this.reportedBehind) {
         this.reportedBehind = true;
-        log.error({ publishedVersion: published }, 'etcd revision is behind the last published bundle (etcd restored or replaced?): not publishing until it passes it or the subject is purged');
+        log.error({ publishedVersion: published }, 'etcd revision is behind the last published bundle (etcd restored or replaced?): not publishing until it passes it; see deploy/README.md "etcd restored from a backup"');
       }
       metrics.publishSkipped.inc({ reason: 'stale' });
       this.succeed(`v${publisher.state?.version ?? 0} already published`);

@@ -96,12 +96,21 @@ export interface NodeRegistrarDeps {
   metrics: CompilerMetrics;
   /** Delay before retrying a node whose write failed (etcd unavailable). Default 1 s. */
   retryMs?: number;
+  /**
+   * How long an announcement already reflected in etcd is trusted before the next one
+   * re-reads the Node (ms, default 5 min): a Node deleted or edited out of band (etcdctl,
+   * another controller) is repaired within this long, at the cost of one etcd read per
+   * node per period.
+   */
+  recheckMs?: number;
 }
+
+export const DEFAULT_RECHECK_MS = 5 * 60_000;
 
 /** Runs registration for one term: watch the bucket, write changed nodes, until `term` aborts. */
 export class NodeRegistrar {
-  /** node → fingerprint already reflected in etcd (or already reported invalid). */
-  private readonly done = new Map<string, string>();
+  /** node → fingerprint already reflected in etcd (or already reported invalid), and when. */
+  private readonly done = new Map<string, { fingerprint: string; at: number }>();
 
   constructor(private readonly deps: NodeRegistrarDeps) {}
 
@@ -124,12 +133,13 @@ export class NodeRegistrar {
     const { cluster, logger } = this.deps;
     if (status.cluster !== '' && status.cluster !== cluster) return; // another cluster's enforcer sharing the bucket
     const fingerprint = announcementFingerprint(status);
-    if (this.done.get(status.node) === fingerprint) return;
+    const seen = this.done.get(status.node);
+    if (seen?.fingerprint === fingerprint && Date.now() - seen.at < (this.deps.recheckMs ?? DEFAULT_RECHECK_MS)) return;
     const log = logger.child({ node: status.node });
     for (let attempt = 1; !term.aborted; attempt++) {
       try {
         const outcome = await this.register(status);
-        this.done.set(status.node, fingerprint);
+        this.done.set(status.node, { fingerprint, at: Date.now() });
         if (outcome.type === 'invalid') log.warn({ reason: outcome.reason, addresses: status.addresses }, 'node announcement not registered: invalid Node');
         return;
       } catch (err) {

@@ -71,3 +71,37 @@ describe('planNodeRegistration', () => {
     );
   });
 });
+
+describe('NodeRegistrar re-checks etcd', () => {
+  it('after recheckMs, an unchanged announcement re-reads the Node (repairs out-of-band deletes)', async () => {
+    const { NodeRegistrar, CompilerMetrics } = await import('../src/index.js');
+    const { pendingNodeStatus } = await import('@natfleet/bus');
+    const { pino } = await import('pino');
+    const { vi } = await import('vitest');
+    const stored = new Map<string, { value: string; modRevision: number }>();
+    const store = {
+      prefix: '/calico/resources/v3/projectcalico.org',
+      get: vi.fn(async (key: string) => (stored.has(key) ? { key, ...stored.get(key)!, createRevision: 1 } : undefined)),
+      commit: vi.fn(async (ops: { key: string; value: string }[]) => {
+        for (const op of ops) stored.set(op.key, { value: op.value, modRevision: stored.size + 2 });
+        return { succeeded: true, revision: stored.size + 2 };
+      }),
+    };
+    const make = (recheckMs: number) =>
+      new NodeRegistrar({ kv: undefined as never, store: store as never, prefix: store.prefix, cluster: 'default', logger: pino({ level: 'silent' }), metrics: new CompilerMetrics(), recheckMs });
+    const status = pendingNodeStatus('n1', { addresses: ['192.0.2.1'] });
+    const term = new AbortController().signal;
+
+    const cached = make(60_000);
+    await cached.handle(status, term);
+    stored.clear(); // someone deletes the Node behind our back
+    await cached.handle(status, term);
+    expect(stored.size).toBe(0); // within recheckMs: trusted, not re-read
+
+    const rechecking = make(0);
+    await rechecking.handle(status, term);
+    stored.clear();
+    await rechecking.handle(status, term);
+    expect(stored.size).toBe(1); // re-read and re-created
+  });
+});

@@ -1,0 +1,28 @@
+import { pendingNodeStatus } from '@natfleet/bus';
+import { describe, expect, it } from 'vitest';
+import { classifyNode } from '../src/index.js';
+
+const now = Date.parse('2026-01-01T00:00:30Z');
+const fresh = '2026-01-01T00:00:29Z';
+const desired = { version: 12, digest: 'sha256:x', publishedAt: fresh };
+const classify = (over: Parameters<typeof pendingNodeStatus>[1]) => classifyNode(pendingNodeStatus('n', { heartbeatAt: fresh, ...over }), desired, now, 30_000).status;
+
+describe('classifyNode', () => {
+  it('in sync, behind, silent', () => {
+    expect(classify({ state: 'applied', appliedVersion: 12 })).toBe('in-sync');
+    expect(classify({ state: 'applied', appliedVersion: 11 })).toBe('behind');
+    expect(classify({ state: 'pending' })).toBe('behind');
+    expect(classify({ state: 'applied', appliedVersion: 12, heartbeatAt: '2026-01-01T00:00:00Z' })).toBe('in-sync');
+    expect(classify({ state: 'applied', appliedVersion: 12, heartbeatAt: '2025-12-31T23:59:00Z' })).toBe('silent');
+    expect(classify({ state: 'applied', appliedVersion: 12, heartbeatAt: 'garbage' })).toBe('silent');
+  });
+
+  it('a failure counts only for the desired version or newer (or when it has no version)', () => {
+    expect(classify({ state: 'failed', appliedVersion: 11, failedVersion: 12, errorCode: 'NFT_SYNTAX' })).toBe('failed');
+    expect(classify({ state: 'failed', appliedVersion: 12, failedVersion: 0, errorCode: 'NFT_KERNEL' })).toBe('failed'); // e.g. a failed drift repair
+    // Refused an old replay but runs the desired version: in sync.
+    expect(classify({ state: 'failed', appliedVersion: 12, failedVersion: 5, errorCode: 'STALE_VERSION' })).toBe('in-sync');
+    // Failed on v10; v12 (the fix) not processed yet: behind, not failed — `rollout status --watch` keeps waiting.
+    expect(classify({ state: 'failed', appliedVersion: 9, failedVersion: 10, errorCode: 'NFT_SYNTAX' })).toBe('behind');
+  });
+});

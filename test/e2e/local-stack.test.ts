@@ -47,10 +47,13 @@ describe('local stack end to end (npm start → natctl/etcdctl → packets → n
     }));
   const podAddrs = (): string[] => record.nodes.map((n) => n.podAddress);
   const nodeAddrs = (): string[] => record.nodes.map((n) => n.nodeAddress);
-  const rolledOut = async (): Promise<void> => {
-    const r = await cli('rollout', 'status', '--watch', '--timeout', '30s', '--interval', '200ms');
+  /** Waits for a rollout of `minVersion` or newer (the write's revision), so the change is really in it. */
+  const rolledOut = async (minVersion = 0): Promise<void> => {
+    const r = await cli('rollout', 'status', '--watch', '--timeout', '30s', '--interval', '200ms', '--min-version', String(minVersion));
     expect(r.code, r.err + r.out).toBe(0);
   };
+  const revisionOf = (natctlOut: string): number => Number(/at revision (\d+)/.exec(natctlOut)?.[1] ?? NaN);
+  const etcdRevision = async (): Promise<number> => JSON.parse((await etcdctl('get', '/', '-w', 'json')).stdout).header.revision as number;
 
   beforeAll(start, 150_000);
   afterAll(async () => {
@@ -74,7 +77,8 @@ describe('local stack end to end (npm start → natctl/etcdctl → packets → n
     const applied = await cli('apply', '-f', file);
     expect(applied.code, applied.err).toBe(0);
     expect(applied.out).toContain('+ v4 noNat: 203.0.113.0/24');
-    await rolledOut();
+    expect(applied.out).toContain('natctl rollout status --watch --min-version');
+    await rolledOut(revisionOf(applied.out));
     expect(await seen()).toEqual(podAddrs());
   });
 
@@ -82,7 +86,7 @@ describe('local stack end to end (npm start → natctl/etcdctl → packets → n
     await etcdctl('del', '/calico/resources/v3/projectcalico.org/ippools/no-nat-external');
     await etcdctl('put', '/calico/resources/v3/projectcalico.org/ippools/default-ipv4-ippool',
       JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'default-ipv4-ippool' }, spec: { cidr: '192.168.0.0/16', natOutgoing: false } }));
-    await rolledOut();
+    await rolledOut(await etcdRevision());
     expect(await seen()).toEqual(podAddrs());
     const why = await cli('explain', podAddrs()[0]!, '8.8.8.8', '--node', 'node-1');
     expect(why.out).toMatch(/^NONE/);
@@ -92,7 +96,7 @@ describe('local stack end to end (npm start → natctl/etcdctl → packets → n
   it('natctl rollback restores the earlier NAT sets on the nodes', async () => {
     const r = await cli('rollback', '--to', String(beforeNoNat));
     expect(r.code, r.err).toBe(0);
-    await rolledOut();
+    await rolledOut(revisionOf(r.out));
     expect(await seen()).toEqual(nodeAddrs());
     const table = await new RealNft({ netns: record.nodes[0]!.nodeNetns }).readTable();
     const status = await cli('rollout', 'status', '-o', 'json');

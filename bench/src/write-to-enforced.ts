@@ -31,7 +31,7 @@ export interface LatencyRow {
 
 const row = (path: string, xs: number[]): LatencyRow => ({ path, n: xs.length, p50: percentile(xs, 50), p90: percentile(xs, 90), p99: percentile(xs, 99) });
 
-export async function benchWriteToEnforced({ writes = 200, apiWrites = 100, primitiveRuns = 200, nftRuns = 50, enforcerNodeOptions = process.env.BENCH_ENFORCER_NODE_OPTIONS ?? '--max-semi-space-size=1' } = {}) {
+export async function benchWriteToEnforced({ writes = 200, apiWrites = 200, primitiveRuns = 200, nftRuns = 50, enforcerNodeOptions = process.env.BENCH_ENFORCER_NODE_OPTIONS ?? '--max-semi-space-size=1' } = {}) {
   const [etcd, nats] = await Promise.all([startEtcd(), startNats()]);
   const dir = makeTempDir('bench-e2e');
   const topo = await NatTopology.create();

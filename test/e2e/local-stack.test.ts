@@ -127,3 +127,22 @@ describe('local stack end to end (npm start → natctl/etcdctl → packets → n
     expect([record.supervisorPid, ...record.pids].filter(alive)).toEqual([]);
   });
 });
+
+describe('npm start without root', () => {
+  it('says why and what to do, and starts nothing', async (ctx) => {
+    const stateDir = makeTempDir('stack-noroot');
+    try {
+      const { spawnSync } = await import('node:child_process');
+      const r = spawnSync(process.execPath, [MAIN, 'start'], { uid: 65534, gid: 65534, env: { ...process.env, NATFLEET_STATE_DIR: join(stateDir, 'state') }, encoding: 'utf8', timeout: 30_000 });
+      // Only meaningful when user nobody can read this checkout at all.
+      if (/EACCES|Cannot find module/.test(r.stderr)) ctx.skip();
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('needs root');
+      expect(r.stderr).toContain('sudo npm start');
+      expect(existsSync(join(stateDir, 'state'))).toBe(false);
+    } finally {
+      removeDir(stateDir);
+    }
+  });
+});
+

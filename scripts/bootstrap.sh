@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # binary → Debian package (keep in sync with packages/testkit/src/binaries.ts)
-declare -A PKG=([etcd]=etcd-server [etcdctl]=etcd-client [nats-server]=nats-server [nft]=nftables [ip]=iproute2)
+declare -A PKG=([etcd]=etcd-server [etcdctl]=etcd-client [nats-server]=nats-server [nft]=nftables [ip]=iproute2 [openssl]=openssl)
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 missing=()

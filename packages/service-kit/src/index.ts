@@ -8,3 +8,5 @@ export type { Logger } from './logger.js';
 export { startOpsServer } from './ops-server.js';
 export type { OpsServer, OpsServerOptions, Readiness, ReadinessCheck } from './ops-server.js';
 export { onShutdown, sleep } from './lifecycle.js';
+export { etcdTlsOptions, loadEtcdTls } from './etcd-tls.js';
+export type { EtcdCredentials, EtcdTlsFiles } from './etcd-tls.js';

@@ -48,3 +48,22 @@ describe('ops server', () => {
     }
   });
 });
+
+describe('etcd TLS settings', () => {
+  it('plain by default; names the setting for every bad combination', async () => {
+    const { loadEtcdTls } = await import('../src/index.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    expect(loadEtcdTls({}, ['http://127.0.0.1:2379'])).toBeUndefined();
+    expect(() => loadEtcdTls({}, ['https://etcd-1:2379'])).toThrow(/--etcd-ca-file/);
+    expect(() => loadEtcdTls({ etcdCertFile: 'c' })).toThrow(/must be given together/);
+    expect(() => loadEtcdTls({ etcdCertFile: 'c', etcdKeyFile: 'k' })).toThrow(/needs '--etcd-ca-file'/);
+    expect(() => loadEtcdTls({ etcdCaFile: '/nonexistent/ca.pem' })).toThrow(/'--etcd-ca-file' \(\/nonexistent\/ca.pem\) cannot be read: ENOENT/);
+    const dir = mkdtempSync(join(tmpdir(), 'tls-'));
+    for (const f of ['ca', 'crt', 'key']) writeFileSync(join(dir, f), `${f}-pem`);
+    const creds = loadEtcdTls({ etcdCaFile: join(dir, 'ca'), etcdCertFile: join(dir, 'crt'), etcdKeyFile: join(dir, 'key') });
+    expect(creds?.rootCertificate.toString()).toBe('ca-pem');
+    expect(creds?.privateKey?.toString()).toBe('key-pem');
+  });
+});

@@ -14,6 +14,7 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
   'nats-server': 'nats-server',
   nft: 'nftables',
   ip: 'iproute2',
+  openssl: 'openssl',
 });
 
 /** Extra directories searched after PATH: Debian puts nft and ip in /usr/sbin, which a non-login PATH may lack. */

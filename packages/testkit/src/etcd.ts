@@ -3,7 +3,10 @@
  * loopback ports with temporary data dirs. Members can be stopped, SIGKILLed and started
  * again on the same ports and data (restart / partition-style tests). Stops by PID only.
  */
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { requireBinary } from './binaries.js';
+import type { TestPki } from './pki.js';
 import { ServerStartError } from './errors.js';
 import { freePorts } from './ports.js';
 import { ManagedProcess, run, waitUntil, type RunResult } from './process.js';
@@ -16,6 +19,8 @@ export interface EtcdMemberConfig {
   dataDir: string;
   /** `name=http://127.0.0.1:peerPort,…` for every member. */
   initialCluster: string;
+  /** Serve clients over TLS with client-certificate auth (peers stay plain: loopback). */
+  tls?: TestPki;
 }
 
 const HOST = '127.0.0.1';
@@ -27,7 +32,7 @@ export class EtcdMember {
   constructor(readonly config: EtcdMemberConfig) {}
 
   get clientUrl(): string {
-    return `http://${HOST}:${this.config.clientPort}`;
+    return `${this.config.tls ? 'https' : 'http'}://${HOST}:${this.config.clientPort}`;
   }
 
   get pid(): number | undefined {
@@ -57,7 +62,31 @@ export class EtcdMember {
       '--election-timeout', '500',
       '--logger', 'zap',
       '--log-level', 'warn',
+      ...(c.tls ? ['--cert-file', c.tls.serverCertFile, '--key-file', c.tls.serverKeyFile, '--trusted-ca-file', c.tls.caFile, '--client-cert-auth'] : []),
     ]);
+  }
+
+  /** GET /health (over TLS with the test client certificate when the member uses TLS). */
+  private async health(): Promise<boolean> {
+    const tls = this.config.tls;
+    if (!tls) {
+      const res = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+      return ((await res.json()) as { health?: string }).health === 'true';
+    }
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${this.clientUrl}/health`,
+        { ca: readFileSync(tls.caFile), cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile), timeout: 1_000 },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve(body.includes('"health":"true"')));
+        },
+      );
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.end();
+    });
   }
 
   /** Resolves when /health reports healthy (a leader exists); ServerStartError on exit or timeout. */
@@ -69,9 +98,7 @@ export class EtcdMember {
         `etcd ${this.config.name} healthy`,
         async () => {
           if (!proc.running) throw new ServerStartError(`etcd ${this.config.name}`, 'process exited', proc.tail());
-          const res = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
-          const body = (await res.json()) as { health?: string };
-          return body.health === 'true';
+          return await this.health();
         },
         { timeoutMs, intervalMs: 50 },
       );
@@ -103,7 +130,12 @@ export class EtcdMember {
 
 /** A running etcd cluster (size 1 or more) owned by a test. */
 export class EtcdCluster {
-  private constructor(readonly members: readonly EtcdMember[], private readonly baseDir: string) {}
+  private constructor(
+    readonly members: readonly EtcdMember[],
+    private readonly baseDir: string,
+    /** Client TLS material when the cluster serves TLS. */
+    readonly tls?: TestPki,
+  ) {}
 
   /** Client URLs of every member, for etcd3's `hosts`. */
   get endpoints(): string[] {
@@ -111,7 +143,7 @@ export class EtcdCluster {
   }
 
   /** Starts `size` members on fresh ports and waits until all report healthy. */
-  static async start({ size = 1, timeoutMs = 20_000 }: { size?: number; timeoutMs?: number } = {}): Promise<EtcdCluster> {
+  static async start({ size = 1, timeoutMs = 20_000, tls }: { size?: number; timeoutMs?: number; tls?: TestPki } = {}): Promise<EtcdCluster> {
     requireBinary('etcd');
     for (let attempt = 0; ; attempt++) {
       const baseDir = makeTempDir('etcd');
@@ -120,9 +152,9 @@ export class EtcdCluster {
       const initialCluster = names.map((n, i) => `${n}=http://${HOST}:${ports[size + i]}`).join(',');
       const members = names.map(
         (name, i) =>
-          new EtcdMember({ name, clientPort: ports[i]!, peerPort: ports[size + i]!, dataDir: `${baseDir}/${name}`, initialCluster }),
+          new EtcdMember({ name, clientPort: ports[i]!, peerPort: ports[size + i]!, dataDir: `${baseDir}/${name}`, initialCluster, ...(tls ? { tls } : {}) }),
       );
-      const cluster = new EtcdCluster(members, baseDir);
+      const cluster = new EtcdCluster(members, baseDir, tls);
       members.forEach((m) => m.spawn());
       try {
         await Promise.all(members.map((m) => m.waitHealthy(timeoutMs)));
@@ -144,7 +176,8 @@ export class EtcdCluster {
 
   /** Runs etcdctl (API v3) against this cluster; throws CommandError on failure. */
   etcdctl(args: readonly string[], options: { input?: string; allowFailure?: boolean } = {}): Promise<RunResult> {
-    return run(requireBinary('etcdctl'), ['--endpoints', this.endpoints.join(','), ...args], {
+    const tlsArgs = this.tls ? ['--cacert', this.tls.caFile, '--cert', this.tls.clientCertFile, '--key', this.tls.clientKeyFile] : [];
+    return run(requireBinary('etcdctl'), ['--endpoints', this.endpoints.join(','), ...tlsArgs, ...args], {
       env: { ...process.env, ETCDCTL_API: '3' },
       ...options,
     });
@@ -162,8 +195,8 @@ export class EtcdCluster {
   }
 }
 
-/** Shorthand: a single-member etcd. */
-export function startEtcd(options: { timeoutMs?: number } = {}): Promise<EtcdCluster> {
+/** Shorthand: a single-member etcd (with `tls`, clients must present a certificate of the test CA). */
+export function startEtcd(options: { timeoutMs?: number; tls?: TestPki } = {}): Promise<EtcdCluster> {
   return EtcdCluster.start({ size: 1, ...options });
 }
 

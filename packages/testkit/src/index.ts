@@ -23,6 +23,8 @@ export { NatsCluster, NatsNode, renderNatsConfig, startNats, startNatsCluster } 
 export type { NatsNodeConfig, NatsStartOptions } from './nats.js';
 export { Netns, listTestNamespaces, sweepStaleNamespaces } from './netns.js';
 export { PeerServer, PersistentConnection, openPersistentConnection, probePeer } from './peer.js';
+export { makeTestPki } from './pki.js';
+export type { TestPki } from './pki.js';
 export type { ProbeResult, SeenPeer } from './peer.js';
 export { freePort, freePorts } from './ports.js';
 export { ManagedProcess, pidAlive, run, waitUntil } from './process.js';

@@ -25,6 +25,7 @@ describe('requireBinary', () => {
       'nats-server': 'nats-server',
       nft: 'nftables',
       ip: 'iproute2',
+      openssl: 'openssl',
     });
   });
 });

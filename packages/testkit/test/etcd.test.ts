@@ -62,3 +62,26 @@ describe('real etcd (3-member cluster)', () => {
     }
   });
 });
+
+describe('real etcd with TLS and client-certificate auth', () => {
+  it('serves clients that present a certificate of the test CA, and refuses plain ones', async () => {
+    const { makeTestPki, makeTempDir, removeDir } = await import('../src/index.js');
+    const { readFileSync } = await import('node:fs');
+    const dir = makeTempDir('pki');
+    const pki = await makeTestPki(dir);
+    const etcd = await startEtcd({ tls: pki });
+    try {
+      expect(etcd.endpoints[0]).toMatch(/^https:/);
+      const ok = new Etcd3({ hosts: etcd.endpoints, credentials: { rootCertificate: readFileSync(pki.caFile), certChain: readFileSync(pki.clientCertFile), privateKey: readFileSync(pki.clientKeyFile) } });
+      await ok.put('k').value('tls');
+      expect((await etcd.etcdctl(['get', 'k', '--print-value-only'])).stdout.trim()).toBe('tls');
+      ok.close();
+      const noCert = new Etcd3({ hosts: etcd.endpoints, credentials: { rootCertificate: readFileSync(pki.caFile) }, dialTimeout: 1_000 });
+      await expect(noCert.get('k').string()).rejects.toThrow();
+      noCert.close();
+    } finally {
+      await etcd.destroy();
+      removeDir(dir);
+    }
+  });
+});

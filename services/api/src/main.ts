@@ -9,7 +9,7 @@ import { connect, type NatsConnection } from 'nats';
 import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
 import { DEFAULT_KEY_PREFIX } from '@natfleet/model';
 import { EtcdStore } from '@natfleet/store';
-import { createLogger, onShutdown, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt } from '@natfleet/service-kit';
+import { createLogger, etcdTlsOptions, loadEtcdTls, onShutdown, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt, type EtcdCredentials } from '@natfleet/service-kit';
 import { buildApp } from './app.js';
 import { TokenSet } from './auth.js';
 import { ResourceService } from './resource-service.js';
@@ -30,11 +30,16 @@ const program = new Command('natfleet-api')
   .addOption(new Option('--silent-after <duration>', 'a node with no heartbeat for this long is "silent"').env('NATFLEET_SILENT_AFTER').default(30_000, '30s').argParser(parseDurationMs))
   .addOption(new Option('--log-level <level>', 'pino log level').env('NATFLEET_LOG_LEVEL').default('info').argParser(parseLogLevel));
 
+for (const opt of etcdTlsOptions()) program.addOption(opt);
+
 async function main(): Promise<void> {
   program.parse();
   const o = program.opts<{
     etcdEndpoints: string[];
     etcdPrefix: string;
+    etcdCaFile?: string;
+    etcdCertFile?: string;
+    etcdKeyFile?: string;
     natsUrl: string[];
     natsUser?: string;
     natsPassword?: string;
@@ -57,7 +62,13 @@ async function main(): Promise<void> {
   collectDefaultMetrics({ register: registry, prefix: 'natfleet_api_' });
   const requests = new Counter({ name: 'natfleet_api_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
 
-  const etcd = new Etcd3({ hosts: o.etcdEndpoints, dialTimeout: 2_000 });
+  let credentials: EtcdCredentials | undefined;
+  try {
+    credentials = loadEtcdTls(o, o.etcdEndpoints);
+  } catch (err) {
+    return program.error(`error: ${(err as Error).message}`);
+  }
+  const etcd = new Etcd3({ hosts: o.etcdEndpoints, dialTimeout: 2_000, ...(credentials ? { credentials } : {}) });
   const store = new EtcdStore(etcd, o.etcdPrefix);
   let nc: NatsConnection | undefined;
   let etcdOk = false;

@@ -60,7 +60,7 @@ export class CompilerService {
   private termDone: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: CompilerServiceDeps) {
-    this.makeEtcdClient = etcdClientFactory({ endpoints: deps.config.etcdEndpoints });
+    this.makeEtcdClient = etcdClientFactory({ endpoints: deps.config.etcdEndpoints, credentials: deps.config.etcdCredentials });
     this.etcd = this.makeEtcdClient();
     this.store = new EtcdStore(this.etcd, deps.config.etcdPrefix);
   }

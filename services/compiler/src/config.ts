@@ -9,10 +9,12 @@ import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { bundleSubject } from '@natfleet/bus';
 import { DEFAULT_KEY_PREFIX } from '@natfleet/model';
-import { parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt } from '@natfleet/service-kit';
+import { etcdTlsOptions, loadEtcdTls, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt, type EtcdCredentials, type EtcdTlsFiles } from '@natfleet/service-kit';
 
 export interface CompilerConfig {
   etcdEndpoints: string[];
+  /** TLS to etcd (from --etcd-ca-file/--etcd-cert-file/--etcd-key-file); undefined = plain. */
+  etcdCredentials: EtcdCredentials | undefined;
   /** Calico v3 resource prefix, without a trailing slash. */
   etcdPrefix: string;
   natsServers: string[];
@@ -115,6 +117,7 @@ function daemonOptions(): Option[] {
     opt('--etcd-prefix <prefix>', 'etcd key prefix of the Calico v3 resources (ippools, felixconfigurations, nodes below it)', 'NATFLEET_ETCD_PREFIX')
       .argParser(parsePrefix)
       .default(DEFAULTS.etcdPrefix),
+    ...etcdTlsOptions(),
     opt('--nats-url <urls>', 'NATS server URLs, comma-separated', 'NATFLEET_NATS_URL')
       .argParser(parseNatsServers)
       .default([...DEFAULTS.natsServers], DEFAULTS.natsServers.join(',')),
@@ -143,7 +146,7 @@ function daemonOptions(): Option[] {
   ];
 }
 
-interface RawOptions {
+interface RawOptions extends EtcdTlsFiles {
   etcdEndpoints: string[];
   etcdPrefix: string;
   natsUrl: string[];
@@ -169,12 +172,18 @@ export function configProblem(o: RawOptions): string | undefined {
   if (!o.signingKeyFile) return "required option '--signing-key-file <path>' (env NATFLEET_SIGNING_KEY_FILE) not specified";
   if (o.maxDelay < o.debounce) return `option '--max-delay' (${o.maxDelay}ms) must not be shorter than '--debounce' (${o.debounce}ms)`;
   if ((o.natsUser === undefined) !== (o.natsPassword === undefined)) return "options '--nats-user' and '--nats-password' must be given together";
+  try {
+    loadEtcdTls(o, o.etcdEndpoints);
+  } catch (err) {
+    return (err as Error).message;
+  }
   return undefined;
 }
 
 function toConfig(o: RawOptions): CompilerConfig {
   return {
     etcdEndpoints: o.etcdEndpoints,
+    etcdCredentials: loadEtcdTls(o, o.etcdEndpoints),
     etcdPrefix: o.etcdPrefix,
     natsServers: o.natsUrl,
     natsUser: o.natsUser,

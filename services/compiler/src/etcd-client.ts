@@ -14,6 +14,8 @@ import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 
 export interface EtcdClientOptions {
   endpoints: string[];
+  /** TLS material (service-kit loadEtcdTls); undefined = plain. */
+  credentials?: IOptions['credentials'];
   /** Deadline of unary calls (ms). Default 5000. */
   callTimeoutMs?: number;
 }
@@ -25,6 +27,7 @@ export function etcdClientOptions(o: EtcdClientOptions): IOptions {
   const callTimeoutMs = o.callTimeoutMs ?? 5_000;
   return {
     hosts: o.endpoints,
+    ...(o.credentials ? { credentials: o.credentials } : {}),
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     grpcOptions: {
       'grpc.initial_reconnect_backoff_ms': 100,

@@ -33,7 +33,7 @@ describe('ops server', () => {
     const registry = new Registry();
     new Counter({ name: 'natfleet_test_total', help: 'x', registers: [registry] }).inc(3);
     let etcdOk = false;
-    const ops = await startOpsServer({ host: '127.0.0.1', port: 0, registry, readiness: () => ({ etcd: { ok: etcdOk, detail: 'down' } }) });
+    const ops = await startOpsServer({ host: '127.0.0.1', port: 0, registry, readiness: () => ({ etcd: { ok: etcdOk, detail: 'down' } }), routes: { '/status': () => ({ node: 'n1' }) } });
     try {
       const base = `http://127.0.0.1:${ops.port}`;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -43,6 +43,9 @@ describe('ops server', () => {
       etcdOk = true;
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
       expect(await (await fetch(`${base}/metrics`)).text()).toContain('natfleet_test_total 3');
+      expect(await (await fetch(`${base}/status`)).json()).toEqual({ node: 'n1' });
+      expect((await fetch(`${base}/nope`)).status).toBe(404);
+      expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(405);
     } finally {
       await ops.close();
     }

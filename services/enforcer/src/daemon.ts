@@ -73,13 +73,13 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
       bundle: enforcer.readiness(),
       nats: link.readiness(),
     }),
-    routes: (app) => {
-      app.get('/status', async () => ({
+    routes: {
+      '/status': () => ({
         ...nodeStatusOf(identity, enforcer.status(), new Date()),
         desiredVersion: enforcer.status().desiredVersion,
         natsConnected: link.isConnected,
         reported: reporter.written ?? null,
-      }));
+      }),
     },
   });
   log.info({ ops: `${config.opsHost}:${ops.port}`, stateDir: config.stateDir, netns: config.netns, version: ENFORCER_VERSION }, 'enforcer starting');

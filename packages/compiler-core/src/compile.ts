@@ -8,7 +8,7 @@ import { BUNDLE_API_VERSION, sealBundle, type Bundle, type BundleBody, type Bund
 import { DEFAULT_KEY_PREFIX, formatCidr, minimalCover, nodeAddresses, parseIp, makeCidr, familyBits } from '@natfleet/model';
 import { resolveSettings } from './nat-settings.js';
 import { resolvePools, type ResolvedPool } from './pool-resolution.js';
-import { decodeSnapshot, type Snapshot } from './snapshot.js';
+import { decodeSnapshot, type DecodeCache, type Snapshot } from './snapshot.js';
 
 export interface CompileOptions {
   /** Cluster name; goes into the bundle and its NATS subject. */
@@ -17,6 +17,8 @@ export interface CompileOptions {
   prefix?: string;
   /** Revision the snapshot was read at, when it differs from `version` (rollback). Default: `version`. */
   sourceRevision?: number;
+  /** Re-validate only entries that changed since the last compile with this cache (same output). */
+  cache?: DecodeCache;
 }
 
 export interface CompileResult {
@@ -45,7 +47,7 @@ function hostAddresses(nodes: ReturnType<typeof decodeSnapshot>['nodes']): { v4:
  * sets, default settings and no warnings — a valid bundle that NATs nothing.
  */
 export function compile(snapshot: Snapshot, version: number, options: CompileOptions): CompileResult {
-  const decoded = decodeSnapshot(snapshot, options.prefix ?? DEFAULT_KEY_PREFIX);
+  const decoded = decodeSnapshot(snapshot, options.prefix ?? DEFAULT_KEY_PREFIX, options.cache);
   const pools = resolvePools(decoded.pools);
   const settings = resolveSettings(decoded.felixConfigs);
   const body: BundleBody = {

@@ -199,3 +199,47 @@ describe('scale', () => {
     expect(bytes.length).toBeLessThan(1024 * 1024);
   });
 });
+
+describe('DecodeCache', () => {
+  it('compiling through one cache over a sequence of changes gives exactly what fresh compiles give', async () => {
+    const { DecodeCache } = await import('../src/index.js');
+    const { canonicalJson } = await import('@natfleet/bundle');
+    const entryArb = fc.record({
+      i: fc.nat(15),
+      kind: fc.constantFrom('pool', 'bad', 'felix', 'node'),
+      nat: fc.boolean(),
+      rev: fc.nat(3),
+    }).map(({ i, kind, nat, rev }): SnapshotEntry => {
+      const e = kind === 'pool' ? poolEntry(`p${i}`, { cidr: `10.${i}.0.0/16`, natOutgoing: nat })
+        : kind === 'bad' ? rawEntry(`ippools/p${i}`, nat ? '{broken' : '{"kind":"IPPool"}')
+        : kind === 'felix' ? felixEntry(i % 2 ? 'default' : `node.n${i}`, { natOutgoingFullyRandom: nat })
+        : nodeEntry(`n${i}`, [`192.0.2.${i}`]);
+      return { ...e, modRevision: rev };
+    });
+    // Each step is a whole snapshot; consecutive ones share most keys (same i) so the cache is exercised.
+    fc.assert(
+      fc.property(fc.array(fc.uniqueArray(entryArb, { selector: (e) => e.key, maxLength: 12 }), { minLength: 2, maxLength: 6 }), (steps) => {
+        const cache = new DecodeCache();
+        for (const [v, entries] of steps.entries()) {
+          const cached = compile({ entries }, v + 1, { ...C, cache }).body;
+          const fresh = compile({ entries }, v + 1, C).body;
+          if (canonicalJson(cached) !== canonicalJson(fresh)) return false;
+          if (cache.size !== new Set(entries.map((e) => e.key)).size) return false; // removed keys are dropped
+        }
+        return true;
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('re-validates a changed value and re-uses unchanged ones', async () => {
+    const { DecodeCache } = await import('../src/index.js');
+    const cache = new DecodeCache();
+    const a = poolEntry('a', { cidr: '10.0.0.0/16', natOutgoing: true });
+    compile({ entries: [a] }, 1, { ...C, cache });
+    const changed = compile({ entries: [{ ...a, value: poolEntry('a', { cidr: '10.0.0.0/16', natOutgoing: false }).value }] }, 2, { ...C, cache }).body;
+    expect(changed.fleet.v4.masquerade).toEqual([]);
+    const broken = compile({ entries: [{ ...a, value: '{' }] }, 3, { ...C, cache }).body;
+    expect(broken.warnings.map((w) => w.code)).toEqual(['INVALID_JSON']);
+  });
+});

@@ -4,7 +4,7 @@
  * `natctl diff` and rollback previews. Pure.
  */
 import type { BundleBody, BundleWarning } from '@natfleet/bundle';
-import { compile, type SnapshotEntry } from '@natfleet/compiler-core';
+import { compile, type DecodeCache, type SnapshotEntry } from '@natfleet/compiler-core';
 import { canonicalJson } from '@natfleet/bundle';
 import { formatCidr, parseCidr, subtract } from '@natfleet/model';
 
@@ -52,8 +52,11 @@ export function diffBodies(before: BundleBody, after: BundleBody): NatDiff {
   return { changed, v4, v6, hostAddresses, settingsChanged, nodesChanged, warnings: after.warnings };
 }
 
-/** Compiles both entry sets (version is irrelevant to a diff) and diffs them. */
-export function natDiff(before: readonly SnapshotEntry[], after: readonly SnapshotEntry[], prefix: string): NatDiff {
-  const opts = { cluster: 'diff', prefix };
+/**
+ * Compiles both entry sets (version is irrelevant to a diff) and diffs them. A `cache`
+ * shared across calls makes each compile re-validate only what changed.
+ */
+export function natDiff(before: readonly SnapshotEntry[], after: readonly SnapshotEntry[], prefix: string, cache?: DecodeCache): NatDiff {
+  const opts = { cluster: 'diff', prefix, ...(cache ? { cache } : {}) };
   return diffBodies(compile({ entries: before }, 0, opts).body, compile({ entries: after }, 0, opts).body);
 }

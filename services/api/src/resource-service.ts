@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '@natfleet/bundle';
-import type { SnapshotEntry } from '@natfleet/compiler-core';
+import { DecodeCache, type SnapshotEntry } from '@natfleet/compiler-core';
 import {
   kindKeyPrefix,
   parseResourceKey,
@@ -75,6 +75,9 @@ function metaOf(o: Json): Json {
 }
 
 export class ResourceService {
+  /** Shared by every NAT diff: consecutive snapshots differ in a few entries only. */
+  private readonly decodeCache = new DecodeCache();
+
   constructor(readonly store: EtcdStore) {}
 
   private get prefix(): string {
@@ -207,7 +210,7 @@ export class ResourceService {
       changes.push({ kind: t.kind, name: t.name, action: 'deleted' });
     }
     const after = this.applyOps(snap.entries, deleteOps);
-    const nat = natDiff(snap.entries, after, this.prefix);
+    const nat = natDiff(snap.entries, after, this.prefix, this.decodeCache);
     this.guarded(deleteOps, snap); // size check before writing anything
     if (dryRun) return { dryRun, revision: snap.revision, changes, nat };
     let expected = new Map(deleteOps.map((o) => [o.key, o.expectedModRevision]));
@@ -259,7 +262,7 @@ export class ResourceService {
   }
 
   private async commit(snap: StoreSnapshot, ops: WriteOp[], changes: ResourceChange[], dryRun: boolean): Promise<WriteResult> {
-    const nat = natDiff(snap.entries, this.applyOps(snap.entries, ops), this.prefix);
+    const nat = natDiff(snap.entries, this.applyOps(snap.entries, ops), this.prefix, this.decodeCache);
     const guardedOps = this.guarded(ops, snap); // size checked on dry-run too
     if (dryRun || ops.length === 0) return { dryRun, revision: snap.revision, changes, nat };
     const r = await this.store.commit(guardedOps);
@@ -270,7 +273,8 @@ export class ResourceService {
 
   /** The entries as they would be after `ops` (for the NAT diff). */
   private applyOps(entries: readonly StoredEntry[], ops: readonly WriteOp[]): SnapshotEntry[] {
-    const m = new Map<string, SnapshotEntry>(entries.map((e) => [e.key, { key: e.key, value: e.value }]));
+    // Unchanged entries keep their mod revision, so the decode cache recognises them.
+    const m = new Map<string, SnapshotEntry>(entries.map((e) => [e.key, { key: e.key, value: e.value, modRevision: e.modRevision }]));
     for (const op of ops) {
       if (op.type === 'delete') m.delete(op.key);
       else if (op.type === 'put') m.set(op.key, { key: op.key, value: op.value });

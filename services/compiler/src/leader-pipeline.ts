@@ -13,7 +13,7 @@
  * so tests can drive it with fakes.
  */
 import { bundleContentDigest, encodeBundle, sealBundle, type SigningKey } from '@natfleet/bundle';
-import { compile } from '@natfleet/compiler-core';
+import { DecodeCache, compile } from '@natfleet/compiler-core';
 import { parseResourceKey } from '@natfleet/model';
 import type { ChangeEvent, StoreSnapshot } from '@natfleet/store';
 import type { Logger } from '@natfleet/service-kit';
@@ -55,6 +55,8 @@ export class LeaderPipeline {
   private failures = 0;
   private reportedBehind = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Each compile re-validates only the etcd entries that changed since the previous one. */
+  private readonly decodeCache = new DecodeCache();
 
   constructor(private readonly deps: PipelineDeps) {}
 
@@ -161,7 +163,7 @@ export class LeaderPipeline {
     }
 
     const tc = performance.now();
-    const { body } = compile({ entries: snap.entries }, version, { cluster: this.deps.cluster, prefix: this.deps.prefix });
+    const { body } = compile({ entries: snap.entries }, version, { cluster: this.deps.cluster, prefix: this.deps.prefix, cache: this.decodeCache });
     const contentDigest = bundleContentDigest(body);
     this.deps.warnings.update(body.warnings, log, metrics);
     metrics.bundleWarnings.set(body.warnings.length);

@@ -5,6 +5,7 @@
  */
 import { DeliverPolicy, type JetStreamClient, type KV } from 'nats';
 import { NODES_BUCKET } from './contracts.js';
+import { BusError } from './errors.js';
 import { NODE_NAME_RE, type NodeStatus } from './contracts.js';
 
 const enc = new TextEncoder();
@@ -73,7 +74,7 @@ export function decodeNodeStatus(bytes: Uint8Array): NodeStatus | undefined {
  * per key straight from the bucket's stream and stops on the server's pending count — not
  * `kv.keys()`, which was seen here to miss keys written a moment before (nats.js 2.29).
  */
-export async function readNodeStatuses(js: JetStreamClient): Promise<NodeStatus[]> {
+export async function readNodeStatuses(js: JetStreamClient, { timeoutMs = 5_000 }: { timeoutMs?: number } = {}): Promise<NodeStatus[]> {
   const stream = `KV_${NODES_BUCKET}`;
   const jsm = await js.jetstreamManager();
   const info = await jsm.streams.info(stream);
@@ -81,13 +82,24 @@ export async function readNodeStatuses(js: JetStreamClient): Promise<NodeStatus[
   const consumer = await js.consumers.get(stream, { filterSubjects: `$KV.${NODES_BUCKET}.>`, deliver_policy: DeliverPolicy.LastPerSubject });
   const latest = new Map<string, NodeStatus | undefined>();
   const messages = await consumer.consume();
-  for await (const m of messages) {
-    const key = m.subject.slice(`$KV.${NODES_BUCKET}.`.length);
-    const op = m.headers?.get('KV-Operation');
-    latest.set(key, op === 'DEL' || op === 'PURGE' ? undefined : decodeNodeStatus(m.data));
-    if (m.info.pending === 0) break;
+  // A read must never hang a caller (an API request): past the deadline, give up loudly.
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void messages.close();
+  }, timeoutMs);
+  try {
+    for await (const m of messages) {
+      const key = m.subject.slice(`$KV.${NODES_BUCKET}.`.length);
+      const op = m.headers?.get('KV-Operation');
+      latest.set(key, op === 'DEL' || op === 'PURGE' ? undefined : decodeNodeStatus(m.data));
+      if (m.info.pending === 0) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    await messages.close();
   }
-  await messages.close();
+  if (timedOut) throw new BusError('UNAVAILABLE', `reading node statuses took longer than ${timeoutMs} ms`, true);
   return [...latest.values()].filter((s): s is NodeStatus => s !== undefined).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
 }
 

@@ -10,3 +10,5 @@ export type { OpsServer, OpsServerOptions, Readiness, ReadinessCheck } from './o
 export { onShutdown, sleep } from './lifecycle.js';
 export { etcdTlsOptions, loadEtcdTls } from './etcd-tls.js';
 export type { EtcdCredentials, EtcdTlsFiles } from './etcd-tls.js';
+export { loadNatsTls, natsTlsOptions } from './nats-tls.js';
+export type { NatsTls, NatsTlsFiles } from './nats-tls.js';

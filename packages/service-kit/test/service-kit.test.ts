@@ -70,3 +70,19 @@ describe('etcd TLS settings', () => {
     expect(creds?.privateKey?.toString()).toBe('key-pem');
   });
 });
+
+describe('NATS TLS settings', () => {
+  it('plain by default; names the setting for every bad combination', async () => {
+    const { loadNatsTls } = await import('../src/index.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    expect(loadNatsTls({})).toBeUndefined();
+    expect(() => loadNatsTls({ natsKeyFile: 'k' })).toThrow(/must be given together/);
+    expect(() => loadNatsTls({ natsCertFile: 'c', natsKeyFile: 'k' })).toThrow(/needs '--nats-ca-file'/);
+    expect(() => loadNatsTls({ natsCaFile: '/nonexistent/ca.pem' })).toThrow(/'--nats-ca-file' \(\/nonexistent\/ca.pem\) cannot be read: ENOENT/);
+    const dir = mkdtempSync(join(tmpdir(), 'ntls-'));
+    for (const f of ['ca', 'crt', 'key']) writeFileSync(join(dir, f), 'x');
+    expect(loadNatsTls({ natsCaFile: join(dir, 'ca'), natsCertFile: join(dir, 'crt'), natsKeyFile: join(dir, 'key') })).toEqual({ caFile: join(dir, 'ca'), certFile: join(dir, 'crt'), keyFile: join(dir, 'key') });
+  });
+});

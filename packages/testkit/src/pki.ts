@@ -28,7 +28,8 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
     await run(openssl, ['req', ...ec, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', `/CN=${cn}`]);
     await run(openssl, ['x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p(`${name}.crt`), '-days', '2', '-extfile', p(`${name}.ext`)]);
   };
-  await issue('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+  // nats.js checks an IP URL against the name "localhost"; etcd3 against the IP: both are in the SANs.
+  await issue('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
   await issue('client', 'natfleet-client', 'extendedKeyUsage=clientAuth\n');
   return {
     dir,

@@ -9,7 +9,7 @@ import { connect, type NatsConnection } from 'nats';
 import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
 import { DEFAULT_KEY_PREFIX } from '@natfleet/model';
 import { EtcdStore } from '@natfleet/store';
-import { createLogger, etcdTlsOptions, loadEtcdTls, onShutdown, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt, type EtcdCredentials } from '@natfleet/service-kit';
+import { createLogger, etcdTlsOptions, loadEtcdTls, loadNatsTls, natsTlsOptions, onShutdown, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt, type EtcdCredentials, type NatsTls } from '@natfleet/service-kit';
 import { buildApp } from './app.js';
 import { TokenSet } from './auth.js';
 import { ResourceService } from './resource-service.js';
@@ -30,7 +30,7 @@ const program = new Command('natfleet-api')
   .addOption(new Option('--silent-after <duration>', 'a node with no heartbeat for this long is "silent"').env('NATFLEET_SILENT_AFTER').default(30_000, '30s').argParser(parseDurationMs))
   .addOption(new Option('--log-level <level>', 'pino log level').env('NATFLEET_LOG_LEVEL').default('info').argParser(parseLogLevel));
 
-for (const opt of etcdTlsOptions()) program.addOption(opt);
+for (const opt of [...etcdTlsOptions(), ...natsTlsOptions()]) program.addOption(opt);
 
 async function main(): Promise<void> {
   program.parse();
@@ -40,6 +40,9 @@ async function main(): Promise<void> {
     etcdCaFile?: string;
     etcdCertFile?: string;
     etcdKeyFile?: string;
+    natsCaFile?: string;
+    natsCertFile?: string;
+    natsKeyFile?: string;
     natsUrl: string[];
     natsUser?: string;
     natsPassword?: string;
@@ -63,8 +66,10 @@ async function main(): Promise<void> {
   const requests = new Counter({ name: 'natfleet_api_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
 
   let credentials: EtcdCredentials | undefined;
+  let natsTls: NatsTls | undefined;
   try {
     credentials = loadEtcdTls(o, o.etcdEndpoints);
+    natsTls = loadNatsTls(o);
   } catch (err) {
     return program.error(`error: ${(err as Error).message}`);
   }
@@ -75,7 +80,7 @@ async function main(): Promise<void> {
   const connectNats = async (): Promise<NatsConnection> => {
     for (;;) {
       try {
-        return await connect({ servers: o.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: 'natfleet-api', ...(o.natsUser ? { user: o.natsUser, pass: o.natsPassword ?? '' } : {}) });
+        return await connect({ servers: o.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: 'natfleet-api', ...(o.natsUser ? { user: o.natsUser, pass: o.natsPassword ?? '' } : {}), ...(natsTls ? { tls: natsTls } : {}) });
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'NATS not reachable yet; retrying');
         await new Promise((r) => setTimeout(r, 1_000));

@@ -86,14 +86,24 @@ export class CompilerService {
    */
   async start(): Promise<void> {
     const { config, logger } = this.deps;
-    const nc = await connect({
-      servers: config.natsServers,
-      name: `natfleet-compiler ${config.replicaId}`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      waitOnFirstConnect: true,
-      ...(config.natsUser !== undefined ? { user: config.natsUser, pass: config.natsPassword ?? '' } : {}),
-    });
+    // First connect in our own loop (not nats.js's waitOnFirstConnect, which retries
+    // silently): an operator must see why the compiler is not ready (refused, TLS, auth).
+    let nc: NatsConnection | undefined;
+    for (let attempt = 1; !nc; attempt++) {
+      try {
+        nc = await connect({
+          servers: config.natsServers,
+          name: `natfleet-compiler ${config.replicaId}`,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 500,
+          ...(config.natsUser !== undefined ? { user: config.natsUser, pass: config.natsPassword ?? '' } : {}),
+          ...(config.natsTls ? { tls: config.natsTls } : {}),
+        });
+      } catch (err) {
+        logger.warn({ attempt, servers: config.natsServers, err: (err as Error).message }, 'cannot connect to NATS yet; retrying');
+        await sleep(Math.min(250 * 2 ** Math.min(attempt, 3), 2_000));
+      }
+    }
     this.nc = nc;
     this.natsConnected = true;
     logger.info({ server: nc.getServer() }, 'connected to NATS');

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { bundleSubject } from '@natfleet/bus';
 import { DEFAULT_KEY_PREFIX } from '@natfleet/model';
-import { etcdTlsOptions, loadEtcdTls, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt, type EtcdCredentials, type EtcdTlsFiles } from '@natfleet/service-kit';
+import { etcdTlsOptions, loadEtcdTls, loadNatsTls, natsTlsOptions, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt, type EtcdCredentials, type EtcdTlsFiles, type NatsTls, type NatsTlsFiles } from '@natfleet/service-kit';
 
 export interface CompilerConfig {
   etcdEndpoints: string[];
@@ -20,6 +20,8 @@ export interface CompilerConfig {
   natsServers: string[];
   natsUser: string | undefined;
   natsPassword: string | undefined;
+  /** TLS to NATS (from --nats-ca-file/--nats-cert-file/--nats-key-file); undefined = plain. */
+  natsTls: NatsTls | undefined;
   cluster: string;
   signingKeyFile: string;
   /** Quiet period after the last change before compiling. */
@@ -123,6 +125,7 @@ function daemonOptions(): Option[] {
       .default([...DEFAULTS.natsServers], DEFAULTS.natsServers.join(',')),
     opt('--nats-user <user>', 'NATS user (optional)', 'NATFLEET_NATS_USER'),
     opt('--nats-password <password>', 'NATS password (optional; prefer the env variable)', 'NATFLEET_NATS_PASSWORD'),
+    ...natsTlsOptions(),
     opt('--cluster <name>', 'cluster name: bundles go to natfleet.bundle.<name>', 'NATFLEET_CLUSTER').argParser(parseCluster).default(DEFAULTS.cluster),
     opt('--signing-key-file <path>', 'Ed25519 private key (PKCS#8 PEM) that signs bundles; required (make one with `keygen`)', 'NATFLEET_SIGNING_KEY_FILE'),
     opt('--debounce <duration>', 'quiet period that collapses bursts of etcd changes (the first change after a quiet spell compiles at once)', 'NATFLEET_DEBOUNCE')
@@ -146,7 +149,7 @@ function daemonOptions(): Option[] {
   ];
 }
 
-interface RawOptions extends EtcdTlsFiles {
+interface RawOptions extends EtcdTlsFiles, NatsTlsFiles {
   etcdEndpoints: string[];
   etcdPrefix: string;
   natsUrl: string[];
@@ -174,6 +177,7 @@ export function configProblem(o: RawOptions): string | undefined {
   if ((o.natsUser === undefined) !== (o.natsPassword === undefined)) return "options '--nats-user' and '--nats-password' must be given together";
   try {
     loadEtcdTls(o, o.etcdEndpoints);
+    loadNatsTls(o);
   } catch (err) {
     return (err as Error).message;
   }
@@ -188,6 +192,7 @@ function toConfig(o: RawOptions): CompilerConfig {
     natsServers: o.natsUrl,
     natsUser: o.natsUser,
     natsPassword: o.natsPassword,
+    natsTls: loadNatsTls(o),
     cluster: o.cluster,
     signingKeyFile: o.signingKeyFile ?? '',
     debounceMs: o.debounce,

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { loadTrustedKeys, DEFAULT_MAX_BUNDLE_BYTES, type TrustedKeys } from '@natfleet/bundle';
 import { NODE_NAME_RE } from '@natfleet/bus';
-import { parseDurationMs, parseLabels, parseList, parseLogLevel, parsePort } from '@natfleet/service-kit';
+import { loadNatsTls, parseDurationMs, parseLabels, parseList, parseLogLevel, parsePort, type NatsTls } from '@natfleet/service-kit';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError } from './errors.js';
 
@@ -23,6 +23,8 @@ export interface RunConfig {
   natsServers: string[];
   natsUser?: string;
   natsPassword?: string;
+  /** TLS to NATS (--nats-ca-file/--nats-cert-file/--nats-key-file); absent = plain. */
+  natsTls?: NatsTls;
   trustedKeysFile: string;
   trustedKeys: TrustedKeys;
   stateDir: string;
@@ -115,6 +117,9 @@ const RUN_SETTINGS: readonly Setting[] = [
   { key: 'natsServers', flags: '--nats-url <url,...>', env: 'NATFLEET_NATS_URL', help: 'NATS server URL(s)', parse: natsServers, default: ['nats://127.0.0.1:4222'], defaultText: 'nats://127.0.0.1:4222' },
   { key: 'natsUser', flags: '--nats-user <user>', env: 'NATFLEET_NATS_USER', help: 'NATS user name (optional)' },
   { key: 'natsPassword', flags: '--nats-password <password>', env: 'NATFLEET_NATS_PASSWORD', help: 'NATS password (optional; prefer the env variable)' },
+  { key: 'natsCaFile', flags: '--nats-ca-file <file>', env: 'NATFLEET_NATS_CA_FILE', help: 'CA certificate (PEM) that signed the NATS servers; requires TLS to NATS' },
+  { key: 'natsCertFile', flags: '--nats-cert-file <file>', env: 'NATFLEET_NATS_CERT_FILE', help: 'client certificate (PEM) for NATS TLS client auth' },
+  { key: 'natsKeyFile', flags: '--nats-key-file <file>', env: 'NATFLEET_NATS_KEY_FILE', help: 'private key (PEM) of --nats-cert-file' },
   { key: 'trustedKeysFile', flags: '--trusted-keys-file <file>', env: 'NATFLEET_TRUSTED_KEYS_FILE', help: 'PEM file of one or more Ed25519 public keys whose bundles are trusted (required)' },
   STATE_DIR,
   NETNS,
@@ -186,6 +191,12 @@ export function runConfigFrom(parsed: Record<string, unknown>): RunConfig {
   if ((natsUser === undefined) !== (natsPassword === undefined)) {
     throw new ConfigError(natsUser === undefined ? settingName('natsUser') : settingName('natsPassword'), 'NATS user and password go together');
   }
+  let natsTls: NatsTls | undefined;
+  try {
+    natsTls = loadNatsTls({ natsCaFile: opts.natsCaFile as string | undefined, natsCertFile: opts.natsCertFile as string | undefined, natsKeyFile: opts.natsKeyFile as string | undefined });
+  } catch (err) {
+    throw new ConfigError(settingName('natsCaFile'), (err as Error).message, { cause: err });
+  }
   const stateDir = opts.stateDir as string;
   if (!stateDir) throw new ConfigError(settingName('stateDir'), 'must not be empty');
   return {
@@ -195,6 +206,7 @@ export function runConfigFrom(parsed: Record<string, unknown>): RunConfig {
     addresses: opts.addresses as string[],
     natsServers: opts.natsServers as string[],
     ...(natsUser !== undefined ? { natsUser, natsPassword } : {}),
+    ...(natsTls ? { natsTls } : {}),
     trustedKeysFile: file,
     trustedKeys,
     stateDir,

@@ -33,6 +33,7 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
   const link = new NatsLink({
     servers: config.natsServers,
     ...(config.natsUser !== undefined ? { user: config.natsUser, password: config.natsPassword ?? '' } : {}),
+    ...(config.natsTls ? { tls: config.natsTls } : {}),
     name: `natfleet-enforcer/${config.nodeName}`,
     logger: log.child({ component: 'nats' }),
     metrics,

@@ -5,7 +5,7 @@
  * resync. Tracks the `nats_connected` gauge. Never blocks the caller on connecting.
  */
 import { connect, Events, type NatsConnection } from 'nats';
-import type { Logger } from '@natfleet/service-kit';
+import type { Logger, NatsTls } from '@natfleet/service-kit';
 import { sleep } from '@natfleet/service-kit';
 import type { EnforcerMetrics } from './metrics.js';
 
@@ -13,6 +13,8 @@ export interface NatsLinkOptions {
   servers: string[];
   user?: string;
   password?: string;
+  /** TLS options for nats.js (service-kit loadNatsTls); absent = plain. */
+  tls?: NatsTls;
   /** Client name shown by the server (`natfleet-enforcer/<node>`). */
   name: string;
   logger: Logger;
@@ -83,6 +85,7 @@ export class NatsLink {
         nc = await connect({
           servers: this.o.servers,
           ...(this.o.user !== undefined ? { user: this.o.user, pass: this.o.password } : {}),
+          ...(this.o.tls ? { tls: this.o.tls } : {}),
           name: this.o.name,
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,

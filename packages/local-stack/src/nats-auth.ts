@@ -65,6 +65,14 @@ export interface NatsUser {
   permissions: Permissions;
 }
 
+/**
+ * The value to put in that env variable for `password`. nats-server parses a `$VAR`'s
+ * value as a config value, so an unquoted password that starts with a digit (or looks
+ * like a number or boolean) breaks the parse and the server exits: the value must be a
+ * quoted string.
+ */
+export const passwordEnvValue = (password: string): string => JSON.stringify(password);
+
 /** Env variable holding a user's password: NATFLEET_<USER>_PASSWORD, upper-cased, non-alnum → _. */
 export const passwordEnv = (user: string): string => `NATFLEET_${user.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
 

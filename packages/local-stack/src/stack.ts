@@ -9,7 +9,7 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { EtcdMember, ManagedProcess, NatTopology, NatsNode, PeerServer, REPO_ROOT, freePorts, requireBinary, serviceEntry, waitUntil } from '@natfleet/testkit';
-import { natfleetUsers, passwordEnv, renderAuthorization } from './nats-auth.js';
+import { natfleetUsers, passwordEnv, passwordEnvValue, renderAuthorization } from './nats-auth.js';
 import { StackState, type NodeRecord, type StackPorts, type StackRecord } from './state.js';
 
 export interface StackOptions {
@@ -149,7 +149,7 @@ export class LocalStack {
     const users = natfleetUsers(nodeNames);
     const secrets = state.secrets(users.map((u) => u.user));
     // nats-server expands $NATFLEET_*_PASSWORD in its config from its environment.
-    for (const u of users) process.env[passwordEnv(u.user)] = secrets.passwords[u.user];
+    for (const u of users) process.env[passwordEnv(u.user)] = passwordEnvValue(secrets.passwords[u.user]!);
     const etcd = new EtcdMember({ name: 'natfleet-local', clientPort: ports.etcdClient, peerPort: ports.etcdPeer, dataDir: state.path('etcd'), initialCluster: `natfleet-local=http://127.0.0.1:${ports.etcdPeer}` });
     etcd.spawn();
     this.track('etcd', { stop: () => etcd.stop(), pid: etcd.pid });

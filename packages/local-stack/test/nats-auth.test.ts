@@ -4,7 +4,7 @@ import { BUNDLE_STREAM, ensureBundleStream, followBundles, latestBundle, openNod
 import { startNats, type NatsCluster } from '@natfleet/testkit';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { natfleetUsers, passwordEnv, renderAuthorization } from '../src/index.js';
+import { natfleetUsers, passwordEnv, passwordEnvValue, renderAuthorization } from '../src/index.js';
 
 const status = (node: string): NodeStatus => pendingNodeStatus(node, { enforcerVersion: 't' });
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -13,15 +13,17 @@ describe('NATS per-role permissions', () => {
   let nats: NatsCluster;
   const conns: NatsConnection[] = [];
   const users = natfleetUsers(['node-1', 'node-2']);
+  // Passwords that start with a digit broke nats-server's $VAR parsing until quoted.
+  const pw = (user: string): string => `1${user === 'api' ? '' : '-'}${user}`;
   const as = async (user: string): Promise<NatsConnection> => {
-    const nc = await connect({ servers: nats.url, user, pass: `pw-${user}` });
+    const nc = await connect({ servers: nats.url, user, pass: pw(user) });
     conns.push(nc);
     return nc;
   };
 
   beforeAll(async () => {
     // Passwords are $ENV references in the config: nats-server expands them at start.
-    for (const u of users) process.env[passwordEnv(u.user)] = `pw-${u.user}`;
+    for (const u of users) process.env[passwordEnv(u.user)] = passwordEnvValue(pw(u.user));
     nats = await startNats({ extraConfig: renderAuthorization(users) });
   });
   afterAll(async () => {

@@ -97,8 +97,11 @@ function decodeEntry(entry: SnapshotEntry, prefix: string): DecodedEntry {
   return { type: 'node', keyed: { key: entry.key, name, resource: result.value } };
 }
 
-const sameValue = (a: Uint8Array | string, b: Uint8Array | string): boolean =>
-  typeof a === 'string' && typeof b === 'string' ? a === b : Buffer.from(a).equals(Buffer.from(b));
+/** Same stored value. A string and bytes never match (they decode differently, e.g. a BOM). */
+const sameValue = (a: Uint8Array | string, b: Uint8Array | string): boolean => {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+};
 
 /**
  * Remembers how each etcd entry decoded, so the next compile re-validates only entries

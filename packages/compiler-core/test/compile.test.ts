@@ -232,6 +232,17 @@ describe('DecodeCache', () => {
     );
   });
 
+  it('a string and bytes of "the same" value never share a cache entry (a BOM decodes differently)', async () => {
+    const { DecodeCache } = await import('../src/index.js');
+    const cache = new DecodeCache();
+    const a = poolEntry('a', { cidr: '10.0.0.0/16', natOutgoing: true });
+    const bom = '\uFEFF' + String(a.value);
+    compile({ entries: [{ ...a, value: new TextEncoder().encode(bom) }] }, 1, { ...C, cache }); // bytes: TextDecoder strips the BOM
+    const asString = compile({ entries: [{ ...a, value: bom }] }, 2, { ...C, cache }).body; // string: JSON.parse sees it
+    const fresh = compile({ entries: [{ ...a, value: bom }] }, 2, C).body;
+    expect(asString.warnings).toEqual(fresh.warnings);
+  });
+
   it('re-validates a changed value and re-uses unchanged ones', async () => {
     const { DecodeCache } = await import('../src/index.js');
     const cache = new DecodeCache();

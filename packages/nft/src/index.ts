@@ -15,8 +15,6 @@ export type { Nft } from './nft.js';
 export { DEFAULT_NFT_TIMEOUT_MS, RealNft } from './real-nft.js';
 export type { RealNftOptions } from './real-nft.js';
 export { FakeNft } from './fake-nft.js';
-export { MonitorParser, watchTableChanges } from './nft-monitor.js';
-export type { TableChange } from './nft-monitor.js';
 export {
   NftError,
   NftSyntaxError,

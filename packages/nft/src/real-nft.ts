@@ -40,12 +40,8 @@ interface RunResult {
 }
 
 /** Nft backed by the nft binary. Stateless apart from its options: safe to share. */
-/** How many of its own nft PIDs a RealNft remembers (for telling its changes from others'). */
-const OWN_PIDS_KEPT = 64;
-
 export class RealNft implements Nft {
   private readonly timeoutMs: number;
-  private readonly ownPids: number[] = [];
 
   /** Throws NftUnavailableError (reason `netns`) when `netns` is not a plain namespace name. */
   constructor(private readonly options: RealNftOptions = {}) {
@@ -85,21 +81,6 @@ export class RealNft implements Nft {
     }
   }
 
-  /**
-   * True when `pid` is one of the last nft processes this instance ran. `ip netns exec`
-   * execs nft in place, so the PID `nft monitor` reports for a transaction is the one
-   * spawned here: the enforcer ignores its own transactions when watching for drift.
-   */
-  isOwnPid(pid: number): boolean {
-    return this.ownPids.includes(pid);
-  }
-
-  /** The netns / binaries this instance uses, for running `nft monitor` alongside it. */
-  get target(): Pick<RealNftOptions, 'netns' | 'nftPath' | 'ipPath'> {
-    const { netns, nftPath, ipPath } = this.options;
-    return { ...(netns !== undefined ? { netns } : {}), ...(nftPath !== undefined ? { nftPath } : {}), ...(ipPath !== undefined ? { ipPath } : {}) };
-  }
-
   /** The command line for `nftArgs`: nft itself, or `ip netns exec <ns> nft …`. */
   private command(nftArgs: string[]): [string, string[]] {
     const nft = findBinary(this.options.nftPath ?? 'nft');
@@ -125,10 +106,6 @@ export class RealNft implements Nft {
         detached: true,
         env: { ...process.env, LC_ALL: 'C' }, // nft's errno texts are what errors.ts matches
       });
-      if (child.pid !== undefined) {
-        this.ownPids.push(child.pid);
-        if (this.ownPids.length > OWN_PIDS_KEPT) this.ownPids.shift();
-      }
       let stdout = '';
       let stderr = '';
       let timedOut = false;
@@ -183,7 +160,7 @@ function killGroup(pid: number | undefined): void {
  * A path (containing '/') as given; a bare name looked up in PATH, then the sbin
  * directories. Returns the bare name when absent (assertExecutable reports it).
  */
-export function findBinary(binary: string): string {
+function findBinary(binary: string): string {
   if (binary.includes('/')) return binary;
   const dirs = [...(process.env.PATH ?? '').split(delimiter), ...SBIN_DIRS];
   for (const dir of dirs) {

@@ -5,7 +5,7 @@
  * even tried. Owns the process's one set of resources; `stop()` releases them all and
  * leaves the table in force.
  */
-import { RealNft, watchTableChanges } from '@natfleet/nft';
+import { RealNft } from '@natfleet/nft';
 import { startOpsServer, type Logger, type OpsServer } from '@natfleet/service-kit';
 import type { RunConfig } from './config.js';
 import { BundleFeed } from './bundle-feed.js';
@@ -39,11 +39,10 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
     metrics,
   });
   let notify = (): void => undefined;
-  const nft = new RealNft(config.netns !== undefined ? { netns: config.netns } : {});
   const enforcer = new Enforcer({
     nodeName: config.nodeName,
     cluster: config.cluster,
-    nft,
+    nft: new RealNft(config.netns !== undefined ? { netns: config.netns } : {}),
     store: new BundleStore(config.stateDir),
     trustedKeys: config.trustedKeys,
     maxBundleBytes: config.maxBundleBytes,
@@ -93,25 +92,13 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
   link.start();
   feed.start();
   reporter.start();
-  // Drift is noticed the moment someone else commits a change to our table (nft monitor),
-  // not only at the periodic check, which must list every set element (slow at 100k).
-  const monitor = new AbortController();
-  const monitorDone = (async () => {
-    for await (const change of watchTableChanges(nft.target, monitor.signal)) {
-      if (nft.isOwnPid(change.pid)) continue;
-      log.debug({ pid: change.pid, process: change.process, generation: change.generation }, 'natfleet table changed by another process: checking it now');
-      metrics.driftEvents.inc();
-      enforcer.requestDriftCheck();
-    }
-  })().catch((err: unknown) => log.warn({ err }, 'nft monitor stopped; drift is still caught by the periodic check'));
 
   return {
     enforcer,
     ops,
     restored,
     async stop() {
-      monitor.abort();
-      const loops = Promise.all([feed.close(), reporter.close(), monitorDone]);
+      const loops = Promise.all([feed.close(), reporter.close()]);
       await enforcer.stop();
       await link.close();
       await loops;

@@ -158,16 +158,6 @@ export class Enforcer {
     return { ok: false, detail: `v${d.version} not applied${this.problem ? `: ${this.problem.message}` : ' yet'}` };
   }
 
-  /**
-   * Someone else changed the table (an `nft monitor` event): check it now instead of at
-   * the next periodic check. No-op before a bundle is in force or while stopping.
-   */
-  requestDriftCheck(): void {
-    if (this.stopping || !this.applied) return;
-    this.driftAt = Date.now();
-    this.wake();
-  }
-
   /** Resolves when the loop has nothing to do right now (for tests and orderly shutdown). */
   whenIdle(): Promise<void> {
     if ((this.idle && !this.pending) || this.stopping) return Promise.resolve();

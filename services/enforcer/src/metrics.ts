@@ -18,8 +18,6 @@ export interface EnforcerMetrics {
   appliedVersion: Gauge;
   /** Times the table was found changed or missing and restored. */
   driftRepairs: Counter;
-  /** Changes to the table by other processes seen by `nft monitor` (each triggers a check). */
-  driftEvents: Counter;
   /** Periodic table checks by result: `ok`, `drift` (repair attempted) or `error` (read failed). */
   driftChecks: Counter<'result'>;
   /** Seconds one drift check's read-back took. */
@@ -52,7 +50,6 @@ export function createMetrics(): EnforcerMetrics {
     }),
     appliedVersion: new Gauge({ name: `${P}applied_version`, help: 'Version of the bundle in force (0 before the first).', registers }),
     driftRepairs: new Counter({ name: `${P}drift_repairs_total`, help: 'Times the natfleet table was found changed or missing and restored.', registers }),
-    driftEvents: new Counter({ name: `${P}drift_events_total`, help: 'Changes to the natfleet table by other processes, seen by nft monitor (each triggers an immediate check).', registers }),
     driftChecks: new Counter({ name: `${P}drift_checks_total`, help: 'Periodic table checks by result (ok, drift, error).', labelNames: ['result'], registers }),
     driftCheckSeconds: new Histogram({
       name: `${P}drift_check_seconds`,

@@ -15,6 +15,7 @@ import {
   validateNode,
   validatePool,
   type FelixConfiguration,
+  type FieldIssue,
   type IPPool,
   type Node,
   type ResourceKind,
@@ -39,6 +40,7 @@ export type WarningCode =
   | 'NAME_MISMATCH' // metadata.name differs from the key's name
   | 'DUPLICATE_CIDR' // same CIDR as another pool; the other (first by name) wins
   | 'OVERLAP' // nested inside / around another pool; longest prefix decides
+  | 'UNKNOWN_FIELD' // compiled, but carries fields Calico does not define (a typo?) or deprecated v1 fields
   | 'UNKNOWN_NODE_OVERRIDE'; // reserved for future use by callers
 
 /** A resource that passed validation, with the key it came from. */
@@ -57,23 +59,41 @@ export interface DecodedSnapshot {
 
 const warn = (key: string, code: WarningCode, reason: string): BundleWarning => ({ key, code, reason });
 
-// The warning carries the etcd key, so issues need no extra origin label.
+// The warning carries the etcd key, so issues need no extra origin label. Values in etcd
+// are read leniently, as Calico's own components do: an unknown field is a warning on a
+// resource that is still compiled, never a reason to drop it.
 function validateAs(kind: ResourceKind, raw: unknown): ValidationResult<IPPool | FelixConfiguration | Node> {
   switch (kind) {
     case 'IPPool':
-      return validatePool(raw);
+      return validatePool(raw, { unknownFields: 'warn' });
     case 'FelixConfiguration':
-      return validateFelixConfiguration(raw);
+      return validateFelixConfiguration(raw, { unknownFields: 'warn' });
     case 'Node':
-      return validateNode(raw);
+      return validateNode(raw, { unknownFields: 'warn' });
   }
+}
+
+/**
+ * The UNKNOWN_FIELD reason: `path: reason` per field, joined by `; ` (natctl's STATUS
+ * column reads the paths back with {@link unknownFieldPaths}).
+ */
+function unknownFieldReason(warnings: readonly FieldIssue[]): string {
+  return warnings.map((w) => `${w.path}: ${w.reason}`).join('; ');
+}
+
+/** The field paths named in an UNKNOWN_FIELD warning's reason, in order. Empty for other text. */
+export function unknownFieldPaths(reason: string): string[] {
+  return reason
+    .split('; ')
+    .map((part) => /^([^\s:]+): /.exec(part)?.[1])
+    .filter((p): p is string => p !== undefined);
 }
 
 /** What one entry decodes to. */
 type DecodedEntry =
-  | { type: 'pool'; keyed: Keyed<IPPool> }
-  | { type: 'felix'; keyed: Keyed<FelixConfiguration> }
-  | { type: 'node'; keyed: Keyed<Node> }
+  | { type: 'pool'; keyed: Keyed<IPPool>; warning?: BundleWarning }
+  | { type: 'felix'; keyed: Keyed<FelixConfiguration>; warning?: BundleWarning }
+  | { type: 'node'; keyed: Keyed<Node>; warning?: BundleWarning }
   | { type: 'warning'; warning: BundleWarning }
   | { type: 'ignored' };
 
@@ -92,9 +112,10 @@ function decodeEntry(entry: SnapshotEntry, prefix: string): DecodedEntry {
   if (name !== parts.name) {
     return { type: 'warning', warning: warn(entry.key, 'NAME_MISMATCH', `metadata.name "${name}" does not match the key's name "${parts.name}"`) };
   }
-  if (result.value.kind === 'IPPool') return { type: 'pool', keyed: { key: entry.key, name, resource: result.value } };
-  if (result.value.kind === 'FelixConfiguration') return { type: 'felix', keyed: { key: entry.key, name, resource: result.value } };
-  return { type: 'node', keyed: { key: entry.key, name, resource: result.value } };
+  const w = result.warnings !== undefined && result.warnings.length > 0 ? { warning: warn(entry.key, 'UNKNOWN_FIELD', unknownFieldReason(result.warnings)) } : {};
+  if (result.value.kind === 'IPPool') return { type: 'pool', keyed: { key: entry.key, name, resource: result.value }, ...w };
+  if (result.value.kind === 'FelixConfiguration') return { type: 'felix', keyed: { key: entry.key, name, resource: result.value }, ...w };
+  return { type: 'node', keyed: { key: entry.key, name, resource: result.value }, ...w };
 }
 
 /** Same stored value. A string and bytes never match (they decode differently, e.g. a BOM). */
@@ -150,6 +171,7 @@ export function decodeSnapshot(snapshot: Snapshot, prefix = DEFAULT_KEY_PREFIX, 
   const entries = [...snapshot.entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const decoded = cache ? cache.decodeAll(entries, prefix) : entries.map((e) => decodeEntry(e, prefix));
   for (const d of decoded) {
+    if ((d.type === 'pool' || d.type === 'felix' || d.type === 'node') && d.warning !== undefined) out.warnings.push(d.warning);
     if (d.type === 'pool') out.pools.push(d.keyed);
     else if (d.type === 'felix') out.felixConfigs.push(d.keyed);
     else if (d.type === 'node') out.nodes.push(d.keyed);

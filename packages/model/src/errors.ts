@@ -5,7 +5,7 @@
 // matching message text. Never: logging, or translating errors from other layers.
 
 /** Stable codes carried by every error of this package. */
-export type ModelErrorCode = 'PARSE_FAILED' | 'VALIDATION_FAILED' | 'INVALID_CIDR';
+export type ModelErrorCode = 'PARSE_FAILED' | 'VALIDATION_FAILED' | 'INVALID_CIDR' | 'INVALID_SELECTOR';
 
 /** Base class of every error thrown by @natfleet/model. */
 export class NatfleetModelError extends Error {
@@ -125,4 +125,27 @@ export function isValidationError(e: unknown): e is ValidationError {
 /** True for a CidrError (code INVALID_CIDR). */
 export function isCidrError(e: unknown): e is CidrError {
   return e instanceof CidrError;
+}
+
+/** A Calico selector that does not parse; `position` is the 0-based offset of the problem in `input`. */
+export class SelectorError extends NatfleetModelError {
+  override readonly name = 'SelectorError';
+  /** The rejected selector text. */
+  readonly input: string;
+  /** 0-based character offset where parsing failed (input.length at unexpected end). */
+  readonly position: number;
+  /** The reason without the position prefix. */
+  readonly detail: string;
+
+  constructor(input: string, position: number, detail: string, options?: { cause?: unknown }) {
+    super('INVALID_SELECTOR', `at position ${position}: ${detail}`, options);
+    this.input = input;
+    this.position = position;
+    this.detail = detail;
+  }
+}
+
+/** True for a SelectorError (code INVALID_SELECTOR). */
+export function isSelectorError(e: unknown): e is SelectorError {
+  return e instanceof SelectorError;
 }

@@ -11,7 +11,7 @@ import { formatIp, tryParseIp } from './cidr.js';
 import { ValidationError } from './errors.js';
 import {
   IssueList, type JsonObject, type ResourceOrigin, type ValidationResult, readBoolean, readEnum, readString,
-  resourceLabel, resultOf, typeName,
+  failureOf, resourceLabel, resultOf, typeName,
 } from './field-checks.js';
 import { checkEnvelope } from './name-validation.js';
 import {
@@ -131,11 +131,11 @@ export function validateFelixConfiguration(
   origin: ResourceOrigin = {},
 ): ValidationResult<FelixConfiguration> {
   const issues = new IssueList(resourceLabel('FelixConfiguration', raw, origin));
-  const env = checkEnvelope(raw, 'FelixConfiguration', issues, { specRequired: false });
-  if (env === undefined) return { ok: false, issues: issues.items };
+  const env = checkEnvelope(raw, 'FelixConfiguration', issues, { specRequired: false, unknownFields: origin.unknownFields });
+  if (env === undefined) return failureOf(issues);
   checkName(issues, env.name);
   if (env.spec !== undefined) checkNatFields(issues, env.spec);
-  return resultOf(issues.items, () => env.root as FelixConfiguration);
+  return resultOf(issues, () => env.root as FelixConfiguration);
 }
 
 /** {@link validateFelixConfiguration}, throwing ValidationError listing every issue. */

@@ -8,9 +8,22 @@
 import type { FieldIssue } from './errors.js';
 
 /** Outcome of a validation: the defaulted, normalised resource, or every issue found. */
+/**
+ * Outcome of a validation: the defaulted, normalised resource, or every issue found.
+ * `warnings` (either way) lists what was let through but deserves a look — today unknown
+ * and deprecated fields under `unknownFields: 'warn'`; absent or empty when there is none.
+ */
 export type ValidationResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly issues: readonly FieldIssue[] };
+  | { readonly ok: true; readonly value: T; readonly warnings?: readonly FieldIssue[] }
+  | { readonly ok: false; readonly issues: readonly FieldIssue[]; readonly warnings?: readonly FieldIssue[] };
+
+/**
+ * What an unknown or deprecated field is: `error` (the default: calicoctl and kubectl's
+ * strict decoding — a typo must never silently become a different network) or `warn`
+ * (kept and reported as a warning: the compiler reading etcd, and an operator's explicit
+ * `--validate=warn`).
+ */
+export type UnknownFieldPolicy = 'error' | 'warn';
 
 /** Where a resource came from, used to label issues of unnamed resources. */
 export interface ResourceOrigin {
@@ -18,6 +31,8 @@ export interface ResourceOrigin {
   readonly docIndex?: number;
   /** Item index inside a List document. */
   readonly itemIndex?: number;
+  /** How unknown and deprecated fields count; default `error`. */
+  readonly unknownFields?: UnknownFieldPolicy;
 }
 
 export type JsonObject = Record<string, unknown>;
@@ -49,11 +64,18 @@ export function resourceLabel(kind: string, raw: unknown, origin: ResourceOrigin
 /** Collects the issues of one resource. One instance per validation call. */
 export class IssueList {
   readonly items: FieldIssue[] = [];
+  /** Problems recorded as warnings: they do not fail validation. */
+  readonly warnings: FieldIssue[] = [];
 
   constructor(readonly resource: string) {}
 
   add(path: string, reason: string, value?: unknown): void {
     this.items.push(value === undefined ? { resource: this.resource, path, reason } : { resource: this.resource, path, reason, value });
+  }
+
+  /** Records a warning (see {@link ValidationResult}). */
+  warn(path: string, reason: string, value?: unknown): void {
+    this.warnings.push(value === undefined ? { resource: this.resource, path, reason } : { resource: this.resource, path, reason, value });
   }
 
   get empty(): boolean {
@@ -132,7 +154,15 @@ export function readObject(issues: IssueList, obj: JsonObject, key: string, path
   return v;
 }
 
-/** Wraps collected issues (or the value) into a ValidationResult. */
-export function resultOf<T>(issues: readonly FieldIssue[], value: () => T): ValidationResult<T> {
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, value: value() };
+/** Wraps collected issues and warnings (or the value) into a ValidationResult. */
+export function resultOf<T>(list: IssueList, value: () => T): ValidationResult<T> {
+  const warnings = list.warnings;
+  if (list.items.length > 0) return warnings.length > 0 ? { ok: false, issues: list.items, warnings } : { ok: false, issues: list.items };
+  const v = value();
+  return warnings.length > 0 ? { ok: true, value: v, warnings } : { ok: true, value: v };
+}
+
+/** Early exit when the input is not even an object: issues (and any warnings) so far. */
+export function failureOf<T>(list: IssueList): ValidationResult<T> {
+  return list.warnings.length > 0 ? { ok: false, issues: list.items, warnings: list.warnings } : { ok: false, issues: list.items };
 }

@@ -12,6 +12,8 @@ export {
   isParseError,
   isValidationError,
   isCidrError,
+  SelectorError,
+  isSelectorError,
 } from './errors.js';
 export type { ModelErrorCode, ParseLocation, FieldIssue } from './errors.js';
 
@@ -76,10 +78,14 @@ export type { ResourceKeyParts } from './resources.js';
 export { parseResources, parseStoredValue } from './parse.js';
 export type { InputFormat, ParseResourcesOptions, ParseStoredValueOptions } from './parse.js';
 
-export type { ValidationResult, ResourceOrigin } from './field-checks.js';
-export { dns1123SubdomainProblem, isDns1123Subdomain } from './name-validation.js';
+export type { ValidationResult, ResourceOrigin, UnknownFieldPolicy } from './field-checks.js';
+export { fieldProblems, nearestName, editDistance } from './strict-fields.js';
+export type { FieldProblem } from './strict-fields.js';
+export { dns1123SubdomainProblem, isDns1123Subdomain, MAX_ANNOTATIONS_BYTES } from './name-validation.js';
 
-export { defaultPool, validatePool, validatePoolOrThrow, selectorSyntaxProblem } from './pool-validation.js';
+export { defaultPool, validatePool, validatePoolOrThrow, poolSelectorProblem } from './pool-validation.js';
+export { parseSelector, trySelector, printSelector, selectorUsesGlobal, isAllSelector, selectorMatches } from './selector.js';
+export type { SelectorNode } from './selector.js';
 export type { IPPoolInput, ValidatePoolOptions } from './pool-validation.js';
 export { validatePoolUpdate, validatePoolUpdateOrThrow } from './pool-validation.js';
 
@@ -102,4 +108,4 @@ export {
   validateResources,
   validateResourcesOrThrow,
 } from './resource-validation.js';
-export type { ValidateResourceOptions } from './resource-validation.js';
+export type { ValidateResourceOptions, ValidateResourcesOptions } from './resource-validation.js';

@@ -1,9 +1,12 @@
 // Names, labels and the envelope shared by every resource.
 //
 // Owns: the DNS-1123 subdomain rule for resource names (as Calico's nameRegex and
-// Kubernetes' IsDNS1123Subdomain), Kubernetes label key/value syntax, and the checks on
-// apiVersion, kind and metadata that all kinds share. Never: kind-specific spec rules.
-import { type IssueList, type JsonObject, isObject, readObject, typeName } from './field-checks.js';
+// Kubernetes' IsDNS1123Subdomain), Kubernetes label and annotation key/value syntax and
+// the annotations size limit, and the checks on apiVersion, kind and metadata that all
+// kinds share, including strict field decoding (strict-fields.ts) under the caller's
+// unknown-field policy. Never: kind-specific spec rules.
+import { type IssueList, type JsonObject, type UnknownFieldPolicy, isObject, readObject, typeName } from './field-checks.js';
+import { fieldProblems } from './strict-fields.js';
 import { API_VERSION, type ResourceKind } from './resources.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -11,17 +14,20 @@ const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /**
  * Why `name` is not a DNS-1123 subdomain (lower-case alphanumerics, `-` and `.`; each
- * dot-separated label starts and ends alphanumeric and is at most 63 characters; at most
- * 253 in all), or `undefined` when it is one. The empty string is never valid.
+ * dot-separated part starts and ends alphanumeric; at most 253 characters in all), or
+ * `undefined` when it is one. As in Kubernetes' IsDNS1123Subdomain and Calico's name
+ * regex, only the whole name is capped: a single part may be longer than 63 characters.
+ * The empty string is never valid.
  */
 export function dns1123SubdomainProblem(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
   if (name.length > 253) return `must be at most 253 characters (got ${name.length})`;
   for (const label of name.split('.')) {
     if (!DNS_LABEL.test(label)) {
-      return "must be a DNS-1123 subdomain: lower-case alphanumeric characters, '-' or '.', each part starting and ending with an alphanumeric character";
+      const lower = name.toLowerCase();
+      const hint = lower !== name && dns1123SubdomainProblem(lower) === undefined ? ` (did you mean ${lower}?)` : '';
+      return `must be a DNS-1123 subdomain: lower-case alphanumeric characters, '-' or '.', each part starting and ending with an alphanumeric character${hint}`;
     }
-    if (label.length > 63) return `each dot-separated part must be at most 63 characters (got ${label.length})`;
   }
   return undefined;
 }
@@ -44,21 +50,30 @@ function labelKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
+/** Kubernetes' limit on the total size of a resource's annotations (keys plus values). */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+
 function checkStringMap(issues: IssueList, meta: JsonObject, key: 'labels' | 'annotations'): void {
   const map = readObject(issues, meta, key, `metadata.${key}`);
   if (map === undefined) return;
+  let total = 0;
   for (const [k, v] of Object.entries(map)) {
     const path = `metadata.${key}[${JSON.stringify(k)}]`;
+    // Kubernetes validates annotation keys lower-cased (ValidateAnnotations), label keys as written.
+    const keyProblem = labelKeyProblem(key === 'annotations' ? k.toLowerCase() : k);
+    if (keyProblem !== undefined) issues.add(path, `invalid ${key === 'labels' ? 'label' : 'annotation'} key: ${keyProblem}`, k);
     if (typeof v !== 'string') {
       issues.add(path, `must be a string (got ${typeName(v)})`, v);
       continue;
     }
+    total += Buffer.byteLength(k) + Buffer.byteLength(v);
     if (key !== 'labels') continue;
-    const keyProblem = labelKeyProblem(k);
-    if (keyProblem !== undefined) issues.add(path, `invalid label key: ${keyProblem}`, k);
     if (v.length > 63 || (v !== '' && !LABEL_NAME.test(v))) {
       issues.add(path, "invalid label value: at most 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric", v);
     }
+  }
+  if (key === 'annotations' && total > MAX_ANNOTATIONS_BYTES) {
+    issues.add('metadata.annotations', `may not be more than 256 KiB in total (keys and values: got ${total} bytes)`);
   }
 }
 
@@ -82,13 +97,17 @@ export function checkEnvelope(
   raw: unknown,
   kind: ResourceKind,
   issues: IssueList,
-  options: { readonly specRequired: boolean },
+  options: { readonly specRequired: boolean; readonly unknownFields?: UnknownFieldPolicy | undefined },
 ): Envelope | undefined {
   if (!isObject(raw)) {
     issues.add('', `resource must be an object (got ${typeName(raw)})`);
     return undefined;
   }
   const root = structuredClone(raw);
+  for (const p of fieldProblems(kind, raw)) {
+    if (options.unknownFields === 'warn') issues.warn(p.path, p.reason, p.value);
+    else issues.add(p.path, p.reason, p.value);
+  }
   const apiVersion = root['apiVersion'];
   if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
     issues.add('apiVersion', `required; must be ${API_VERSION}`);

@@ -9,7 +9,7 @@ import { type IpFamily, familyBits, tryParseIp } from './cidr.js';
 import { ValidationError } from './errors.js';
 import {
   IssueList, type JsonObject, type ResourceOrigin, type ValidationResult, isObject, readEnum, readObject,
-  resourceLabel, resultOf, typeName,
+  failureOf, resourceLabel, resultOf, typeName,
 } from './field-checks.js';
 import { checkEnvelope } from './name-validation.js';
 import { NODE_ADDRESS_TYPES, type Node } from './resources.js';
@@ -83,13 +83,13 @@ function checkBgp(issues: IssueList, spec: JsonObject): void {
  */
 export function validateNode(raw: unknown, origin: ResourceOrigin = {}): ValidationResult<Node> {
   const issues = new IssueList(resourceLabel('Node', raw, origin));
-  const env = checkEnvelope(raw, 'Node', issues, { specRequired: false });
-  if (env === undefined) return { ok: false, issues: issues.items };
+  const env = checkEnvelope(raw, 'Node', issues, { specRequired: false, unknownFields: origin.unknownFields });
+  if (env === undefined) return failureOf(issues);
   if (env.spec !== undefined) {
     checkAddresses(issues, env.spec);
     checkBgp(issues, env.spec);
   }
-  return resultOf(issues.items, () => env.root as Node);
+  return resultOf(issues, () => env.root as Node);
 }
 
 /** {@link validateNode}, throwing ValidationError listing every issue. */

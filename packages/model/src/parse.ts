@@ -1,6 +1,6 @@
 // Turning text and stored bytes into raw resource objects.
 //
-// Owns: JSON and YAML decoding (single documents, JSON arrays, multi-document YAML,
+// Owns: JSON and YAML decoding (single documents, JSON arrays, YAML sequences, multi-document YAML,
 // `kind: List` / `<Kind>List` with `items`), skipping empty documents, and ParseErrors
 // that name the document index and line/column. Never: validating resource contents (the
 // *-validation modules do), logging (the yaml library is run with logLevel 'silent'), or
@@ -58,6 +58,16 @@ function expandDocument(value: unknown, docIndex: number, source: string | undef
   out.push({ docIndex, object: value, ...(source !== undefined ? { source } : {}) });
 }
 
+/** A YAML document whose top level is a list: each element is a resource (or a List), labelled `[doc][item]`. */
+function expandSequence(values: unknown[], docIndex: number, source: string | undefined, out: RawResource[]): void {
+  values.forEach((v, itemIndex) => {
+    const before = out.length;
+    expandDocument(v, docIndex, source, out);
+    // A plain resource element gets its position; List elements already carry item indexes.
+    if (out.length === before + 1 && out[before]!.itemIndex === undefined) out[before] = { ...out[before]!, itemIndex };
+  });
+}
+
 function parseJson(text: string, source: string | undefined): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -87,7 +97,10 @@ function parseYaml(text: string, source: string | undefined, out: RawResource[])
       throw new ParseError(`invalid YAML: ${(e as Error).message}`, where, { cause: e });
     }
     // An empty document (`---` followed by nothing, or only comments) decodes to null.
-    if (value !== null && value !== undefined) expandDocument(value, docIndex, source, out);
+    // A document that is a sequence of resources is accepted as calicoctl does (the JSON
+    // array form already is); its elements are items of that document.
+    if (Array.isArray(value)) expandSequence(value, docIndex, source, out);
+    else if (value !== null && value !== undefined) expandDocument(value, docIndex, source, out);
     docIndex++;
   }
 }

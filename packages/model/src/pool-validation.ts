@@ -3,7 +3,8 @@
 //
 // Owns: the IPPool rules — CIDR syntax, strict masking and normalisation, link-local
 // overlap, blockSize range and defaults, minimum pool size for enabled pools, encapsulation
-// modes, allowedUses and the LoadBalancer restrictions, nodeSelector sanity, assignmentMode,
+// modes, allowedUses and the LoadBalancer restrictions, nodeSelector and namespaceSelector
+// (Calico's selector grammar; no global(); no namespaceSelector on Tunnel pools), assignmentMode,
 // overlap with other pools (against stored pools, and within a batch by a sort + nesting
 // stack sweep; a pool with the same name is the one being replaced, never an overlap;
 // disabled pools count, since they still mark their range as internal) — and what may not
@@ -17,9 +18,10 @@ import {
 import { CidrError, type FieldIssue, ValidationError } from './errors.js';
 import {
   IssueList, type JsonObject, type ResourceOrigin, type ValidationResult, isObject, isUnset, readBoolean,
-  readEnum, readInteger, readString, resourceLabel, resultOf, typeName,
+  readEnum, readInteger, readString, failureOf, resourceLabel, resultOf, typeName,
 } from './field-checks.js';
 import { checkEnvelope } from './name-validation.js';
+import { isAllSelector, selectorUsesGlobal, trySelector } from './selector.js';
 import {
   ALLOWED_USES, ASSIGNMENT_MODES, type AllowedUse, BLOCK_SIZE_RANGE, ENCAP_MODES, type EncapMode, type IPPool,
   type ObjectMeta, type IPPoolSpec, POOL_DEFAULTS,
@@ -159,7 +161,12 @@ export function defaultPool(pool: IPPoolInput): IPPool {
   return copy as IPPool;
 }
 
-/** Checks spec.cidr; returns the parsed CIDR only when it is fully valid, normalising spec.cidr. */
+/**
+ * Checks spec.cidr. Returns the CIDR (host bits masked off) whenever the text parses, even
+ * when it has a problem — not strictly masked, link-local — so that the checks that follow
+ * (block size, encapsulation, overlap) still run and every problem is listed at once.
+ * spec.cidr is normalised only when it is fully valid.
+ */
 function checkCidr(issues: IssueList, spec: JsonObject): Cidr | undefined {
   const raw = spec['cidr'];
   if (raw === undefined || raw === null || raw === '') {
@@ -177,41 +184,31 @@ function checkCidr(issues: IssueList, spec: JsonObject): Cidr | undefined {
     issues.add('spec.cidr', `must be a valid CIDR: ${e instanceof CidrError ? e.message : String(e)}`, raw);
     return undefined;
   }
+  let clean = true;
   const addr = tryParseIp(raw.slice(0, raw.indexOf('/')));
   if (addr !== undefined && addr.value !== cidr.network) {
     issues.add('spec.cidr', `not strictly masked: host bits set; did you mean ${formatCidr(cidr)}`, raw);
-    return undefined;
+    clean = false;
   }
   const ll = LINK_LOCAL[cidr.family];
   if (cidrsOverlap(cidr, ll)) {
     issues.add('spec.cidr', `overlaps with the IPv${cidr.family} link-local range ${formatCidr(ll)}`, raw);
+    clean = false;
   }
-  spec['cidr'] = formatCidr(cidr);
+  if (clean) spec['cidr'] = formatCidr(cidr);
   return cidr;
 }
 
 /**
- * Light syntax sanity for a Calico selector: quotes closed and parentheses balanced.
- * A full selector parser is deliberately not reimplemented here; natfleet does not
- * evaluate pool node selectors (NAT is fleet-wide), it only keeps them intact.
+ * Why `selector` is not a selector Calico accepts on an IPPool field, or `undefined`.
+ * Parsed with Calico's grammar (selector.ts); `global()` is refused in pool selectors, as
+ * Calico's validator does. Blank means unset and is the caller's business.
  */
-export function selectorSyntaxProblem(selector: string): string | undefined {
-  if (selector.trim() === '') return 'must not be blank';
-  let depth = 0;
-  let quote: string | undefined;
-  for (const c of selector) {
-    if (quote !== undefined) {
-      if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-    } else if (c === '(') {
-      depth++;
-    } else if (c === ')' && --depth < 0) {
-      return "unbalanced ')'";
-    }
-  }
-  if (quote !== undefined) return `unterminated ${quote === '"' ? 'double' : 'single'}-quoted string`;
-  return depth > 0 ? "unbalanced '('" : undefined;
+export function poolSelectorProblem(selector: string): string | undefined {
+  const r = trySelector(selector);
+  if (!r.ok) return `invalid selector: ${r.error.message}`;
+  if (selectorUsesGlobal(r.ast)) return 'global() is not allowed in an IPPool selector';
+  return undefined;
 }
 
 /** Checks spec.allowedUses; returns the set of valid uses found (Calico applies the LoadBalancer rules whenever LoadBalancer is among them). */
@@ -247,8 +244,8 @@ function checkAllowedUses(issues: IssueList, spec: JsonObject): Set<AllowedUse> 
  */
 export function validatePool(raw: unknown, options: ValidatePoolOptions = {}): ValidationResult<IPPool> {
   const issues = new IssueList(resourceLabel('IPPool', raw, options));
-  const env = checkEnvelope(raw, 'IPPool', issues, { specRequired: true });
-  if (env === undefined || env.spec === undefined) return { ok: false, issues: issues.items };
+  const env = checkEnvelope(raw, 'IPPool', issues, { specRequired: true, unknownFields: options.unknownFields });
+  if (env === undefined || env.spec === undefined) return failureOf(issues);
   const spec = env.spec;
 
   const cidr = checkCidr(issues, spec);
@@ -260,8 +257,13 @@ export function validatePool(raw: unknown, options: ValidatePoolOptions = {}): V
   readEnum(issues, spec, 'assignmentMode', 'spec.assignmentMode', ASSIGNMENT_MODES);
   const blockSizeRaw = readInteger(issues, spec, 'blockSize', 'spec.blockSize');
   const selector = readString(issues, spec, 'nodeSelector', 'spec.nodeSelector');
-  const selectorProblem = selector === undefined ? undefined : selectorSyntaxProblem(selector);
+  const selectorProblem = selector === undefined ? undefined : poolSelectorProblem(selector);
   if (selectorProblem !== undefined) issues.add('spec.nodeSelector', selectorProblem, selector);
+  const nsSelector = readString(issues, spec, 'namespaceSelector', 'spec.namespaceSelector');
+  const nsProblem = nsSelector === undefined ? undefined : poolSelectorProblem(nsSelector);
+  if (nsProblem !== undefined) issues.add('spec.namespaceSelector', nsProblem, nsSelector);
+  // Calico stores Go's *AssignmentMode: an explicit "" is a set, invalid value, not "unset".
+  if (spec['assignmentMode'] === '') issues.add('spec.assignmentMode', `must be one of ${ASSIGNMENT_MODES.join(', ')} (got "")`, '');
   const uses = checkAllowedUses(issues, spec);
 
   const family = cidr?.family ?? guessFamily(spec['cidr']);
@@ -288,13 +290,20 @@ export function validatePool(raw: unknown, options: ValidatePoolOptions = {}): V
   if (cidr?.family === 6 && ipipOn) issues.add('spec.ipipMode', 'IPIP is not supported on an IPv6 pool; use Never', ipip);
   if (ipipOn && vxlanOn) issues.add('spec.vxlanMode', 'cannot enable both VXLAN and IPIP on the same pool', vxlan);
 
+  // Calico defaults allowedUses to [Workload, Tunnel] before validating, so the Tunnel rule
+  // applies to a pool that leaves allowedUses unset.
+  const effectiveUses = uses.size > 0 || issues.has('spec.allowedUses') ? uses : new Set<AllowedUse>(POOL_DEFAULTS.allowedUses);
+  if (nsSelector !== undefined && effectiveUses.has('Tunnel')) {
+    issues.add('spec.namespaceSelector', 'not allowed on a pool whose allowedUses include Tunnel', nsSelector);
+  }
+
   if (uses.has('LoadBalancer')) {
     const mustBeNever = (path: string, mode: EncapMode | undefined, on: boolean): void => {
       if (on) issues.add(path, 'must be Never on a LoadBalancer pool', mode);
     };
     mustBeNever('spec.ipipMode', ipip, ipipOn);
     mustBeNever('spec.vxlanMode', vxlan, vxlanOn);
-    if (selector !== undefined && selector !== POOL_DEFAULTS.nodeSelector) {
+    if (selector !== undefined && !isAllSelector(selector)) {
       issues.add('spec.nodeSelector', 'must be all() on a LoadBalancer pool', selector);
     }
     // Calico rejects disableBGPExport: true here (its message says "set to true", but the
@@ -308,7 +317,7 @@ export function validatePool(raw: unknown, options: ValidatePoolOptions = {}): V
     }
   }
 
-  return resultOf(issues.items, () => {
+  return resultOf(issues, () => {
     applyDefaults(spec, family);
     return env.root as IPPool;
   });

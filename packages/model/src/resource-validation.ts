@@ -6,7 +6,7 @@
 // *-validation modules own them), I/O or logging.
 import { formatCidr } from './cidr.js';
 import { type FieldIssue, ValidationError } from './errors.js';
-import { type ResourceOrigin, type ValidationResult, isObject, resourceLabel } from './field-checks.js';
+import { type ResourceOrigin, type UnknownFieldPolicy, type ValidationResult, isObject, resourceLabel } from './field-checks.js';
 import { validateFelixConfiguration } from './felix-validation.js';
 import { validateNode } from './node-validation.js';
 import {
@@ -18,6 +18,14 @@ import { RESOURCE_KINDS, type RawResource, type Resource } from './resources.js'
 export interface ValidateResourceOptions extends ResourceOrigin {
   /** Stored IPPools new pools must not overlap (see validatePool). */
   readonly existing?: readonly unknown[];
+}
+
+/** Options for {@link validateResources}. */
+export interface ValidateResourcesOptions {
+  /** Stored IPPools the batch's pools must not overlap (same-named ones are being replaced). */
+  readonly existing?: readonly unknown[];
+  /** Unknown and deprecated fields: `error` (default) or `warn`. */
+  readonly unknownFields?: UnknownFieldPolicy;
 }
 
 /**
@@ -54,8 +62,9 @@ export function validateResourceOrThrow(raw: unknown, options: ValidateResourceO
   return r.value;
 }
 
-function originOf(item: RawResource): ResourceOrigin {
-  return item.itemIndex === undefined ? { docIndex: item.docIndex } : { docIndex: item.docIndex, itemIndex: item.itemIndex };
+function originOf(item: RawResource, unknownFields: UnknownFieldPolicy | undefined): ResourceOrigin {
+  const base = item.itemIndex === undefined ? { docIndex: item.docIndex } : { docIndex: item.docIndex, itemIndex: item.itemIndex };
+  return unknownFields === undefined ? base : { ...base, unknownFields };
 }
 
 function where(item: RawResource): string {
@@ -71,9 +80,9 @@ function where(item: RawResource): string {
  */
 export function validateResources(
   items: readonly RawResource[],
-  options: { readonly existing?: readonly unknown[] } = {},
+  options: ValidateResourcesOptions = {},
 ): ValidationResult<Resource[]> {
-  const results = items.map((item) => validateResource(item.object, originOf(item)));
+  const results = items.map((item) => validateResource(item.object, originOf(item, options.unknownFields)));
   const extra: FieldIssue[][] = items.map(() => []);
 
   const firstByKey = new Map<string, number>();
@@ -97,8 +106,9 @@ export function validateResources(
   items.forEach((item, i) => {
     if (item.object['kind'] !== 'IPPool') return;
     const r = results[i]!;
-    if (!r.ok && r.issues.some((x) => x.path === 'spec.cidr')) return;
-    const label = resourceLabel('IPPool', item.object, originOf(item));
+    // A pool whose CIDR has another problem (host bits, link-local) is still compared, so
+    // its overlaps are listed with everything else; an unparsable CIDR cannot be.
+    const label = resourceLabel('IPPool', item.object, originOf(item, undefined));
     const ref = poolRefOf(r.ok ? r.value : item.object, label, i);
     if (ref === undefined) return;
     refs.push(ref);
@@ -121,18 +131,21 @@ export function validateResources(
   }
 
   const issues: FieldIssue[] = [];
+  const warnings: FieldIssue[] = [];
   results.forEach((r, i) => {
-    if (!r.ok) issues.push(...r.issues);
-    issues.push(...extra[i]!);
+    if (!r.ok) for (const x of r.issues) issues.push(x);
+    for (const x of extra[i]!) issues.push(x);
+    for (const x of r.warnings ?? []) warnings.push(x);
   });
-  if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, value: results.map((r) => (r as { ok: true; value: Resource }).value) };
+  const w = warnings.length > 0 ? { warnings } : {};
+  if (issues.length > 0) return { ok: false, issues, ...w };
+  return { ok: true, value: results.map((r) => (r as { ok: true; value: Resource }).value), ...w };
 }
 
 /** {@link validateResources}, throwing ValidationError listing every issue. */
 export function validateResourcesOrThrow(
   items: readonly RawResource[],
-  options: { readonly existing?: readonly unknown[] } = {},
+  options: ValidateResourcesOptions = {},
 ): Resource[] {
   const r = validateResources(items, options);
   if (!r.ok) throw new ValidationError(r.issues);

@@ -127,12 +127,18 @@ spec: {addresses: [{address: nope}]}
     expect(r.ok ? [] : r.issues.map((i) => [i.resource, i.path])).toEqual([
       ['IPPool[0][1]', 'metadata.name'],
       ['IPPool[0][1]', 'spec.cidr'],
+      ['IPPool[0][1]', 'spec.cidr'],
       ['Node/n1', 'spec.addresses[0].address'],
     ]);
   });
 
-  it('skips overlap checks for pools whose CIDR is itself invalid', () => {
+  it('still checks overlaps for a pool whose CIDR has another problem (every problem at once)', () => {
     const r = validateResources(raw([pool({ cidr: '10.0.0.0/8' }, { name: 'a' }), pool({ cidr: '10.0.0.1/16' }, { name: 'b' })]));
-    expect(r.ok ? [] : r.issues.map((i) => i.reason)).toEqual([expect.stringContaining('host bits')]);
+    expect(r.ok ? [] : r.issues.map((i) => i.reason)).toEqual([expect.stringContaining('host bits'), expect.stringContaining('overlaps with IPPool(a)')]);
+  });
+
+  it('skips overlap checks only for a pool whose CIDR does not parse', () => {
+    const r = validateResources(raw([pool({ cidr: '10.0.0.0/8' }, { name: 'a' }), pool({ cidr: '10.0.0.300/16' }, { name: 'b' })]));
+    expect(r.ok ? [] : r.issues.map((i) => i.reason)).toEqual([expect.stringContaining('valid CIDR')]);
   });
 });

@@ -153,3 +153,29 @@ describe('etcd keys', () => {
     expect(parseResourceKey('/t/ippools/a/b', '/t')).toBeUndefined();
   });
 });
+
+describe('YAML top-level lists (calicoctl accepts them)', () => {
+  it('expands a sequence of resources, each labelled with its position', () => {
+    const yaml = [
+      '- apiVersion: projectcalico.org/v3',
+      '  kind: IPPool',
+      '  metadata: {name: a}',
+      '  spec: {cidr: 10.0.0.0/16}',
+      '- apiVersion: projectcalico.org/v3',
+      '  kind: FelixConfiguration',
+      '  metadata: {name: default}',
+      '  spec: {natPortRange: "1024:2048"}',
+      '---',
+      '- {apiVersion: projectcalico.org/v3, kind: IPPool, metadata: {name: b}, spec: {cidr: 10.1.0.0/16}}',
+    ].join('\n');
+    const items = parseResources(yaml);
+    expect(items.map((i) => [i.docIndex, i.itemIndex, i.object['kind']])).toEqual([
+      [0, 0, 'IPPool'],
+      [0, 1, 'FelixConfiguration'],
+      [1, 0, 'IPPool'],
+    ]);
+  });
+  it('refuses a list element that is not a resource, naming the document', () => {
+    expect(() => parseResources('- apiVersion: projectcalico.org/v3\n- 42\n')).toThrow(/document 0: expected a resource object/);
+  });
+});

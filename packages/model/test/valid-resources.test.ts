@@ -23,13 +23,15 @@ interface ValidCase {
   readonly name: string;
   readonly spec: Record<string, unknown>;
   readonly expected: Record<string, unknown>;
+  readonly meta?: Record<string, unknown>;
 }
 
 const validCases: ValidCase[] = [
   { name: 'minimal v4', spec: { cidr: '10.0.0.0/16' }, expected: { ...v4Defaults, cidr: '10.0.0.0/16' } },
   { name: 'v6 upper-case, uncompressed', spec: { cidr: '2001:DB8:0:0::/64' }, expected: { ...v4Defaults, cidr: '2001:db8::/64', blockSize: 122 } },
+  { name: 'name part longer than 63 (only the whole name is capped, at 253)', spec: { cidr: '10.0.0.0/16' }, meta: { name: `${'a'.repeat(64)}.b` }, expected: { ...v4Defaults, cidr: '10.0.0.0/16' } },
   { name: 'v6 long form', spec: { cidr: '2001:0db8:0000:0000:0000:0000:0000:0000/48' }, expected: { ...v4Defaults, cidr: '2001:db8::/48', blockSize: 122 } },
-  { name: 'Go zero values mean defaults', spec: { cidr: '10.0.0.0/16', blockSize: 0, ipipMode: '', vxlanMode: null, nodeSelector: '', allowedUses: [], assignmentMode: '' }, expected: { ...v4Defaults, cidr: '10.0.0.0/16' } },
+  { name: 'Go zero values mean defaults', spec: { cidr: '10.0.0.0/16', blockSize: 0, ipipMode: '', vxlanMode: null, nodeSelector: '', allowedUses: [] }, expected: { ...v4Defaults, cidr: '10.0.0.0/16' } },
   { name: 'explicit values kept', spec: { cidr: '10.8.0.0/14', natOutgoing: true, blockSize: 24, vxlanMode: 'CrossSubnet', nodeSelector: "zone == 'a'", assignmentMode: 'Manual', disableBGPExport: true }, expected: { ...v4Defaults, cidr: '10.8.0.0/14', natOutgoing: true, blockSize: 24, vxlanMode: 'CrossSubnet', nodeSelector: "zone == 'a'", assignmentMode: 'Manual', disableBGPExport: true } },
   { name: 'pool exactly one block', spec: { cidr: '10.0.0.0/26' }, expected: { ...v4Defaults, cidr: '10.0.0.0/26' } },
   { name: 'enabled /32 with blockSize 32', spec: { cidr: '10.0.0.7/32', blockSize: 32 }, expected: { ...v4Defaults, cidr: '10.0.0.7/32', blockSize: 32 } },
@@ -43,18 +45,21 @@ const validCases: ValidCase[] = [
 
 describe('valid pools', () => {
   it.each(validCases.map((c) => [c.name, c] as const))('%s', (_n, c) => {
-    const r = validatePool(pool(c.spec));
+    const r = validatePool(pool(c.spec, c.meta));
     if (!r.ok) throw new Error(JSON.stringify(r.issues));
     expect(r.value.spec).toEqual(c.expected);
   });
 
-  it('keeps unknown fields everywhere and does not mutate its input', () => {
+  it('under unknownFields: warn, keeps unknown fields everywhere, warns about each and does not mutate its input', () => {
     const input = {
       ...pool({ cidr: '10.0.0.0/16', futureField: { a: [1, 2] } }, { name: 'p', uid: 'u-1', resourceVersion: '17', annotations: { note: 'x' }, generation: 3 }),
       status: { conditions: [] },
     };
     const before = structuredClone(input);
-    const out = validatePoolOrThrow(input);
+    const r = validatePool(input, { unknownFields: 'warn' });
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    expect((r.warnings ?? []).map((w) => w.path)).toEqual(['spec.futureField', 'status']);
+    const out = r.value;
     expect(input).toEqual(before);
     expect(out.spec['futureField']).toEqual({ a: [1, 2] });
     expect(out.metadata).toEqual({ name: 'p', uid: 'u-1', resourceVersion: '17', annotations: { note: 'x' }, generation: 3 });
@@ -69,8 +74,7 @@ describe('valid pools', () => {
       'spec:',
       '  cidr: 2001:DB8:1::/48',
       '  natOutgoing: true',
-      '  x-vendor: {keep: me}',
-      'status: {ready: true}',
+      '  disableBGPExport: true',
     ].join('\n');
     const first = validateResources(parseResources(yaml));
     if (!first.ok) throw new Error(JSON.stringify(first.issues));
@@ -80,8 +84,8 @@ describe('valid pools', () => {
     expect(second.value[0]).toEqual(first.value[0]);
     const p = second.value[0] as IPPool;
     expect(p.spec.cidr).toBe('2001:db8:1::/48');
-    expect(p.spec['x-vendor']).toEqual({ keep: 'me' });
-    expect(p['status']).toEqual({ ready: true });
+    expect(p.spec.disableBGPExport).toBe(true);
+    expect(p.metadata.labels).toEqual({ team: 'net' });
   });
 
   it('defaultPool fills defaults without validating', () => {

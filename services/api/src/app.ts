@@ -5,7 +5,7 @@
  * never a stack trace. Reads need a read or write token; writes need a write token.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { parseResources, type InputFormat } from '@natfleet/model';
+import { parseResources, type InputFormat, type UnknownFieldPolicy } from '@natfleet/model';
 import type { Registry } from 'prom-client';
 import { bearerToken, type Role, type TokenSet } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
@@ -35,6 +35,22 @@ function formatOf(req: FastifyRequest): InputFormat {
 }
 
 const truthy = (v: unknown): boolean => v === 'true' || v === '1' || v === '';
+
+/**
+ * `?validate=strict|warn` (kubectl's `--validate`; `fieldValidation=Strict|Warn` is
+ * accepted too). Default strict: an unknown field is a 422 and nothing is stored.
+ */
+function unknownFieldsOf(q: { validate?: string; fieldValidation?: string }): UnknownFieldPolicy {
+  const raw = q.validate ?? q.fieldValidation;
+  if (raw === undefined || raw === '') return 'error';
+  const v = raw.toLowerCase();
+  if (v === 'strict' || v === 'true') return 'error';
+  if (v === 'warn') return 'warn';
+  throw new ApiError('BAD_REQUEST', `validate must be strict or warn (got ${JSON.stringify(raw)})`);
+}
+
+type WriteQuery = { dryRun?: string; validate?: string; fieldValidation?: string };
+const writeOptions = (q: WriteQuery): { dryRun: boolean; unknownFields: UnknownFieldPolicy } => ({ dryRun: truthy(q.dryRun), unknownFields: unknownFieldsOf(q) });
 
 function bodyText(req: FastifyRequest): string {
   if (typeof req.body !== 'string' || req.body.trim() === '') throw new ApiError('BAD_REQUEST', 'request body is empty');
@@ -104,14 +120,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get<{ Params: { plural: string; name: string } }>('/v1/:plural/:name', read, async (req) => deps.resources.get(kindOf(req.params.plural), req.params.name));
 
   // POST /v1/<plural> = create (like calicoctl create); PUT /v1/<plural>/<name> = replace.
-  app.post<{ Params: { plural: string }; Querystring: { dryRun?: string } }>('/v1/:plural', write, async (req, reply) => {
+  app.post<{ Params: { plural: string }; Querystring: WriteQuery }>('/v1/:plural', write, async (req, reply) => {
     const kind = kindOf(req.params.plural);
     const items = parseResources(bodyText(req), { format: formatOf(req) });
     for (const it of items) (it.object as Record<string, unknown>).kind = sameKind(it.object.kind, kind);
-    const r = await deps.resources.write('create', items, { dryRun: truthy(req.query.dryRun) });
+    const r = await deps.resources.write('create', items, writeOptions(req.query));
     return reply.code(r.dryRun ? 200 : 201).send(r);
   });
-  app.put<{ Params: { plural: string; name: string }; Querystring: { dryRun?: string } }>('/v1/:plural/:name', write, async (req) => {
+  app.put<{ Params: { plural: string; name: string }; Querystring: WriteQuery }>('/v1/:plural/:name', write, async (req) => {
     const kind = kindOf(req.params.plural);
     const items = parseResources(bodyText(req), { format: formatOf(req) });
     if (items.length !== 1) throw new ApiError('BAD_REQUEST', 'PUT takes exactly one resource');
@@ -120,7 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const meta = (obj.metadata ?? {}) as Record<string, unknown>;
     if (meta.name !== undefined && meta.name !== req.params.name) throw new ApiError('BAD_REQUEST', `metadata.name "${String(meta.name)}" does not match the URL name "${req.params.name}"`);
     obj.metadata = { ...meta, name: req.params.name };
-    return deps.resources.write('replace', items, { dryRun: truthy(req.query.dryRun) });
+    return deps.resources.write('replace', items, writeOptions(req.query));
   });
   app.delete<{ Params: { plural: string; name: string }; Querystring: { dryRun?: string; resourceVersion?: string } }>('/v1/:plural/:name', write, async (req) => {
     const kind = kindOf(req.params.plural);
@@ -128,10 +144,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // Multi-kind batches (natctl apply/create/replace -f, delete -f).
-  app.post<{ Querystring: { mode?: string; dryRun?: string } }>('/v1/resources', write, async (req) => {
+  app.post<{ Querystring: WriteQuery & { mode?: string } }>('/v1/resources', write, async (req) => {
     const mode = (req.query.mode ?? 'apply') as WriteMode;
     if (!['apply', 'create', 'replace'].includes(mode)) throw new ApiError('BAD_REQUEST', 'mode must be apply, create or replace');
-    return deps.resources.write(mode, parseResources(bodyText(req), { format: formatOf(req) }), { dryRun: truthy(req.query.dryRun) });
+    return deps.resources.write(mode, parseResources(bodyText(req), { format: formatOf(req) }), writeOptions(req.query));
   });
   app.post<{ Querystring: { dryRun?: string } }>('/v1/resources/delete', write, async (req) => {
     const targets = parseResources(bodyText(req), { format: formatOf(req) }).map((it) => {
@@ -141,6 +157,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return deps.resources.delete(targets, { dryRun: truthy(req.query.dryRun) });
   });
 
+  // natctl get's STATUS column: what the compiler made of each stored resource.
+  app.get<{ Params: { plural: string } }>('/v1/status/:plural', read, async (req) => {
+    const kind = kindOf(req.params.plural);
+    const { items } = await deps.resources.list(kind);
+    const names = items.map((o) => String((o.metadata as Record<string, unknown> | undefined)?.name ?? ''));
+    return deps.rollout.resourceStatus(kind, names);
+  });
   app.get('/v1/rollout', read, async () => deps.rollout.rollout());
   app.get('/v1/bundles', read, async () => ({ items: await deps.rollout.history() }));
   app.get<{ Params: { version: string } }>('/v1/bundles/:version', read, async (req) => {

@@ -5,8 +5,12 @@
  * A batch is validated as a whole (every issue listed, overlaps within the batch and
  * against stored pools) and written in ONE etcd transaction guarded by each key's mod
  * revision, so it lands all-or-nothing and a concurrent change yields CONFLICT with
- * nothing written. `metadata.resourceVersion`, when given, must equal the stored mod
- * revision. Dry-run computes the same changes and the NAT diff, and writes nothing.
+ * nothing written. Server-side metadata follows calicoctl: create refuses a
+ * `resourceVersion`; apply and replace of a stored resource need it (when given) to equal
+ * the stored mod revision (CONFLICT otherwise); apply of a resource that does not exist
+ * ignores `resourceVersion`, `uid` and `creationTimestamp`, so `get -o yaml` output
+ * restores into an empty store. Unknown fields are errors unless the caller asks for
+ * warnings. Dry-run computes the same changes and the NAT diff, and writes nothing.
  * Owns no HTTP concerns.
  */
 import { randomUUID } from 'node:crypto';
@@ -23,6 +27,7 @@ import {
   type RawResource,
   type Resource,
   type ResourceKind,
+  type UnknownFieldPolicy,
 } from '@natfleet/model';
 import { MAX_TXN_OPS, type EtcdStore, type StoreSnapshot, type StoredEntry, type WriteOp } from '@natfleet/store';
 import { ApiError } from './errors.js';
@@ -40,7 +45,16 @@ export interface ResourceChange {
   resourceVersion?: string;
 }
 
+export interface WriteOptions {
+  /** Validate and compute the diff, write nothing. */
+  dryRun?: boolean;
+  /** Unknown and deprecated fields: `error` (default: 422, nothing stored) or `warn` (stored, listed in `warnings`). */
+  unknownFields?: UnknownFieldPolicy;
+}
+
 export interface WriteResult {
+  /** Problems let through under `unknownFields: 'warn'` (absent when none). */
+  warnings?: FieldIssue[];
   dryRun: boolean;
   /** etcd revision after the write (the bundle version that will carry it), or the read revision on dry-run / no-op. */
   revision: number;
@@ -68,6 +82,12 @@ function canonicalStored(value: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Issue label for a batch item before validation (`Kind/name` or `Kind[i]`). */
+function labelOf(it: RawResource, i: number): string {
+  const name = metaOf(it.object).name;
+  return `${String(it.object.kind ?? 'Resource')}${typeof name === 'string' && name !== '' ? `/${name}` : `[${i}]`}`;
 }
 
 function metaOf(o: Json): Json {
@@ -125,7 +145,7 @@ export class ResourceService {
   }
 
   /** create / replace / apply a batch (see module header). */
-  async write(mode: WriteMode, items: readonly RawResource[], { dryRun = false } = {}): Promise<WriteResult> {
+  async write(mode: WriteMode, items: readonly RawResource[], { dryRun = false, unknownFields = 'error' }: WriteOptions = {}): Promise<WriteResult> {
     if (items.length === 0) throw new ApiError('BAD_REQUEST', 'no resources in the request body');
     const snap = await this.store.snapshot();
     const byKey = new Map(snap.entries.map((e) => [e.key, e]));
@@ -135,10 +155,15 @@ export class ResourceService {
       if (kind !== undefined && !isWritable(kind)) {
         issues.push({ resource: `${String(kind)}[${i}]`, path: 'kind', reason: kind === 'Node' ? 'Node resources are registered by enforcers, not written through the API' : `must be one of ${WRITABLE_KINDS.join(', ')}`, value: kind });
       }
+      // calicoctl: a create may not carry a resourceVersion (it names a stored revision).
+      const rv = metaOf(it.object).resourceVersion;
+      if (mode === 'create' && rv !== undefined && rv !== null && rv !== '') {
+        issues.push({ resource: labelOf(it, i), path: 'metadata.resourceVersion', reason: 'must not be set on create (it is the stored revision; use apply or replace to update)', value: rv });
+      }
     });
     const storedPools = snap.entries.filter((e) => e.key.startsWith(kindKeyPrefix('IPPool', this.prefix))).map(storedResource).filter((o): o is Json => o !== undefined);
-    const validated = validateResources(items, { existing: storedPools });
-    if (!validated.ok) issues.push(...validated.issues);
+    const validated = validateResources(items, { existing: storedPools, unknownFields });
+    if (!validated.ok) for (const x of validated.issues) issues.push(x);
     if (issues.length > 0 || !validated.ok) throw new ApiError('VALIDATION_FAILED', `${issues.length} problem(s) in the request`, issues);
 
     const ops: WriteOp[] = [];
@@ -149,18 +174,20 @@ export class ResourceService {
       const name = res.metadata.name!;
       const key = resourceKey(kind, name, this.prefix);
       const stored = byKey.get(key);
-      const wantedRv = items[i]!.object.metadata && metaOf(items[i]!.object).resourceVersion;
+      const rawRv = metaOf(items[i]!.object).resourceVersion;
+      const wantedRv = rawRv === undefined || rawRv === null || rawRv === '' ? undefined : String(rawRv);
       if (mode === 'create' && stored) throw new ApiError('ALREADY_EXISTS', `${kind} "${name}" already exists (use replace or apply)`);
       if (mode === 'replace' && !stored) throw new ApiError('NOT_FOUND', `${kind} "${name}" does not exist (use create or apply)`);
-      if (wantedRv !== undefined && wantedRv !== '' && stored && String(wantedRv) !== String(stored.modRevision)) {
-        throw new ApiError('CONFLICT', `${kind} "${name}" was modified: resourceVersion ${String(wantedRv)} is stale (now ${stored.modRevision}); get it again and retry`);
-      }
-      if (wantedRv !== undefined && wantedRv !== '' && !stored && mode !== 'create') {
-        throw new ApiError('CONFLICT', `${kind} "${name}" has resourceVersion ${String(wantedRv)} but does not exist`);
+      // apply and replace of a stored resource: resourceVersion is the optimistic-concurrency
+      // guard. apply of a resource that does not exist ignores it, with uid and
+      // creationTimestamp (calicoctl does the same): that is what lets `get -o yaml` output
+      // be restored into an empty or different store.
+      if (wantedRv !== undefined && stored && wantedRv !== String(stored.modRevision)) {
+        throw new ApiError('CONFLICT', `${kind} "${name}" was modified: resourceVersion ${wantedRv} is stale (now ${stored.modRevision}); get it again and retry`);
       }
       const old = stored && storedResource(stored);
       if (kind === 'IPPool' && old) {
-        const u = validatePoolUpdate(old, items[i]!.object);
+        const u = validatePoolUpdate(old, items[i]!.object, { unknownFields });
         if (!u.ok) updateIssues.push(...u.issues.filter((x) => x.path === 'spec.cidr' || x.path === 'spec.blockSize' || x.path === 'spec.allowedUses'));
       }
       const value = this.storedValue(res, old);
@@ -173,7 +200,8 @@ export class ResourceService {
       changes.push({ kind, name, action: stored ? 'updated' : 'created' });
     });
     if (updateIssues.length > 0) throw new ApiError('VALIDATION_FAILED', `${updateIssues.length} problem(s) in the request`, updateIssues);
-    return this.commit(snap, ops, changes, dryRun);
+    const result = await this.commit(snap, ops, changes, dryRun);
+    return validated.warnings && validated.warnings.length > 0 ? { ...result, warnings: [...validated.warnings] } : result;
   }
 
   /**
@@ -282,7 +310,11 @@ export class ResourceService {
     return [...m.values()];
   }
 
-  /** The JSON stored for a validated resource: no resourceVersion (etcd's mod revision is the truth); uid and creationTimestamp kept or made. */
+  /**
+   * The JSON stored for a validated resource: no resourceVersion (etcd's mod revision is
+   * the truth). uid and creationTimestamp are server-side: kept from the stored resource,
+   * or made new for a resource that did not exist — never taken from the request.
+   */
   private storedValue(res: Resource, old: Json | undefined): string {
     const { resourceVersion: _rv, ...meta } = res.metadata;
     const oldMeta = old ? metaOf(old) : {};
@@ -290,8 +322,8 @@ export class ResourceService {
       ...res,
       metadata: {
         ...meta,
-        uid: (oldMeta.uid as string | undefined) ?? meta.uid ?? randomUUID(),
-        creationTimestamp: (oldMeta.creationTimestamp as string | undefined) ?? meta.creationTimestamp ?? new Date().toISOString(),
+        uid: typeof oldMeta.uid === 'string' ? oldMeta.uid : randomUUID(),
+        creationTimestamp: typeof oldMeta.creationTimestamp === 'string' ? oldMeta.creationTimestamp : new Date().toISOString(),
       },
     });
   }

@@ -12,7 +12,9 @@ import { bundleHistory, latestBundle, readNodeStatuses, type NodeStatus, type St
 import { compile, explain, isExplainInputError, type Explanation } from '@natfleet/compiler-core';
 import { isStoreError, type EtcdStore } from '@natfleet/store';
 import type { JetStreamClient, JetStreamManager } from 'nats';
+import type { ResourceKind } from '@natfleet/model';
 import { ApiError } from './errors.js';
+import { resourceStatuses, type ResourceStatus } from './resource-status.js';
 
 export type NodeRolloutStatus = 'in-sync' | 'behind' | 'failed' | 'silent';
 
@@ -73,6 +75,16 @@ export class RolloutService {
     const summary = { total: nodes.length, inSync: count('in-sync'), behind: count('behind'), failed: count('failed'), silent: count('silent') };
     const live = summary.total - summary.silent;
     return { cluster, desired, nodes, summary, complete: desired !== null && live > 0 && summary.inSync === live };
+  }
+
+  /**
+   * The compiler's verdict on each named resource of `kind`, from the newest bundle's
+   * warnings (see resource-status.ts); every status is Unknown when nothing is published.
+   */
+  async resourceStatus(kind: ResourceKind, names: readonly string[]): Promise<{ version: number | null; items: ResourceStatus[] }> {
+    const latest = await latestBundle(this.deps.jsm, this.deps.cluster);
+    const bundle = latest ? inspectBundle(latest.data) : undefined;
+    return { version: bundle?.version ?? null, items: resourceStatuses(kind, names, bundle, this.deps.store.prefix) };
   }
 
   /** Stored bundles, newest first (empty when none). */

@@ -51,6 +51,16 @@ async function readInput(file: string, io: Io): Promise<{ text: string; format: 
   return { text, format, type: format === 'json' ? 'application/json' : 'application/yaml' };
 }
 
+/**
+ * `--validate=strict|warn`, as kubectl's: strict (default) refuses unknown and deprecated
+ * fields; warn stores them anyway and prints each as a warning.
+ */
+function validateOption(): Option {
+  return new Option('--validate <mode>', 'unknown or misspelt fields: strict refuses them, warn stores them with a warning').choices(['strict', 'warn']).default('strict');
+}
+
+const validateQuery = (mode: string): string => (mode === 'warn' ? '&validate=warn' : '');
+
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   let code: number = EXIT.OK;
   const program = new Command('natctl')
@@ -75,9 +85,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       )
       .requiredOption('-f, --filename <file>', 'YAML or JSON file, or - for stdin (multi-document and kind: List supported)')
       .option('--dry-run', 'validate and show what would change, write nothing')
-      .action(async (o: { filename: string; dryRun?: boolean }) => {
+      .addOption(validateOption())
+      .action(async (o: { filename: string; dryRun?: boolean; validate: string }) => {
         const input = await readInput(o.filename, io);
-        const r = await client().request('POST', `/v1/resources?mode=${mode}${o.dryRun ? '&dryRun=true' : ''}`, { text: input.text, type: input.type });
+        const r = await client().request('POST', `/v1/resources?mode=${mode}${o.dryRun ? '&dryRun=true' : ''}${validateQuery(o.validate)}`, { text: input.text, type: input.type });
         io.out(formatWriteResult(r, mode === 'create' ? 'created' : mode === 'replace' ? 'replaced' : 'applied'));
       });
   }
@@ -112,16 +123,31 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       const t = typeOf(type);
       const c = client();
       const items = name ? [await c.request('GET', `/v1/${t.plural}/${encodeURIComponent(name)}`)] : (await c.request('GET', `/v1/${t.plural}`)).items;
-      io.out(formatResources(t.kind, items, o.output));
+      // STATUS is the compiler's verdict from the newest bundle; unknown (not guessed) when
+      // the API cannot read the bundle stream. yaml/json stay plain resources, so they can
+      // be applied back (backup → restore).
+      let statuses: Map<string, string> | undefined;
+      if (o.output === 'table' || o.output === 'wide') {
+        try {
+          const st = await c.request('GET', `/v1/status/${t.plural}`);
+          statuses = new Map((st.items as { name: string; status: string }[]).map((x) => [x.name, x.status]));
+        } catch (err) {
+          if (!(err instanceof CliError)) throw err;
+          statuses = new Map();
+          io.err(`warning: STATUS unknown: ${err.message}`);
+        }
+      }
+      io.out(formatResources(t.kind, items, o.output, statuses));
     });
 
   program
     .command('diff')
     .description('what applying FILE would change: resources and the enforced NAT sets')
     .requiredOption('-f, --filename <file>', 'YAML or JSON file, or -')
-    .action(async (o: { filename: string }) => {
+    .addOption(validateOption())
+    .action(async (o: { filename: string; validate: string }) => {
       const input = await readInput(o.filename, io);
-      const r = await client().request('POST', '/v1/resources?mode=apply&dryRun=true', { text: input.text, type: input.type });
+      const r = await client().request('POST', `/v1/resources?mode=apply&dryRun=true${validateQuery(o.validate)}`, { text: input.text, type: input.type });
       io.out(formatWriteResult(r, 'applied'));
     });
 
@@ -129,7 +155,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .command('validate')
     .description('validate FILE offline (Calico v3.31 rules; overlaps within the file; no API needed)')
     .requiredOption('-f, --filename <file>', 'YAML or JSON file, or -')
-    .action(async (o: { filename: string }) => {
+    .addOption(validateOption())
+    .action(async (o: { filename: string; validate: string }) => {
       const input = await readInput(o.filename, io);
       let items;
       try {
@@ -138,9 +165,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         if (isParseError(err)) throw new CliError(err.message, EXIT.INVALID);
         throw err;
       }
-      const r = validateResources(items);
+      const r = validateResources(items, { unknownFields: o.validate === 'warn' ? 'warn' : 'error' });
+      for (const w of r.warnings ?? []) io.err(`warning: ${w.resource} ${w.path}: ${w.reason}`);
       if (!r.ok) throw new CliError(`${o.filename}: ${r.issues.length} problem(s)`, EXIT.INVALID, r.issues);
-      io.out(`${o.filename}: ${r.value.length} resource(s) valid`);
+      io.out(`${o.filename}: ${r.value.length} resource(s) valid${r.warnings?.length ? ` (${r.warnings.length} warning(s))` : ''}`);
     });
 
   program

@@ -15,21 +15,27 @@ export function table(headers: string[], rows: string[][]): string {
 
 export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json';
 
-/** Resources as calicoctl prints them. `items` may be one resource or many. */
-export function formatResources(kind: string, items: Json[], format: OutputFormat): string {
+/**
+ * Resources as calicoctl prints them. `items` may be one resource or many. With
+ * `statuses` (name → the compiler's verdict), tables end with a STATUS column; a name
+ * missing from it shows `Unknown`.
+ */
+export function formatResources(kind: string, items: Json[], format: OutputFormat, statuses?: ReadonlyMap<string, string>): string {
   if (format === 'json') return JSON.stringify(items.length === 1 ? items[0] : { apiVersion: 'projectcalico.org/v3', kind: `${kind}List`, items }, null, 2);
   if (format === 'yaml') return items.map((i) => stringify(i).trimEnd()).join('\n---\n');
+  const st = (headers: string[], rows: string[][]): string =>
+    statuses === undefined ? table(headers, rows) : table([...headers, 'STATUS'], rows.map((r, i) => [...r, statuses.get(items[i]!.metadata.name) ?? 'Unknown']));
   if (kind === 'IPPool') {
     if (format === 'wide') {
-      return table(
+      return st(
         ['NAME', 'CIDR', 'NAT', 'IPIPMODE', 'VXLANMODE', 'DISABLED', 'DISABLEBGPEXPORT', 'SELECTOR'],
         items.map((p) => [p.metadata.name, p.spec.cidr, String(!!p.spec.natOutgoing), p.spec.ipipMode ?? 'Never', p.spec.vxlanMode ?? 'Never', String(!!p.spec.disabled), String(!!p.spec.disableBGPExport), p.spec.nodeSelector ?? 'all()']),
       );
     }
-    return table(['NAME', 'CIDR', 'SELECTOR'], items.map((p) => [p.metadata.name, p.spec.cidr, p.spec.nodeSelector ?? 'all()']));
+    return st(['NAME', 'CIDR', 'SELECTOR'], items.map((p) => [p.metadata.name, p.spec.cidr, p.spec.nodeSelector ?? 'all()']));
   }
   const nat = (s: Json): string[] => [s.natOutgoingAddress ?? '', s.natPortRange ?? '', s.natOutgoingExclusions ?? '', s.natOutgoingInterfaceFilter ?? s.iptablesNATOutgoingInterfaceFilter ?? '', s.natOutgoingFullyRandom === undefined ? '' : String(s.natOutgoingFullyRandom)];
-  return table(['NAME', 'NATADDRESS', 'PORTRANGE', 'EXCLUSIONS', 'IFACEFILTER', 'FULLYRANDOM'], items.map((f) => [f.metadata.name, ...nat(f.spec ?? {})]));
+  return st(['NAME', 'NATADDRESS', 'PORTRANGE', 'EXCLUSIONS', 'IFACEFILTER', 'FULLYRANDOM'], items.map((f) => [f.metadata.name, ...nat(f.spec ?? {})]));
 }
 
 const list = (xs: string[]): string => (xs.length ? xs.join(', ') : '');
@@ -55,6 +61,7 @@ export function formatNatDiff(nat: Json): string {
 /** A write result: one line per resource, then the NAT diff and any compiler warnings. */
 export function formatWriteResult(r: Json, verb: string): string {
   const lines = (r.changes as Json[]).map((c) => `${r.dryRun ? '(dry run) ' : ''}${c.kind}/${c.name}: ${c.action}`);
+  for (const w of (r.warnings as Json[] | undefined) ?? []) lines.push(`warning: ${w.resource} ${w.path}: ${w.reason} (stored anyway: --validate=warn)`);
   if (!r.dryRun && r.changes.some((c: Json) => c.action !== 'unchanged')) lines.push(`${verb} at revision ${r.revision} (the bundle version that will carry it)`);
   lines.push(formatNatDiff(r.nat));
   if (!r.dryRun && r.nat?.changed) lines.push(`follow the rollout: natctl rollout status --watch --min-version ${r.revision}`);

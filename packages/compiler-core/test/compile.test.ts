@@ -254,3 +254,26 @@ describe('DecodeCache', () => {
     expect(broken.warnings.map((w) => w.code)).toEqual(['INVALID_JSON']);
   });
 });
+
+describe('unknown fields in etcd (read leniently, as Calico components do)', () => {
+  it('compiles the resource and warns UNKNOWN_FIELD with each path and suggestion, cached or not', async () => {
+    const { DecodeCache, unknownFieldPaths } = await import('../src/index.js');
+    const entries = [
+      poolEntry('typo', { cidr: '10.1.0.0/16', natOutgoign: true }),
+      felixEntry('default', { natOutgoingAdress: '192.0.2.1', natPortRange: '1024:2048' }),
+    ];
+    const cache = new DecodeCache();
+    for (const run of [1, 2]) {
+      const { body } = compile({ entries }, 7, { ...C, cache });
+      expect(body.fleet.v4.noNat, `run ${run}`).toEqual(['10.1.0.0/16']);
+      expect(body.fleet.v4.masquerade).toEqual([]);
+      expect(body.fleet.settings.portRange).toEqual({ from: 1024, to: 2048 });
+      const w = body.warnings.filter((x) => x.code === 'UNKNOWN_FIELD');
+      expect(w.map((x) => x.reason)).toEqual([
+        'spec.natOutgoingAdress: unknown field (did you mean natOutgoingAddress?)',
+        'spec.natOutgoign: unknown field (did you mean natOutgoing?)',
+      ]);
+      expect(unknownFieldPaths(w[0]!.reason)).toEqual(['spec.natOutgoingAdress']);
+    }
+  });
+});

@@ -49,7 +49,8 @@ export function resourceStatuses(kind: ResourceKind, names: readonly string[], b
     const key = resourceKey(kind, name, prefix);
     const parts: string[] = [];
     for (const w of byKey.get(key) ?? []) {
-      if (w.code === 'INVALID_JSON' || w.code === 'INVALID_RESOURCE' || w.code === 'NAME_MISMATCH') parts.push(`Skipped: ${firstIssue(w.reason)}`);
+      if (w.code === 'INVALID_JSON') parts.push(`Skipped: ${w.reason.includes('invalid JSON') ? w.reason.slice(w.reason.indexOf('invalid JSON')) : w.reason.slice(w.reason.lastIndexOf(': ') + 2)}`);
+      else if (w.code === 'INVALID_RESOURCE' || w.code === 'NAME_MISMATCH') parts.push(`Skipped: ${firstIssue(w.reason)}`);
       else if (w.code === 'DUPLICATE_CIDR') parts.push(`Skipped: ${w.reason.replace(/, which takes precedence; this pool is ignored$/, '')}`);
       else if (w.code === 'UNKNOWN_FIELD') parts.push(`Unknown fields: ${unknownFieldPaths(w.reason).join(', ')}`);
       else if (w.code === 'OVERLAP') parts.push(`Inside ${OVERLAP_PARENT.exec(w.reason)?.[1] ?? 'another pool'} (longest prefix wins)`);

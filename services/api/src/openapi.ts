@@ -16,6 +16,7 @@ const errors = {
   '422': resp('Validation failed; every problem listed in issues', err),
   '503': resp('etcd or NATS unavailable', err),
 };
+const validate = { name: 'validate', in: 'query', schema: { enum: ['strict', 'warn'], default: 'strict' }, description: 'Unknown or deprecated fields: strict answers 422 and stores nothing; warn stores them and lists them in `warnings`.' };
 const dryRun = { name: 'dryRun', in: 'query', schema: { type: 'boolean' }, description: 'Validate and report what would change (resources and NAT sets) without writing.' };
 const body = {
   required: true,
@@ -35,11 +36,11 @@ export function openApiDocument(): object {
     paths: {
       '/v1/{plural}': {
         get: { summary: 'List resources (Calico List shape)', parameters: [plural], responses: { '200': resp('List'), ...errors } },
-        post: { summary: 'Create (fails if any exists)', parameters: [plural, dryRun], requestBody: body, responses: { '201': resp('Written', { $ref: '#/components/schemas/WriteResult' }), '200': resp('Dry run', { $ref: '#/components/schemas/WriteResult' }), ...errors } },
+        post: { summary: 'Create (fails if any exists; metadata.resourceVersion must not be set)', parameters: [plural, dryRun, validate], requestBody: body, responses: { '201': resp('Written', { $ref: '#/components/schemas/WriteResult' }), '200': resp('Dry run', { $ref: '#/components/schemas/WriteResult' }), ...errors } },
       },
       '/v1/{plural}/{name}': {
         get: { summary: 'Get one resource; metadata.resourceVersion is the etcd mod revision', parameters: [plural, name], responses: { '200': resp('Resource'), ...errors } },
-        put: { summary: 'Replace (fails if absent); resourceVersion must match when set', parameters: [plural, name, dryRun], requestBody: body, responses: { '200': resp('Written', { $ref: '#/components/schemas/WriteResult' }), ...errors } },
+        put: { summary: 'Replace (fails if absent); resourceVersion must match when set', parameters: [plural, name, dryRun, validate], requestBody: body, responses: { '200': resp('Written', { $ref: '#/components/schemas/WriteResult' }), ...errors } },
         delete: {
           summary: 'Delete; an enabled pool is disabled first, then deleted (as Calico does)',
           parameters: [plural, name, dryRun, { name: 'resourceVersion', in: 'query', schema: { type: 'string' } }],
@@ -49,12 +50,13 @@ export function openApiDocument(): object {
       '/v1/resources': {
         post: {
           summary: 'Write a multi-document batch all-or-nothing (natctl apply/create/replace -f)',
-          parameters: [{ name: 'mode', in: 'query', schema: { enum: ['apply', 'create', 'replace'], default: 'apply' } }, dryRun],
+          parameters: [{ name: 'mode', in: 'query', schema: { enum: ['apply', 'create', 'replace'], default: 'apply' } }, dryRun, validate],
           requestBody: body,
           responses: { '200': resp('Written', { $ref: '#/components/schemas/WriteResult' }), ...errors },
         },
       },
       '/v1/resources/delete': { post: { summary: 'Delete the resources named in the body', parameters: [dryRun], requestBody: body, responses: { '200': resp('Deleted', { $ref: '#/components/schemas/WriteResult' }), ...errors } } },
+      '/v1/status/{plural}': { get: { summary: "The compiler's verdict on each stored resource (Active, Skipped, Shadowed by, Unknown fields), from the newest bundle", parameters: [plural], responses: { '200': resp('Statuses'), ...errors } } },
       '/v1/rollout': { get: { summary: 'Desired version and, per node, applied version, state, error, heartbeat; summary counts', responses: { '200': resp('Rollout'), ...errors } } },
       '/v1/bundles': { get: { summary: 'Bundle history from the stream, newest first', responses: { '200': resp('History'), ...errors } } },
       '/v1/bundles/{version}': { get: { summary: 'One bundle', parameters: [{ name: 'version', in: 'path', required: true, schema: { type: 'integer' } }], responses: { '200': resp('Bundle'), ...errors } } },
@@ -86,14 +88,16 @@ export function openApiDocument(): object {
           properties: {
             code: { type: 'string' },
             message: { type: 'string' },
-            issues: { type: 'array', items: { type: 'object', properties: { resource: { type: 'string' }, path: { type: 'string' }, reason: { type: 'string' } } } },
+            issues: { type: 'array', items: { $ref: '#/components/schemas/FieldIssue' } },
           },
         },
+        FieldIssue: { type: 'object', properties: { resource: { type: 'string' }, path: { type: 'string' }, reason: { type: 'string' } } },
         Resources: { description: 'A Calico v3 resource, an array of them, or a kind: List', type: ['object', 'array'], additionalProperties: true },
         WriteResult: {
           type: 'object',
           properties: {
             dryRun: { type: 'boolean' },
+            warnings: { type: 'array', items: { $ref: '#/components/schemas/FieldIssue' }, description: 'Fields stored despite being unknown (validate=warn).' },
             revision: { type: 'integer' },
             changes: { type: 'array', items: { type: 'object', properties: { kind: { type: 'string' }, name: { type: 'string' }, action: { enum: ['created', 'updated', 'unchanged', 'disabled', 'deleted'] }, resourceVersion: { type: 'string' } } } },
             nat: { type: 'object', description: 'What the change does to the enforced NAT sets (added/removed CIDRs per family, settings, node overrides)' },

@@ -216,6 +216,49 @@ describe('strict resources end to end', () => {
     await wipe();
   });
 
+  it('typo probes for every NAT field: 422 through the API with nothing stored; via etcdctl compiled, warned and shown in get', async () => {
+    const swap = (f: string): string => {
+      const m = Math.floor(f.length / 2);
+      return f.slice(0, m - 1) + f[m]! + f[m - 1]! + f.slice(m + 1);
+    };
+    const poolFields: Record<string, unknown> = { natOutgoing: true, disabled: true, allowedUses: ['Workload'], blockSize: 24, ipipMode: 'Always', vxlanMode: 'Never', nodeSelector: 'all()', disableBGPExport: true, assignmentMode: 'Manual', namespaceSelector: "a == 'b'" };
+    const felixFields: Record<string, unknown> = { natOutgoingAddress: '192.0.2.1', natPortRange: '1024:2048', natOutgoingExclusions: 'IPPoolsAndHostIPs', iptablesNATOutgoingInterfaceFilter: 'eth+', natOutgoingInterfaceFilter: 'eth*', natOutgoingFullyRandom: false };
+    const send = async (doc: Record<string, unknown>) => {
+      const res = await fetch(`${apiUrl}/v1/resources?mode=apply`, { method: 'POST', headers: { authorization: `Bearer ${WRITE}`, 'content-type': 'application/json' }, body: JSON.stringify(doc) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const before = (await client.getAll().prefix(PREFIX).keys()).length;
+    let i = 0;
+    for (const [kind, fields] of [['IPPool', poolFields], ['FelixConfiguration', felixFields]] as const) {
+      for (const [field, value] of Object.entries(fields)) {
+        const typo = swap(field);
+        const name = kind === 'IPPool' ? `probe-${i}` : 'default';
+        const spec = kind === 'IPPool' ? { cidr: `10.${100 + 2 * i}.0.0/16`, [typo]: value } : { [typo]: value };
+        const r = await send({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name }, spec });
+        expect(r.status, `${kind} ${typo}`).toBe(422);
+        expect(r.body.issues, `${kind} ${typo}`).toEqual([expect.objectContaining({ path: `spec.${typo}`, reason: `unknown field (did you mean ${field}?)` })]);
+        // The same typo written with etcdctl behind the API's back.
+        const etcdName = kind === 'IPPool' ? name : `node.probe-${i}`;
+        const key = `${PREFIX}/${kind === 'IPPool' ? 'ippools' : 'felixconfigurations'}/${etcdName}`;
+        await etcd.etcdctl(['put', key, JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind, metadata: { name: etcdName }, spec })]);
+        i++;
+      }
+    }
+    expect((await client.getAll().prefix(PREFIX).keys()).length).toBe(before + i); // only the etcdctl writes landed
+    const n = i;
+    const b = await watch.waitFor('every probe warned', (x) => x.warnings.filter((w) => w.code === 'UNKNOWN_FIELD').length >= n);
+    const probes = b.warnings.filter((w) => w.code === 'UNKNOWN_FIELD' && /probe-\d+$/.test(w.key));
+    expect(probes).toHaveLength(n);
+    for (const w of probes) expect(w.reason).toMatch(/^spec\.\S+: unknown field \(did you mean \w+\?\)$/);
+    // Still compiled: each probe pool's range is in the bundle.
+    for (let k = 0; k < Object.keys(poolFields).length; k++) expect(b.fleet.v4.noNat, `probe-${k}`).toContain(`10.${100 + 2 * k}.0.0/16`); // spaced: adjacent /16s would merge
+    const g = await natctl(['get', 'ippools']);
+    expect(g.out.split('\n').filter((l) => /^probe-\d+ .*Unknown fields: spec\./.test(l))).toHaveLength(Object.keys(poolFields).length);
+    const gf = await natctl(['get', 'felixconfigurations']);
+    expect(gf.out.split('\n').filter((l) => /^node\.probe-\d+ .*Unknown fields: spec\./.test(l))).toHaveLength(Object.keys(felixFields).length);
+    await wipe();
+  }, 90_000);
+
   it('the API answers 422 for typos on every write path, and ?validate=warn is explicit', async () => {
     const body = JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'direct' }, spec: { cidr: '10.90.0.0/16', natOutgoign: true } });
     const post = async (url: string, method = 'POST') => {

@@ -69,16 +69,28 @@ export function decodeNodeStatus(bytes: Uint8Array): NodeStatus | undefined {
   }
 }
 
+/** Every node's current status and the nodes whose key was deleted or purged, read at one moment. */
+export interface NodeStatusSnapshot {
+  /** Sorted by node name; empty when none. */
+  statuses: NodeStatus[];
+  /** Node names whose latest KV entry is a delete or purge marker (decommissioned). */
+  deleted: string[];
+}
+
 /**
- * Every decodable node status, sorted by node name (empty when none). Reads the last value
- * per key straight from the bucket's stream and stops on the server's pending count — not
- * `kv.keys()`, which was seen here to miss keys written a moment before (nats.js 2.29).
+ * Reads the latest status of every node (last-per-subject), with the names of deleted
+ * keys. Empty when the bucket is empty. Throws BusError UNAVAILABLE past `timeoutMs`.
+ * Reads the last value per key straight from the bucket's stream and stops on the
+ * server's pending count — not `kv.keys()`, which was seen here to miss keys written a
+ * moment before (nats.js 2.29).
+ * The read may be served by a JetStream replica that has not caught up yet: callers that
+ * must never go backwards merge successive reads (see MonotonicNodeStatuses).
  */
-export async function readNodeStatuses(js: JetStreamClient, { timeoutMs = 5_000 }: { timeoutMs?: number } = {}): Promise<NodeStatus[]> {
+export async function readNodeStatusSnapshot(js: JetStreamClient, { timeoutMs = 5_000 }: { timeoutMs?: number } = {}): Promise<NodeStatusSnapshot> {
   const stream = `KV_${NODES_BUCKET}`;
   const jsm = await js.jetstreamManager();
   const info = await jsm.streams.info(stream);
-  if (info.state.messages === 0) return [];
+  if (info.state.messages === 0) return { statuses: [], deleted: [] };
   const consumer = await js.consumers.get(stream, { filterSubjects: `$KV.${NODES_BUCKET}.>`, deliver_policy: DeliverPolicy.LastPerSubject });
   const latest = new Map<string, NodeStatus | undefined>();
   const messages = await consumer.consume();
@@ -100,7 +112,45 @@ export async function readNodeStatuses(js: JetStreamClient, { timeoutMs = 5_000 
     await messages.close();
   }
   if (timedOut) throw new BusError('UNAVAILABLE', `reading node statuses took longer than ${timeoutMs} ms`, true);
-  return [...latest.values()].filter((s): s is NodeStatus => s !== undefined).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  const statuses = [...latest.values()].filter((s): s is NodeStatus => s !== undefined).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  const deleted = [...latest].filter(([, v]) => v === undefined).map(([k]) => k).sort();
+  return { statuses, deleted };
+}
+
+/** {@link readNodeStatusSnapshot} without the deleted names: every node's latest status, sorted by name. */
+export async function readNodeStatuses(js: JetStreamClient, options: { timeoutMs?: number } = {}): Promise<NodeStatus[]> {
+  return (await readNodeStatusSnapshot(js, options)).statuses;
+}
+
+/**
+ * Keeps what successive status reads report from ever going backwards. A read can be
+ * served by a JetStream replica that has not caught up (seen after a NATS server restart:
+ * a node shown on v197 right after v238); an enforcer's puts carry strictly newer
+ * heartbeats, so of two statuses of one node the one with the newer heartbeat (then the
+ * higher applied version) is the truth, and an older one read later is a stale replica.
+ * A node stays until a read shows its key deleted. One instance per reader process; state
+ * is in memory only (a restarted reader starts from its first read).
+ */
+export class MonotonicNodeStatuses {
+  private readonly known = new Map<string, NodeStatus>();
+
+  /** Merges one read; returns every known node's newest status, sorted by name. */
+  merge(read: NodeStatusSnapshot): NodeStatus[] {
+    for (const name of read.deleted) this.known.delete(name);
+    for (const s of read.statuses) {
+      const prev = this.known.get(s.node);
+      if (prev === undefined || !isOlder(s, prev)) this.known.set(s.node, s);
+    }
+    return [...this.known.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  }
+}
+
+/** True when `a` is an older report than `b` of the same node. */
+function isOlder(a: NodeStatus, b: NodeStatus): boolean {
+  const ta = Date.parse(a.heartbeatAt);
+  const tb = Date.parse(b.heartbeatAt);
+  if (Number.isFinite(ta) && Number.isFinite(tb) && ta !== tb) return ta < tb;
+  return a.appliedVersion < b.appliedVersion;
 }
 
 export type NodeStatusEvent = { type: 'put'; status: NodeStatus } | { type: 'delete'; node: string };

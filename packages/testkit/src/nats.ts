@@ -116,11 +116,22 @@ export class NatsNode {
   }
 
   async stop(): Promise<void> {
+    this.proc?.signal('SIGCONT'); // a paused server would not see SIGTERM
     await this.proc?.stop();
   }
 
   async kill(): Promise<void> {
     await this.proc?.kill();
+  }
+
+  /** Freezes the server (SIGSTOP by PID): connections stay open, requests time out. */
+  pause(): void {
+    this.proc?.signal('SIGSTOP');
+  }
+
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void {
+    this.proc?.signal('SIGCONT');
   }
 
   tail(n = 40): string {

@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { parseResources, type InputFormat, type UnknownFieldPolicy } from '@natfleet/model';
 import type { Registry } from 'prom-client';
 import { bearerToken, type Role, type TokenSet } from './auth.js';
-import { ApiError, toApiError } from './errors.js';
+import { ApiError, RETRY_AFTER_SECONDS, toApiError } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import type { ResourceService, WritableKind, WriteMode } from './resource-service.js';
 import type { RolloutService } from './rollout-service.js';
@@ -75,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler((err, req, reply) => {
     const e = toApiError(err);
     if (e.code === 'INTERNAL') deps.logger.error({ err, url: req.url }, 'internal error');
+    if (e.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     void reply.code(e.status).send(e.toJSON());
   });
   app.setNotFoundHandler((req, reply) => void reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }));

@@ -45,6 +45,9 @@ export class ApiError extends Error {
   }
 }
 
+/** Seconds a client should wait before retrying a 503 (sent as Retry-After). */
+export const RETRY_AFTER_SECONDS = 2;
+
 export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;
 
 /** Translates boundary errors (model, store, bus, bundle, fastify) into ApiErrors; unknown errors become INTERNAL. */
@@ -57,6 +60,12 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError(code, err.message);
   }
   if (isBusError(err)) return new ApiError('UNAVAILABLE', err.message);
+  // nats.js errors that escape the bus package (a request timing out while a server is
+  // paused or restarting, a closed connection, JetStream answering 503): the dependency
+  // is unavailable, not the API broken.
+  if ((err as { name?: string })?.name === 'NatsError') {
+    return new ApiError('UNAVAILABLE', `NATS is unavailable (${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}); retry shortly`, undefined, { cause: err });
+  }
   if (isBundleError(err)) return new ApiError('UNAVAILABLE', `stored bundle unreadable: ${err.message}`);
   const fastifyCode = (err as { code?: string; statusCode?: number })?.code;
   if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError('PAYLOAD_TOO_LARGE', 'request body too large');

@@ -6,9 +6,13 @@
  *   behind  — alive, applied something older (or nothing yet)
  *   failed  — its last attempt was refused or failed (a NACK), with the reason
  *   silent  — no heartbeat for longer than `silentAfterMs` (state unknown)
+ * What one RolloutService reports never goes backwards: a read can be served by a
+ * JetStream replica that has not caught up (after a NATS server restart), so per-node
+ * statuses are merged by heartbeat (MonotonicNodeStatuses) and the desired version only
+ * moves forward.
  */
 import { inspectBundle, type Bundle } from '@natfleet/bundle';
-import { bundleHistory, latestBundle, readNodeStatuses, type NodeStatus, type StoredBundle } from '@natfleet/bus';
+import { MonotonicNodeStatuses, bundleHistory, latestBundle, readNodeStatusSnapshot, type NodeStatus, type StoredBundle } from '@natfleet/bus';
 import { compile, explain, isExplainInputError, type Explanation } from '@natfleet/compiler-core';
 import { isStoreError, type EtcdStore } from '@natfleet/store';
 import type { JetStreamClient, JetStreamManager } from 'nats';
@@ -62,14 +66,22 @@ export function classifyNode(s: NodeStatus, desired: Rollout['desired'], now: nu
 }
 
 export class RolloutService {
+  /** Status reads never go backwards (a lagging replica can serve a read): see MonotonicNodeStatuses. */
+  private readonly statuses = new MonotonicNodeStatuses();
+  /** The newest desired version seen, for the same reason. */
+  private desiredSeen: Rollout['desired'] = null;
+
   constructor(
     private readonly deps: { js: JetStreamClient; jsm: JetStreamManager; store: EtcdStore; cluster: string; silentAfterMs: number },
   ) {}
 
   async rollout(now = Date.now()): Promise<Rollout> {
     const { js, jsm, cluster, silentAfterMs } = this.deps;
-    const [latest, statuses] = await Promise.all([latestBundle(jsm, cluster), readNodeStatuses(js)]);
-    const desired = latest ? { version: latest.version, digest: latest.digest, publishedAt: latest.time.toISOString() } : null;
+    const [latest, read] = await Promise.all([latestBundle(jsm, cluster), readNodeStatusSnapshot(js)]);
+    const statuses = this.statuses.merge(read);
+    let desired = latest ? { version: latest.version, digest: latest.digest, publishedAt: latest.time.toISOString() } : null;
+    if (this.desiredSeen !== null && (desired === null || desired.version < this.desiredSeen.version)) desired = this.desiredSeen;
+    this.desiredSeen = desired;
     const nodes = statuses.filter((s) => s.cluster === '' || s.cluster === cluster).map((s) => classifyNode(s, desired, now, silentAfterMs));
     const count = (st: NodeRolloutStatus): number => nodes.filter((n) => n.status === st).length;
     const summary = { total: nodes.length, inSync: count('in-sync'), behind: count('behind'), failed: count('failed'), silent: count('silent') };

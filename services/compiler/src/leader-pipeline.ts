@@ -55,6 +55,12 @@ export class LeaderPipeline {
   private failures = 0;
   private reportedBehind = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * While cycles fail, no cycle starts before this time (ms epoch), whatever triggers it:
+   * etcd changes arriving during the backoff wait for the retry (which reads a fresh
+   * snapshot, so none is lost) instead of each hitting a failing NATS and logging.
+   */
+  private nextAttemptAt = 0;
   /** Each compile re-validates only the etcd entries that changed since the previous one. */
   private readonly decodeCache = new DecodeCache();
 
@@ -121,6 +127,7 @@ export class LeaderPipeline {
    * when no snapshot could be read. Failures after the read schedule a retry.
    */
   private async cycle(term: AbortSignal, batch: Batch, debouncer: Debouncer): Promise<number | undefined> {
+    if (Date.now() + 5 < this.nextAttemptAt) return undefined; // backing off: the retry timer will flush
     try {
       return await this.cycleOnce(term, batch, debouncer);
     } catch (err) {
@@ -221,6 +228,7 @@ export class LeaderPipeline {
 
   private succeed(detail: string): void {
     this.failures = 0;
+    this.nextAttemptAt = 0;
     this.state.lastCycleOk = true;
     this.state.detail = detail;
   }
@@ -230,6 +238,7 @@ export class LeaderPipeline {
     this.state.lastCycleOk = false;
     this.state.detail = `${what} failed: ${(err as Error)?.message ?? String(err)}`;
     this.deps.logger.warn({ err, retryInMs }, `${what} failed; the last bundle stays published, retrying`);
+    this.nextAttemptAt = Date.now() + retryInMs;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => debouncer.flush(), retryInMs);
   }

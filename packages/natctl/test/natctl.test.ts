@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT, formatResources, resolveConnection, run, type Io } from '../src/index.js';
+import { EXIT, formatResources, historyTable, resolveConnection, run, type Io } from '../src/index.js';
 
 function io(env: NodeJS.ProcessEnv = {}, cwd = tmpdir()): Io & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -124,5 +124,16 @@ describe('rollout status --watch', () => {
       expect(await run(['rollout', 'status', '--watch', '--interval', '1ms', '--timeout', '50ms', '--min-version', '9'], t)).toBe(EXIT.ROLLOUT_INCOMPLETE);
       expect(t.stderr.join('\n')).toContain('version 9 not published yet');
     });
+  });
+});
+
+describe('history', () => {
+  it('shows messages the API flags invalid without breaking the table', () => {
+    const out = historyTable([
+      { seq: 3, version: 9_007_199_254_740_000, digest: 'sha256:feedfacefeedface', publishedAt: 't3', invalid: { code: 'BAD_SIGNATURE', message: 'signature does not verify' } },
+      { seq: 2, version: 7, digest: 'sha256:0123456789abcdef', sourceRevision: 7, compiledAt: 't', publishedAt: 't2', warnings: 1, masquerade: { v4: 2, v6: 0 }, noNat: { v4: 3, v6: 1 } },
+    ]).split('\n');
+    expect(out[1]).toMatch(/^\(9007199254740000\)\s+t3\s+sha256:feedfacefeed\s+INVALID BAD_SIGNATURE\s+-\s+-$/);
+    expect(out[2]).toMatch(/^7\s+t2\s+sha256:0123456789ab\s+2\/0\s+3\/1\s+1$/);
   });
 });

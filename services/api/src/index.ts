@@ -11,4 +11,7 @@ export { openApiDocument } from './openapi.js';
 export { ResourceService, WRITABLE_KINDS } from './resource-service.js';
 export type { ResourceChange, WritableKind, WriteMode, WriteResult } from './resource-service.js';
 export { RolloutService, classifyNode } from './rollout-service.js';
-export type { BundleSummary, NodeRolloutStatus, Rollout, RolloutNode } from './rollout-service.js';
+export type { BundleSummary, HistoryItem, InvalidBundleItem, NodeRolloutStatus, Rollout, RolloutNode } from './rollout-service.js';
+export { StoredBundles, judgeStored } from './stored-bundles.js';
+export type { InvalidCode, StoredBundlesOptions, StoredVerdict } from './stored-bundles.js';
+export { readTrustedKeysFile } from './trusted-keys.js';

@@ -7,6 +7,8 @@ import { Command, Option } from 'commander';
 import { Etcd3 } from 'etcd3';
 import { connect, type NatsConnection } from 'nats';
 import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
+import type { TrustedKeys } from '@natfleet/bundle';
+import { inboxPrefix } from '@natfleet/bus';
 import { DEFAULT_KEY_PREFIX } from '@natfleet/model';
 import { EtcdStore } from '@natfleet/store';
 import { createLogger, etcdTlsOptions, loadEtcdTls, loadNatsTls, natsTlsOptions, onShutdown, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt, type EtcdCredentials, type NatsTls } from '@natfleet/service-kit';
@@ -14,6 +16,7 @@ import { buildApp } from './app.js';
 import { TokenSet } from './auth.js';
 import { ResourceService } from './resource-service.js';
 import { RolloutService } from './rollout-service.js';
+import { readTrustedKeysFile } from './trusted-keys.js';
 
 const program = new Command('natfleet-api')
   .description('natfleet REST API: pools and NAT config in (Calico v3 shape), rollout status out.')
@@ -27,6 +30,7 @@ const program = new Command('natfleet-api')
   .addOption(new Option('--host <host>', 'listen address').env('NATFLEET_API_HOST').default('127.0.0.1'))
   .addOption(new Option('--port <port>', 'listen port (0 = any free port)').env('NATFLEET_API_PORT').default(8080).argParser(parsePort))
   .addOption(new Option('--body-limit <bytes>', 'largest request body').env('NATFLEET_API_BODY_LIMIT').default(1024 * 1024, '1 MiB').argParser(parsePositiveInt))
+  .addOption(new Option('--trusted-keys-file <file>', 'PEM public key(s) bundles are signed with (the enforcers\' file); without it bundle views check format and digest only').env('NATFLEET_TRUSTED_KEYS_FILE'))
   .addOption(new Option('--silent-after <duration>', 'a node with no heartbeat for this long is "silent"').env('NATFLEET_SILENT_AFTER').default(30_000, '30s').argParser(parseDurationMs))
   .addOption(new Option('--log-level <level>', 'pino log level').env('NATFLEET_LOG_LEVEL').default('info').argParser(parseLogLevel));
 
@@ -48,6 +52,7 @@ async function main(): Promise<void> {
     natsPassword?: string;
     cluster: string;
     tokenFile: string;
+    trustedKeysFile?: string;
     host: string;
     port: number;
     bodyLimit: number;
@@ -60,6 +65,16 @@ async function main(): Promise<void> {
     tokens = TokenSet.load(o.tokenFile);
   } catch (err) {
     return program.error(`error: option '--token-file <file>' is invalid: ${(err as Error).message}`);
+  }
+  let trustedKeys: TrustedKeys | undefined;
+  if (o.trustedKeysFile !== undefined) {
+    try {
+      trustedKeys = readTrustedKeysFile(o.trustedKeysFile);
+    } catch (err) {
+      return program.error(`error: option '--trusted-keys-file <file>' (env NATFLEET_TRUSTED_KEYS_FILE) is invalid: ${(err as Error).message}`);
+    }
+  } else {
+    log.warn('no --trusted-keys-file: bundle history, explain and rollout check bundles by digest only, so a well-formed forged bundle on the stream would be shown as genuine');
   }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'natfleet_api_' });
@@ -80,7 +95,7 @@ async function main(): Promise<void> {
   const connectNats = async (): Promise<NatsConnection> => {
     for (;;) {
       try {
-        return await connect({ servers: o.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: 'natfleet-api', ...(o.natsUser ? { user: o.natsUser, pass: o.natsPassword ?? '' } : {}), ...(natsTls ? { tls: natsTls } : {}) });
+        return await connect({ servers: o.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: 'natfleet-api', ...(o.natsUser ? { user: o.natsUser, pass: o.natsPassword ?? '', inboxPrefix: inboxPrefix(o.natsUser) } : {}), ...(natsTls ? { tls: natsTls } : {}) });
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'NATS not reachable yet; retrying');
         await new Promise((r) => setTimeout(r, 1_000));
@@ -103,7 +118,7 @@ async function main(): Promise<void> {
 
   const app = await buildApp({
     resources: new ResourceService(store),
-    rollout: new RolloutService({ js, jsm, store, cluster: o.cluster, silentAfterMs: o.silentAfter }),
+    rollout: new RolloutService({ js, jsm, store, cluster: o.cluster, silentAfterMs: o.silentAfter, trustedKeys }),
     tokens,
     registry,
     logger: log,

@@ -57,12 +57,17 @@ export function openApiDocument(): object {
       },
       '/v1/resources/delete': { post: { summary: 'Delete the resources named in the body', parameters: [dryRun], requestBody: body, responses: { '200': resp('Deleted', { $ref: '#/components/schemas/WriteResult' }), ...errors } } },
       '/v1/status/{plural}': { get: { summary: "The compiler's verdict on each stored resource (Active, Skipped, Shadowed by, Unknown fields), from the newest bundle", parameters: [plural], responses: { '200': resp('Statuses'), ...errors } } },
-      '/v1/rollout': { get: { summary: 'Desired version and, per node, applied version, state, error, heartbeat; summary counts', responses: { '200': resp('Rollout'), ...errors } } },
-      '/v1/bundles': { get: { summary: 'Bundle history from the stream, newest first', responses: { '200': resp('History'), ...errors } } },
-      '/v1/bundles/{version}': { get: { summary: 'One bundle', parameters: [{ name: 'version', in: 'path', required: true, schema: { type: 'integer' } }], responses: { '200': resp('Bundle'), ...errors } } },
+      '/v1/rollout': { get: { summary: 'Desired version (the newest valid bundle, see History) and, per node, applied version, state, error, heartbeat; summary counts', responses: { '200': resp('Rollout'), ...errors } } },
+      '/v1/bundles': {
+        get: {
+          summary: 'Bundle history from the stream, newest first; messages that are not valid bundles are listed with `invalid` and used by no other view',
+          responses: { '200': resp('History', { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/HistoryItem' } } } }), ...errors },
+        },
+      },
+      '/v1/bundles/{version}': { get: { summary: 'One valid bundle by version (invalid messages never match)', parameters: [{ name: 'version', in: 'path', required: true, schema: { type: 'integer' } }], responses: { '200': resp('Bundle'), ...errors } } },
       '/v1/explain': {
         post: {
-          summary: 'Why a flow is (not) NATed on a node',
+          summary: 'Why a flow is (not) NATed on a node, under the newest valid bundle or `version`',
           requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['src', 'dst'], properties: { src: { type: 'string' }, dst: { type: 'string' }, node: { type: 'string' }, version: { type: 'integer' } } } } } },
           responses: { '200': resp('Explanation'), ...errors },
         },
@@ -89,6 +94,32 @@ export function openApiDocument(): object {
             code: { type: 'string' },
             message: { type: 'string' },
             issues: { type: 'array', items: { $ref: '#/components/schemas/FieldIssue' } },
+          },
+        },
+        HistoryItem: {
+          description:
+            'One message of the bundle subject. It is a valid bundle when its body decodes, its digest (and, when the API runs with --trusted-keys-file, its Ed25519 signature) verifies, it names this cluster and its Natfleet-Version/Natfleet-Digest headers match the body. Without --trusted-keys-file only the digest is checked, so a well-formed forgery is not detected: configure the keys the enforcers trust. Any other message (garbage, forged, re-published under altered headers) is listed with `invalid` — its `version` and `digest` are then what its unsigned headers claim — and is ignored by /v1/rollout, /v1/bundles/{version}, /v1/explain and /v1/status.',
+          type: 'object',
+          required: ['seq', 'version', 'digest', 'publishedAt'],
+          properties: {
+            seq: { type: 'integer', description: 'Stream sequence' },
+            version: { type: 'integer' },
+            digest: { type: 'string' },
+            publishedAt: { type: 'string', format: 'date-time' },
+            sourceRevision: { type: 'integer' },
+            compiledAt: { type: 'string' },
+            warnings: { type: 'integer' },
+            masquerade: { type: 'object', properties: { v4: { type: 'integer' }, v6: { type: 'integer' } } },
+            noNat: { type: 'object', properties: { v4: { type: 'integer' }, v6: { type: 'integer' } } },
+            invalid: {
+              type: 'object',
+              description: 'Present only on a message that is not a valid bundle',
+              required: ['code', 'message'],
+              properties: {
+                code: { enum: ['MALFORMED', 'TOO_LARGE', 'UNSUPPORTED_API_VERSION', 'BAD_DIGEST', 'UNKNOWN_KEY', 'BAD_SIGNATURE', 'WRONG_CLUSTER', 'HEADER_MISMATCH'] },
+                message: { type: 'string' },
+              },
+            },
           },
         },
         FieldIssue: { type: 'object', properties: { resource: { type: 'string' }, path: { type: 'string' }, reason: { type: 'string' } } },

@@ -10,15 +10,19 @@
  * JetStream replica that has not caught up (after a NATS server restart), so per-node
  * statuses are merged by heartbeat (MonotonicNodeStatuses) and the desired version only
  * moves forward.
+ * Bundles are taken from the stream only when their body passes (stored-bundles.ts:
+ * signature with --trusted-keys-file, else digest; cluster; headers): a garbage or forged
+ * message never fails a view and never sets the desired version; history flags it.
  */
-import { inspectBundle, type Bundle } from '@natfleet/bundle';
-import { MonotonicNodeStatuses, bundleHistory, latestBundle, readNodeStatusSnapshot, type NodeStatus, type StoredBundle } from '@natfleet/bus';
+import type { Bundle, TrustedKeys } from '@natfleet/bundle';
+import { MonotonicNodeStatuses, readNodeStatusSnapshot, type NodeStatus, type StoredBundle } from '@natfleet/bus';
 import { compile, explain, isExplainInputError, type Explanation } from '@natfleet/compiler-core';
 import { isStoreError, type EtcdStore } from '@natfleet/store';
 import type { JetStreamClient, JetStreamManager } from 'nats';
 import type { ResourceKind } from '@natfleet/model';
 import { ApiError } from './errors.js';
 import { resourceStatuses, type ResourceStatus } from './resource-status.js';
+import { StoredBundles, type InvalidCode } from './stored-bundles.js';
 
 export type NodeRolloutStatus = 'in-sync' | 'behind' | 'failed' | 'silent';
 
@@ -37,6 +41,8 @@ export interface Rollout {
 }
 
 export interface BundleSummary {
+  /** Stream sequence of the message. */
+  seq: number;
   version: number;
   digest: string;
   sourceRevision: number;
@@ -46,6 +52,21 @@ export interface BundleSummary {
   masquerade: { v4: number; v6: number };
   noNat: { v4: number; v6: number };
 }
+
+/**
+ * A stored message on the subject that is not a usable bundle (garbage, a bad digest or
+ * signature, another cluster's, headers that disagree with the body). `version` and
+ * `digest` are what its unverified headers claim; it is never used by any other view.
+ */
+export interface InvalidBundleItem {
+  seq: number;
+  version: number;
+  digest: string;
+  publishedAt: string;
+  invalid: { code: InvalidCode; message: string };
+}
+
+export type HistoryItem = BundleSummary | InvalidBundleItem;
 
 /**
  * Classifies one node against the desired version at time `now` (ms). A failure counts
@@ -70,14 +91,25 @@ export class RolloutService {
   private readonly statuses = new MonotonicNodeStatuses();
   /** The newest desired version seen, for the same reason. */
   private desiredSeen: Rollout['desired'] = null;
+  private readonly bundles: StoredBundles;
 
   constructor(
-    private readonly deps: { js: JetStreamClient; jsm: JetStreamManager; store: EtcdStore; cluster: string; silentAfterMs: number },
-  ) {}
+    private readonly deps: {
+      js: JetStreamClient;
+      jsm: JetStreamManager;
+      store: EtcdStore;
+      cluster: string;
+      silentAfterMs: number;
+      /** Keys bundles must be signed with (--trusted-keys-file); undefined = digest-only checks. */
+      trustedKeys?: TrustedKeys | undefined;
+    },
+  ) {
+    this.bundles = new StoredBundles(deps);
+  }
 
   async rollout(now = Date.now()): Promise<Rollout> {
-    const { js, jsm, cluster, silentAfterMs } = this.deps;
-    const [latest, read] = await Promise.all([latestBundle(jsm, cluster), readNodeStatusSnapshot(js)]);
+    const { js, cluster, silentAfterMs } = this.deps;
+    const [latest, read] = await Promise.all([this.bundles.newest().then((n) => n?.stored), readNodeStatusSnapshot(js)]);
     const statuses = this.statuses.merge(read);
     let desired = latest ? { version: latest.version, digest: latest.digest, publishedAt: latest.time.toISOString() } : null;
     if (this.desiredSeen !== null && (desired === null || desired.version < this.desiredSeen.version)) desired = this.desiredSeen;
@@ -94,23 +126,22 @@ export class RolloutService {
    * warnings (see resource-status.ts); every status is Unknown when nothing is published.
    */
   async resourceStatus(kind: ResourceKind, names: readonly string[]): Promise<{ version: number | null; items: ResourceStatus[] }> {
-    const latest = await latestBundle(this.deps.jsm, this.deps.cluster);
-    const bundle = latest ? inspectBundle(latest.data) : undefined;
+    const bundle = (await this.bundles.newest())?.bundle;
     return { version: bundle?.version ?? null, items: resourceStatuses(kind, names, bundle, this.deps.store.prefix) };
   }
 
-  /** Stored bundles, newest first (empty when none). */
-  async history(): Promise<BundleSummary[]> {
-    const stored = await bundleHistory(this.deps.js, this.deps.cluster);
-    return stored.map((s) => summarize(s, inspectBundle(s.data))).reverse();
+  /** Stored messages, newest first (empty when none); those that are not usable bundles flagged `invalid`. */
+  async history(): Promise<HistoryItem[]> {
+    const all = await this.bundles.all();
+    return all.map(({ stored, verdict }) => (verdict.ok ? summarize(stored, verdict.bundle) : invalidItem(stored, verdict))).reverse();
   }
 
-  /** One stored bundle by version; NOT_FOUND when it is not (or no longer) in the stream. */
+  /** One stored bundle by version (invalid messages never match); NOT_FOUND when it is not (or no longer) in the stream. */
   async bundle(version: number): Promise<Bundle> {
-    const stored = await bundleHistory(this.deps.js, this.deps.cluster);
-    const hit = stored.find((s) => s.version === version);
-    if (!hit) throw new ApiError('NOT_FOUND', `bundle version ${version} is not in the stream (kept: ${stored.map((s) => s.version).join(', ') || 'none'})`);
-    return inspectBundle(hit.data);
+    const good = (await this.bundles.all()).flatMap(({ verdict }) => (verdict.ok ? [verdict.bundle] : []));
+    const hit = good.findLast((b) => b.version === version);
+    if (!hit) throw new ApiError('NOT_FOUND', `bundle version ${version} is not in the stream (kept: ${good.map((b) => b.version).join(', ') || 'none'})`);
+    return hit;
   }
 
   /**
@@ -121,9 +152,9 @@ export class RolloutService {
     let bundle: Bundle;
     if (input.version !== undefined) bundle = await this.bundle(input.version);
     else {
-      const latest = await latestBundle(this.deps.jsm, this.deps.cluster);
-      if (!latest) throw new ApiError('NOT_FOUND', 'no bundle has been published yet');
-      bundle = inspectBundle(latest.data);
+      const newest = await this.bundles.newest();
+      if (!newest) throw new ApiError('NOT_FOUND', 'no bundle has been published yet');
+      bundle = newest.bundle;
     }
     let pools: ReturnType<typeof compile>['pools'] = [];
     try {
@@ -143,6 +174,7 @@ export class RolloutService {
 
 function summarize(s: StoredBundle, b: Bundle): BundleSummary {
   return {
+    seq: s.seq,
     version: b.version,
     digest: b.digest,
     sourceRevision: b.sourceRevision,
@@ -152,6 +184,10 @@ function summarize(s: StoredBundle, b: Bundle): BundleSummary {
     masquerade: { v4: b.fleet.v4.masquerade.length, v6: b.fleet.v6.masquerade.length },
     noNat: { v4: b.fleet.v4.noNat.length, v6: b.fleet.v6.noNat.length },
   };
+}
+
+function invalidItem(s: StoredBundle, v: { code: InvalidCode; message: string }): InvalidBundleItem {
+  return { seq: s.seq, version: s.version, digest: s.digest, publishedAt: s.time.toISOString(), invalid: { code: v.code, message: v.message } };
 }
 
 export type { StoredBundle };

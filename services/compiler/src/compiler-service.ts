@@ -10,13 +10,14 @@
 import { connect, type JetStreamClient, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import type { Etcd3 } from 'etcd3';
 import type { SigningKey } from '@natfleet/bundle';
-import { ensureBundleStream, isBusError, openNodesBucket } from '@natfleet/bus';
+import { ensureBundleStream, inboxPrefix, isBusError, openNodesBucket } from '@natfleet/bus';
 import { EtcdStore, changeFeed } from '@natfleet/store';
 import type { Logger, Readiness } from '@natfleet/service-kit';
 import { sleep } from '@natfleet/service-kit';
-import { BundlePublisher, natsBundleChannel } from './bundle-publisher.js';
+import { BundlePublisher, natsBundleChannel, ownKeys } from './bundle-publisher.js';
 import type { CompilerConfig } from './config.js';
 import { etcdClientFactory } from './etcd-client.js';
+import { ForeignMessageTracker } from './foreign-message-tracker.js';
 import { leaderElection } from './leader-election.js';
 import { LeaderPipeline } from './leader-pipeline.js';
 import type { CompilerMetrics } from './metrics.js';
@@ -48,6 +49,8 @@ export class CompilerService {
   private readonly etcd: Etcd3;
   private readonly store: EtcdStore;
   private readonly warnings = new WarningTracker();
+  /** Shared across terms, so a re-elected leader does not report known foreign messages again. */
+  private readonly foreign = new ForeignMessageTracker();
   private nc: NatsConnection | undefined;
   private nats: Nats | undefined;
   private natsConnected = false;
@@ -96,7 +99,8 @@ export class CompilerService {
           name: `natfleet-compiler ${config.replicaId}`,
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
-          ...(config.natsUser !== undefined ? { user: config.natsUser, pass: config.natsPassword ?? '' } : {}),
+          // Replies arrive under the user's own inbox prefix, the only one it may subscribe to.
+          ...(config.natsUser !== undefined ? { user: config.natsUser, pass: config.natsPassword ?? '', inboxPrefix: inboxPrefix(config.natsUser) } : {}),
           ...(config.natsTls ? { tls: config.natsTls } : {}),
         });
       } catch (err) {
@@ -194,7 +198,11 @@ export class CompilerService {
 
   private runTerm(nats: Nats, term: AbortSignal): Promise<unknown> {
     const { config, key, logger, metrics } = this.deps;
-    const publisher = new BundlePublisher(natsBundleChannel(nats.js, nats.jsm, config.cluster));
+    // Only bundles signed with our own key count as published; anything else on the subject
+    // moves the fence but never the content decision (published-state.ts).
+    const publisher = new BundlePublisher(natsBundleChannel(nats.js, config.cluster, ownKeys(key)), undefined, (foreign) => {
+      this.foreign.update(foreign, logger, metrics);
+    });
     const pipeline = new LeaderPipeline({
       snapshot: () => this.store.snapshot(),
       feed: (fromRevision, signal) => changeFeed(this.makeEtcdClient, config.etcdPrefix, { fromRevision, signal, retryMs: 200 }),

@@ -64,6 +64,13 @@ export class CompilerMetrics {
     registers: [this.registry],
   });
 
+  readonly foreignMessages = new Counter({
+    name: `${P}foreign_messages_total`,
+    help: 'Messages on the bundle subject that are not bundles this compiler published (reason: MALFORMED, BAD_DIGEST, UNKNOWN_KEY, BAD_SIGNATURE, WRONG_CLUSTER, HEADER_MISMATCH, ...), counted once each; they are ignored when deciding what to publish.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly etcdResyncs = new Counter({
     name: `${P}etcd_resyncs_total`,
     help: 'Times the etcd watch had to be re-established (reconnect, compaction) and a fresh snapshot was taken.',

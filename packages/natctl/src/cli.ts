@@ -18,6 +18,25 @@ export interface Io {
   /** Reads stdin fully (for `-f -`). */
   stdin: () => Promise<string>;
   sleep: (ms: number) => Promise<void>;
+  /** stderr is a terminal: live views redraw in place instead of printing a line per change. */
+  isTTY?: boolean;
+}
+
+/** ` a (failed: …), b (silent (last applied v3, heartbeat 47s ago))`: every counted node not in sync; '' when none. */
+function behindNames(r: any, ignoreSilent: boolean | undefined): string {
+  const out: string[] = [];
+  for (const n of r.nodes as any[]) {
+    if (n.status === 'in-sync' || (ignoreSilent && n.status === 'silent')) continue;
+    if (n.status === 'silent') {
+      const hb = n.heartbeatAgeSeconds === null ? 'never reported' : `heartbeat ${Math.round(n.heartbeatAgeSeconds)}s ago`;
+      out.push(`${n.node} (silent (last applied ${n.appliedVersion ? `v${n.appliedVersion}` : 'nothing'}, ${hb}))`);
+    } else if (n.status === 'failed') {
+      out.push(`${n.node} (failed${n.errorCode ? `: ${n.errorCode}` : ''}${n.error ? `: ${n.error}` : ''})`);
+    } else {
+      out.push(`${n.node} (behind: applied ${n.appliedVersion ? `v${n.appliedVersion}` : 'nothing'})`);
+    }
+  }
+  return out.length > 0 ? ` ${out.join(', ')}` : '';
 }
 
 const TYPES: Record<string, { kind: string; plural: string }> = {
@@ -187,38 +206,60 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   const rollout = program.command('rollout').description('fleet rollout of NAT bundles');
   rollout
     .command('status')
-    .description('desired version and every node\'s applied version; exit 0 when every live node applied it')
+    .description('desired version and every expected node\'s applied version; exit 0 only when every expected node applied it')
     .option('-w, --watch', 'keep watching until the rollout completes, a node fails, or --timeout')
     .option('--timeout <duration>', 'with --watch: give up after this long', '120s')
     .option('--interval <duration>', 'with --watch: poll interval', '1s')
     .option('--min-version <n>', 'only count a rollout of this bundle version or newer (the revision a write printed)')
+    .option('--ignore-silent', 'count only nodes with a recent heartbeat (a silent node is otherwise a failure: its rules are unknown)')
+    .option('--expect-nodes <n>', 'fail unless at least this many nodes are registered')
     .option('-o, --output <format>', 'text | json', 'text')
-    .action(async (o: { watch?: boolean; timeout: string; interval: string; minVersion?: string; output: string }) => {
+    .action(async (o: { watch?: boolean; timeout: string; interval: string; minVersion?: string; ignoreSilent?: boolean; expectNodes?: string; output: string }) => {
       const c = client();
       const min = o.minVersion === undefined ? 0 : Number(o.minVersion);
       if (!Number.isSafeInteger(min) || min < 0) throw new CliError(`--min-version must be a version number, got "${o.minVersion}"`, EXIT.INVALID);
+      const expect = o.expectNodes === undefined ? 0 : Number(o.expectNodes);
+      if (!Number.isSafeInteger(expect) || expect < 1 && o.expectNodes !== undefined) throw new CliError(`--expect-nodes must be a positive number, got "${o.expectNodes}"`, EXIT.INVALID);
       // The newest bundle may not carry a write yet (debounce, leader change): until the
       // desired version reaches --min-version, neither success nor failure is final.
       const reached = (r: any): boolean => (r.desired?.version ?? 0) >= min;
-      const finished = (r: any): boolean => reached(r) && (r.complete || r.summary.failed > 0);
+      const counted = (r: any): any[] => (r.nodes as any[]).filter((n) => !(o.ignoreSilent && n.status === 'silent'));
+      const complete = (r: any): boolean => r.desired !== null && counted(r).length > 0 && counted(r).every((n) => n.status === 'in-sync') && r.summary.total >= expect;
+      const finished = (r: any): boolean => reached(r) && (complete(r) || r.summary.failed > 0);
       const deadline = Date.now() + parseDuration(o.timeout);
       let r = await c.request('GET', '/v1/rollout');
-      let last = '';
-      while (o.watch && !finished(r) && Date.now() < deadline) {
-        const line = reached(r) ? rolloutLine(r) : `waiting for version ${min} (newest published: ${r.desired?.version ?? 'none'})`;
-        if (line !== last) io.err(line);
-        last = line;
-        await io.sleep(parseDuration(o.interval));
-        r = await c.request('GET', '/v1/rollout');
+      if (o.watch) {
+        // A TTY gets a live table redrawn in place; a pipe or a CI log gets one line per change.
+        let drawn = 0;
+        let last = '';
+        for (;;) {
+          const view = reached(r) ? `${rolloutLine(r)}\n${rolloutTable(r)}` : `waiting for version ${min} (newest published: ${r.desired?.version ?? 'none'})`;
+          if (io.isTTY) {
+            io.err(`${drawn > 0 ? `\x1b[${drawn}A\x1b[J` : ''}${view}`);
+            drawn = view.split('\n').length;
+          } else {
+            const line = reached(r) ? `${rolloutLine(r)}${behindNames(r, o.ignoreSilent)}` : view;
+            if (line !== last) io.err(line);
+            last = line;
+          }
+          if (finished(r) || Date.now() >= deadline) break;
+          await io.sleep(parseDuration(o.interval));
+          r = await c.request('GET', '/v1/rollout');
+        }
       }
       if (o.output === 'json') io.out(JSON.stringify(r, null, 2));
-      else io.out(`${rolloutLine(r)}\n${r.nodes.length ? rolloutTable(r) : ''}`.trimEnd());
-      if (!reached(r)) {
+      else if (!(o.watch && io.isTTY)) io.out(`${rolloutLine(r)}\n${r.nodes.length ? rolloutTable(r) : ''}`.trimEnd());
+      if (r.summary.total === 0) {
+        io.err('rollout incomplete: no nodes are registered, so nothing enforces any version');
+        code = EXIT.ROLLOUT_INCOMPLETE;
+      } else if (r.summary.total < expect) {
+        io.err(`rollout incomplete: ${r.summary.total} node(s) registered, --expect-nodes ${expect}`);
+        code = EXIT.ROLLOUT_INCOMPLETE;
+      } else if (!reached(r)) {
         io.err(`rollout incomplete: version ${min} not published yet (newest: ${r.desired?.version ?? 'none'})`);
         code = EXIT.ROLLOUT_INCOMPLETE;
-      } else if (!r.complete) {
-        const bad = (r.nodes as any[]).filter((n) => n.status !== 'in-sync' && n.status !== 'silent').map((n) => `${n.node} (${n.status}${n.error ? `: ${n.error}` : ''})`);
-        io.err(`rollout incomplete${bad.length ? `: ${bad.join(', ')}` : r.summary.total - r.summary.silent === 0 ? ': no live nodes' : ''}`);
+      } else if (!complete(r)) {
+        io.err(`rollout incomplete:${behindNames(r, o.ignoreSilent) || ' no nodes counted'}`);
         code = EXIT.ROLLOUT_INCOMPLETE;
       }
     });

@@ -5,18 +5,19 @@ export const EXIT = {
   INVALID: 2, // validation failed (422) or bad input file
   CONFLICT: 3, // exists already / stale resourceVersion (409)
   NOT_FOUND: 4,
-  ROLLOUT_INCOMPLETE: 5, // rollout status: nodes failed, behind at timeout, or no live nodes
+  ROLLOUT_INCOMPLETE: 5, // rollout status: nodes failed, behind at timeout, silent, too few, or none
   UNAUTHORIZED: 6, // 401 / 403
 } as const;
 
 export const EXIT_HELP = `
 Exit codes:
-  0  success (for "rollout status": every live node applied the desired version)
+  0  success (for "rollout status": every expected node applied the desired version)
   1  error (usage, network, API unavailable)
   2  invalid input (validation failed; every problem is listed)
   3  conflict (already exists, or resourceVersion is stale: nothing was written)
   4  not found
-  5  rollout incomplete (failed nodes, nodes behind at --timeout, or no live nodes)
+  5  rollout incomplete: a node failed, is behind at --timeout, or is silent (its rules are
+     unknown; --ignore-silent opts out), fewer nodes than --expect-nodes, or none at all
   6  unauthorized or forbidden (check --token / NATFLEET_API_TOKEN)`;
 
 /** Exit code for an API error code. */

@@ -72,8 +72,8 @@ export function formatWriteResult(r: Json, verb: string): string {
 /** One progress line for rollout status. */
 export function rolloutLine(r: Json): string {
   const s = r.summary;
-  if (!r.desired) return `no bundle published yet for cluster ${r.cluster} (${s.total} node(s) reporting)`;
-  return `version ${r.desired.version}: ${s.inSync}/${s.total - s.silent} live node(s) in sync, ${s.behind} behind, ${s.failed} failed, ${s.silent} silent`;
+  if (!r.desired) return `no bundle published yet for cluster ${r.cluster} (${s.total} node(s) expected)`;
+  return `version ${r.desired.version}: ${s.inSync}/${s.total} node(s) in sync, ${s.behind} behind, ${s.failed} failed, ${s.silent} silent`;
 }
 
 /** Per-node rollout table (like `istioctl proxy-status`). */

@@ -15,5 +15,6 @@ const code = await run(process.argv.slice(2), {
   cwd: process.cwd(),
   stdin: readStdin,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  isTTY: process.stderr.isTTY === true,
 });
 process.exitCode = code;

@@ -101,10 +101,19 @@ describe('rollout status --watch', () => {
       srv.close();
     }
   }
-  const rollout = (version: number, summary: Partial<Record<'total' | 'inSync' | 'behind' | 'failed' | 'silent', number>>, complete: boolean) => ({
-    cluster: 'default', desired: { version, digest: 'sha256:x', publishedAt: '' }, nodes: [],
-    summary: { total: 2, inSync: 0, behind: 0, failed: 0, silent: 0, ...summary }, complete,
-  });
+  /** A canned /v1/rollout with nodes made from the counts (n1, n2, …: in-sync, then behind, failed, silent). */
+  const rollout = (version: number, summary: Partial<Record<'total' | 'inSync' | 'behind' | 'failed' | 'silent', number>>, complete: boolean) => {
+    const sum = { inSync: 0, behind: 0, failed: 0, silent: 0, ...summary };
+    const nodes: object[] = [];
+    const add = (n: number, status: string, over: object) => {
+      for (let k = 0; k < n; k++) nodes.push({ node: `n${nodes.length + 1}`, status, state: 'applied', appliedVersion: status === 'in-sync' ? version : version - 1, heartbeatAgeSeconds: 1, driftRepairs: 0, error: '', errorCode: '', ...over });
+    };
+    add(sum.inSync, 'in-sync', {});
+    add(sum.behind, 'behind', {});
+    add(sum.failed, 'failed', { state: 'failed', errorCode: 'NFT_SYNTAX', error: 'bad rule' });
+    add(sum.silent, 'silent', { heartbeatAgeSeconds: 47 });
+    return { cluster: 'default', desired: { version, digest: 'sha256:x', publishedAt: '' }, nodes, summary: { ...sum, total: nodes.length }, complete };
+  };
 
   it('waits for --min-version before taking "complete" (or a failure) as final', async () => {
     // v7 is complete but older than the write (v9); v9 arrives behind, then completes.
@@ -123,6 +132,69 @@ describe('rollout status --watch', () => {
       const t = io({ NATFLEET_API_URL: url });
       expect(await run(['rollout', 'status', '--watch', '--interval', '1ms', '--timeout', '50ms', '--min-version', '9'], t)).toBe(EXIT.ROLLOUT_INCOMPLETE);
       expect(t.stderr.join('\n')).toContain('version 9 not published yet');
+    });
+  });
+});
+
+describe('rollout status is an honest gate', () => {
+  async function withApi(response: object, fn: (url: string) => Promise<void>): Promise<void> {
+    const { createServer } = await import('node:http');
+    const srv = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(response));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      await fn(`http://127.0.0.1:${(srv.address() as { port: number }).port}`);
+    } finally {
+      srv.close();
+    }
+  }
+  const node = (name: string, status: string, over: object = {}) => ({ node: name, status, state: 'applied', appliedVersion: 9, heartbeatAgeSeconds: 1, driftRepairs: 0, error: '', errorCode: '', ...over });
+  const view = (nodes: object[]) => {
+    const c = (st: string) => nodes.filter((n: any) => n.status === st).length;
+    return { cluster: 'default', desired: { version: 9, digest: 'sha256:x', publishedAt: '' }, nodes, summary: { total: nodes.length, inSync: c('in-sync'), behind: c('behind'), failed: c('failed'), silent: c('silent') }, complete: nodes.length > 0 && c('in-sync') === nodes.length };
+  };
+  const silentOne = view([node('a', 'in-sync'), node('b', 'silent', { appliedVersion: 8, heartbeatAgeSeconds: 47.2 })]);
+
+  it('a silent node fails the gate, named with its last version and heartbeat age; --ignore-silent opts out', async () => {
+    await withApi(silentOne, async (url) => {
+      const t = io({ NATFLEET_API_URL: url });
+      expect(await run(['rollout', 'status'], t)).toBe(EXIT.ROLLOUT_INCOMPLETE);
+      expect(t.stderr.join('\n')).toContain('rollout incomplete: b (silent (last applied v8, heartbeat 47s ago))');
+      expect(t.stdout.join('\n')).toContain('version 9: 1/2 node(s) in sync, 0 behind, 0 failed, 1 silent');
+      const u = io({ NATFLEET_API_URL: url });
+      expect(await run(['rollout', 'status', '--ignore-silent'], u)).toBe(EXIT.OK);
+    });
+  });
+
+  it('--expect-nodes fails when fewer are registered; no nodes at all is a failure, not success', async () => {
+    const two = view([node('a', 'in-sync'), node('b', 'in-sync')]);
+    await withApi(two, async (url) => {
+      expect(await run(['rollout', 'status', '--expect-nodes', '2'], io({ NATFLEET_API_URL: url }))).toBe(EXIT.OK);
+      const t = io({ NATFLEET_API_URL: url });
+      expect(await run(['rollout', 'status', '--expect-nodes', '3'], t)).toBe(EXIT.ROLLOUT_INCOMPLETE);
+      expect(t.stderr.join('\n')).toContain('2 node(s) registered, --expect-nodes 3');
+      expect(await run(['rollout', 'status', '--expect-nodes', 'x'], io({ NATFLEET_API_URL: url }))).toBe(EXIT.INVALID);
+    });
+    await withApi(view([]), async (url) => {
+      const t = io({ NATFLEET_API_URL: url });
+      expect(await run(['rollout', 'status'], t)).toBe(EXIT.ROLLOUT_INCOMPLETE);
+      expect(t.stderr.join('\n')).toContain('no nodes are registered');
+    });
+  });
+
+  it('--watch prints a line per change naming the nodes behind when not a TTY, and redraws in place on a TTY', async () => {
+    await withApi(silentOne, async (url) => {
+      const t = io({ NATFLEET_API_URL: url });
+      expect(await run(['rollout', 'status', '--watch', '--interval', '1ms', '--timeout', '30ms'], t)).toBe(EXIT.ROLLOUT_INCOMPLETE);
+      const lines = t.stderr.filter((l) => l.startsWith('version 9'));
+      expect(lines).toEqual(['version 9: 1/2 node(s) in sync, 0 behind, 0 failed, 1 silent b (silent (last applied v8, heartbeat 47s ago))']);
+      const tty = { ...io({ NATFLEET_API_URL: url }), isTTY: true };
+      expect(await run(['rollout', 'status', '--watch', '--interval', '1ms', '--timeout', '30ms'], tty)).toBe(EXIT.ROLLOUT_INCOMPLETE);
+      const frames = tty.stderr.filter((l) => l.includes('NODE'));
+      expect(frames.length).toBeGreaterThan(1);
+      expect(frames[1]).toMatch(/^\x1b\[\d+A\x1b\[J/);
     });
   });
 });

@@ -74,6 +74,16 @@ export class EtcdStore {
     }
   }
 
+  /** Every entry whose key starts with `keyPrefix` (which must lie under this store's prefix), at one revision. */
+  async list(keyPrefix: string): Promise<StoreSnapshot> {
+    try {
+      const res = await this.client.getAll().prefix(keyPrefix).exec();
+      return { revision: Number(res.header.revision), entries: res.kvs.map(toEntry) };
+    } catch (err) {
+      throw unavailable(`listing ${keyPrefix}`, err);
+    }
+  }
+
   /** One key, or undefined when absent. */
   async get(key: string): Promise<StoredEntry | undefined> {
     try {

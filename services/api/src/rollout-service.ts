@@ -15,28 +15,37 @@
  * message never fails a view and never sets the desired version; history flags it.
  */
 import type { Bundle, TrustedKeys } from '@natfleet/bundle';
-import { MonotonicNodeStatuses, readNodeStatusSnapshot, type NodeStatus, type StoredBundle } from '@natfleet/bus';
+import { MonotonicNodeStatuses, pendingNodeStatus, readNodeStatusSnapshot, type NodeStatus, type StoredBundle } from '@natfleet/bus';
 import { compile, explain, isExplainInputError, type Explanation } from '@natfleet/compiler-core';
 import { isStoreError, type EtcdStore } from '@natfleet/store';
 import type { JetStreamClient, JetStreamManager } from 'nats';
-import type { ResourceKind } from '@natfleet/model';
+import { kindKeyPrefix, type ResourceKind } from '@natfleet/model';
 import { ApiError } from './errors.js';
 import { resourceStatuses, type ResourceStatus } from './resource-status.js';
 import { StoredBundles, type InvalidCode } from './stored-bundles.js';
 
 export type NodeRolloutStatus = 'in-sync' | 'behind' | 'failed' | 'silent';
 
-export interface RolloutNode extends NodeStatus {
+export interface ClassifiedNode extends NodeStatus {
   status: NodeRolloutStatus;
   heartbeatAgeSeconds: number | null;
+}
+
+export interface RolloutNode extends ClassifiedNode {
+  /** A Node resource exists in etcd for it (registered). A node that only has a KV status is expected too. */
+  registered: boolean;
 }
 
 export interface Rollout {
   cluster: string;
   desired: { version: number; digest: string; publishedAt: string } | null;
   nodes: RolloutNode[];
+  /** `total` counts every expected node: registered in etcd or reporting in the KV. */
   summary: { total: number; inSync: number; behind: number; failed: number; silent: number };
-  /** Every live (non-silent) node applied the desired version, and there is at least one. */
+  /**
+   * Every expected node applied the desired version, and there is at least one. A silent
+   * node's state is unknown, and unknown is not success: it makes this false.
+   */
   complete: boolean;
 }
 
@@ -74,7 +83,7 @@ export type HistoryItem = BundleSummary | InvalidBundleItem;
  * failed drift repair): a node that refused an older message but runs the desired version
  * is in sync, and one that failed on v10 while v11 (the fix) is on its way is behind.
  */
-export function classifyNode(s: NodeStatus, desired: Rollout['desired'], now: number, silentAfterMs: number): RolloutNode {
+export function classifyNode(s: NodeStatus, desired: Rollout['desired'], now: number, silentAfterMs: number): ClassifiedNode {
   const hb = Date.parse(s.heartbeatAt);
   const age = Number.isNaN(hb) ? null : Math.max(0, (now - hb) / 1000);
   const failureCounts = s.state === 'failed' && (!desired || s.failedVersion === 0 || s.failedVersion >= desired.version);
@@ -84,6 +93,13 @@ export function classifyNode(s: NodeStatus, desired: Rollout['desired'], now: nu
   else if (!desired || s.appliedVersion >= desired.version) status = 'in-sync';
   else status = 'behind';
   return { ...s, status, heartbeatAgeSeconds: age === null ? null : Math.round(age * 10) / 10 };
+}
+
+/** Names of the Node resources in etcd (the registered fleet). */
+async function registeredNodes(store: EtcdStore): Promise<Set<string>> {
+  const prefix = kindKeyPrefix('Node', store.prefix);
+  const snap = await store.list(prefix);
+  return new Set(snap.entries.filter((e) => e.key.startsWith(prefix)).map((e) => e.key.slice(prefix.length)).filter((n) => n !== '' && !n.includes('/')));
 }
 
 export class RolloutService {
@@ -108,17 +124,22 @@ export class RolloutService {
   }
 
   async rollout(now = Date.now()): Promise<Rollout> {
-    const { js, cluster, silentAfterMs } = this.deps;
-    const [latest, read] = await Promise.all([this.bundles.newest().then((n) => n?.stored), readNodeStatusSnapshot(js)]);
-    const statuses = this.statuses.merge(read);
+    const { js, cluster, silentAfterMs, store } = this.deps;
+    const [latest, read, registered] = await Promise.all([this.bundles.newest().then((n) => n?.stored), readNodeStatusSnapshot(js), registeredNodes(store)]);
+    const reported = this.statuses.merge(read);
+    // The fleet is every registered node plus every node reporting: a registered node
+    // with no status at all is expected and silent, never left out.
+    const seen = new Set(reported.map((s) => s.node));
+    const statuses = [...reported, ...[...registered].filter((n) => !seen.has(n)).map((n) => pendingNodeStatus(n, { heartbeatAt: '', cluster }))].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
     let desired = latest ? { version: latest.version, digest: latest.digest, publishedAt: latest.time.toISOString() } : null;
     if (this.desiredSeen !== null && (desired === null || desired.version < this.desiredSeen.version)) desired = this.desiredSeen;
     this.desiredSeen = desired;
-    const nodes = statuses.filter((s) => s.cluster === '' || s.cluster === cluster).map((s) => classifyNode(s, desired, now, silentAfterMs));
+    const nodes = statuses
+      .filter((s) => s.cluster === '' || s.cluster === cluster)
+      .map((s) => ({ ...classifyNode(s, desired, now, silentAfterMs), registered: registered.has(s.node) }));
     const count = (st: NodeRolloutStatus): number => nodes.filter((n) => n.status === st).length;
     const summary = { total: nodes.length, inSync: count('in-sync'), behind: count('behind'), failed: count('failed'), silent: count('silent') };
-    const live = summary.total - summary.silent;
-    return { cluster, desired, nodes, summary, complete: desired !== null && live > 0 && summary.inSync === live };
+    return { cluster, desired, nodes, summary, complete: desired !== null && summary.total > 0 && summary.inSync === summary.total };
   }
 
   /**

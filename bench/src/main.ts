@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCompileApply } from './compile-apply.js';
+import { benchDriftCheck } from './drift-check.js';
 import { benchWriteToEnforced } from './write-to-enforced.js';
 import { benchFanout } from './fanout.js';
 
@@ -13,6 +14,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   'write-to-enforced': () => benchWriteToEnforced(),
   fanout: () => benchFanout(),
   'compile-apply': () => benchCompileApply(),
+  'drift-check': () => benchDriftCheck(),
 };
 
 async function main(): Promise<void> {

@@ -16,7 +16,7 @@ export type NftErrorCode =
   | 'NFT_RENDER_INVALID'; // a bundle value is not safe to render as nft text
 
 /** What the failing nft run was doing. */
-export type NftOperation = 'apply' | 'check' | 'read' | 'delete';
+export type NftOperation = 'apply' | 'check' | 'read' | 'delete' | 'generation';
 
 /** Base class of every error this package throws. */
 export class NftError extends Error {

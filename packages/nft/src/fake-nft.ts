@@ -1,21 +1,26 @@
 /**
  * The in-memory Nft for unit tests of the enforcer (like knftables' Fake): it accepts
  * only transactions of the shape renderTransaction produces, keeps the resulting table
- * as text, answers read-backs from it and can be told to fail the next call.
+ * as text, answers read-backs from it and can be told to fail the next call. It keeps a
+ * ruleset generation like the kernel's: +1 per commit, its own or one simulated with
+ * `foreignCommit` (someone else's change, to this table or another).
  *
  * Deliberately small: it checks the structure of our own text, not nft's grammar. The
  * real nft tests (and `nft -c` on every golden file) are what prove the text is valid
  * nft. Must never run processes or touch the system.
  */
 import { NftSyntaxError } from './errors.js';
+import { nextGeneration } from './nft-generation.js';
 import { TABLE_REF, type Nft } from './nft.js';
-import { parseTerseListing, type TableState } from './table-state.js';
+import { parseTableListing, parseTerseListing, type TableState } from './table-state.js';
 
 /** In-memory Nft holding at most the one `inet natfleet` table. */
 export class FakeNft implements Nft {
   private table: string | undefined;
   private readonly failures: Error[] = [];
+  private readonly generationFailures: Error[] = [];
   private appliedCount = 0;
+  private gen = 1;
 
   /** Number of transactions applied successfully (0 at start). */
   get applied(): number {
@@ -23,11 +28,29 @@ export class FakeNft implements Nft {
   }
 
   /**
-   * Makes the next call (of any method) reject with `err` without changing anything.
-   * Calls queue: two failNext calls fail the next two operations.
+   * Makes the next call (of any method but `generation`) reject with `err` without
+   * changing anything. Calls queue: two failNext calls fail the next two operations.
    */
   failNext(err: Error): void {
     this.failures.push(err);
+  }
+
+  /** Makes the next `generation()` call reject with `err` (queued like failNext, separately). */
+  failNextGeneration(err: Error): void {
+    this.generationFailures.push(err);
+  }
+
+  /**
+   * Another process commits a transaction: the generation moves on and, when given,
+   * `edit` turns the table text (`dump()`; '' when there is none) into the new one ('' deletes
+   * it). Without `edit` the commit changed some other table. The text is not validated.
+   */
+  foreignCommit(edit?: (table: string) => string): void {
+    if (edit) {
+      const next = edit(this.table ?? '');
+      this.table = next === '' ? undefined : next;
+    }
+    this.gen = nextGeneration(this.gen);
   }
 
   /** Replaces the table with the one in `text`; NftSyntaxError (table unchanged) when `text` is not our transaction shape. */
@@ -35,6 +58,7 @@ export class FakeNft implements Nft {
     this.takeFailure();
     this.table = parseTransaction(text);
     this.appliedCount++;
+    this.gen = nextGeneration(this.gen);
   }
 
   /** Validates like applyTransaction, changes nothing. */
@@ -49,11 +73,25 @@ export class FakeNft implements Nft {
     return this.table === undefined ? undefined : parseTerseListing(this.table);
   }
 
+  /** The read-back with set elements; undefined when there is no table. */
+  async readTableContents(): Promise<TableState | undefined> {
+    this.takeFailure();
+    return this.table === undefined ? undefined : parseTableListing(this.table);
+  }
+
+  /** The generation: 1 at start, +1 per commit (apply, delete of an existing table, foreignCommit). */
+  async generation(): Promise<number> {
+    const err = this.generationFailures.shift();
+    if (err) throw err;
+    return this.gen;
+  }
+
   /** Removes the table; false when there was none. */
   async deleteTable(): Promise<boolean> {
     this.takeFailure();
     const existed = this.table !== undefined;
     this.table = undefined;
+    if (existed) this.gen = nextGeneration(this.gen);
     return existed;
   }
 

@@ -1,14 +1,18 @@
 /**
  * @natfleet/nft — natfleet's nftables dataplane: render a bundle into the `inet natfleet`
  * table for one node, apply it as one atomic `nft -f -` transaction, read it back
- * without listing set elements, and compare. One `Nft` interface with a real
- * implementation (the nft binary, optionally inside a netns) and an in-memory fake.
+ * without listing set elements (or with them, when the ruleset generation moved), and
+ * compare. One `Nft` interface with a real implementation (the nft binary, optionally
+ * inside a netns; perl for the generation) and an in-memory fake.
  */
 // Re-exported so enforcer code needs one import; the merge rule lives in @natfleet/bundle,
 // shared with the compiler's explain.
 export { effectiveSettings } from '@natfleet/bundle';
-export { expectedTableState, renderTable, renderTransaction, tableComment } from './nft-render.js';
-export { compareTableState, parseTerseListing } from './table-state.js';
+export { expectedTableContents, expectedTableState, renderTable, renderTransaction, tableComment } from './nft-render.js';
+export { compareTableState, parseTableListing, parseTerseListing } from './table-state.js';
+export { compareElements, elementRange } from './set-elements.js';
+export type { AddressRange, ElementDifference } from './set-elements.js';
+export { GENERATION_PROGRAM, nextGeneration, parseGeneration } from './nft-generation.js';
 export type { TableDifference, TableState } from './table-state.js';
 export { TABLE_FAMILY, TABLE_NAME, TABLE_REF } from './nft.js';
 export type { Nft } from './nft.js';

@@ -79,9 +79,25 @@ export function renderTransaction(bundle: Bundle, nodeName: string): string {
  * comment, the set names, the one chain and the rule ids in order (2 rules, or 4 with a
  * port range). Throws NftRenderError like renderTable.
  */
-export function expectedTableState(bundle: Bundle, nodeName: string): Required<TableState> {
+export function expectedTableState(bundle: Bundle, nodeName: string): Required<Omit<TableState, 'elements'>> {
   const plan = planTable(bundle, nodeName);
   return { comment: plan.comment, sets: plan.sets.map((s) => s.name), chains: [CHAIN], ruleIds: plan.rules.map((r) => r.id) };
+}
+
+/**
+ * expectedTableState plus `elements`: every set's CIDRs as the bundle gives them (the
+ * bundle's own arrays, not copies), to compare with a full read (`readTableContents`).
+ * Throws NftRenderError like renderTable.
+ */
+export function expectedTableContents(bundle: Bundle, nodeName: string): Required<TableState> {
+  const plan = planTable(bundle, nodeName);
+  return {
+    comment: plan.comment,
+    sets: plan.sets.map((s) => s.name),
+    chains: [CHAIN],
+    ruleIds: plan.rules.map((r) => r.id),
+    elements: Object.fromEntries(plan.sets.map((s) => [s.name, s.elements])),
+  };
 }
 
 /** The table comment for a bundle: `natfleet v<version> <digest>`. Throws NftRenderError on a malformed version or digest. */

@@ -5,14 +5,16 @@
  *
  * Must never name any table but `inet natfleet` in the commands it builds itself
  * (read and delete); apply and check run only the text they are handed, which is ours.
+ * `generation()` runs perl, not nft: a fixed read-only netlink request (nft-generation.ts).
  * Never logs, never retries: the enforcer owns the retry policy.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { isNftNotFoundError, nftErrorFromFailure, NftTimeoutError, NftUnavailableError, type NftOperation } from './errors.js';
+import { isNftNotFoundError, NftCommandError, nftErrorFromFailure, NftTimeoutError, NftUnavailableError, type NftOperation } from './errors.js';
+import { GENERATION_PROGRAM, parseGeneration } from './nft-generation.js';
 import { TABLE_FAMILY, TABLE_NAME, type Nft } from './nft.js';
-import { parseTerseListing, type TableState } from './table-state.js';
+import { parseTableListing, parseTerseListing, type TableState } from './table-state.js';
 
 export interface RealNftOptions {
   /** Run nft inside this named network namespace (`ip netns exec <netns> nft …`). Default: the current namespace. */
@@ -21,6 +23,8 @@ export interface RealNftOptions {
   nftPath?: string;
   /** The ip binary (only used with `netns`), found like nft. Default `ip`. */
   ipPath?: string;
+  /** The perl binary, for `generation()` only, found like nft. Default `perl`. */
+  perlPath?: string;
   /** Kill nft and reject with NftTimeoutError after this long. Default 10 000 ms. */
   timeoutMs?: number;
 }
@@ -29,7 +33,8 @@ export const DEFAULT_NFT_TIMEOUT_MS = 10_000;
 
 /** Debian puts nft and ip in /usr/sbin, which a service's PATH may lack. */
 const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
-const DEBIAN_PACKAGE: Readonly<Record<string, string>> = { nft: 'nftables', ip: 'iproute2' };
+type Binary = 'nft' | 'ip' | 'perl';
+const DEBIAN_PACKAGE: Readonly<Record<Binary, string>> = { nft: 'nftables', ip: 'iproute2', perl: 'perl-base' };
 /** stderr kept for errors: nft prints the whole offending line, which can be megabytes long. */
 const MAX_STDERR = 64 * 1024;
 const NETNS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
@@ -52,17 +57,17 @@ export class RealNft implements Nft {
   }
 
   async applyTransaction(text: string): Promise<void> {
-    await this.run('apply', ['-f', '-'], text);
+    await this.run('apply', 'nft', ['-f', '-'], text);
   }
 
   async check(text: string): Promise<void> {
-    await this.run('check', ['-c', '-f', '-'], text);
+    await this.run('check', 'nft', ['-c', '-f', '-'], text);
   }
 
   /** Resolves undefined when the table does not exist; other failures reject. */
   async readTable(): Promise<TableState | undefined> {
     try {
-      const { stdout } = await this.run('read', ['-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+      const { stdout } = await this.run('read', 'nft', ['-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
       return parseTerseListing(stdout);
     } catch (err) {
       if (isNftNotFoundError(err)) return undefined;
@@ -70,10 +75,34 @@ export class RealNft implements Nft {
     }
   }
 
+  /** Full listing with set elements; resolves undefined when the table does not exist; other failures reject. */
+  async readTableContents(): Promise<TableState | undefined> {
+    try {
+      const { stdout } = await this.run('read', 'nft', ['list', 'table', TABLE_FAMILY, TABLE_NAME]);
+      return parseTableListing(stdout);
+    } catch (err) {
+      if (isNftNotFoundError(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * One NFT_MSG_GETGEN netlink request through perl (nft-generation.ts). Rejects with
+   * NftUnavailableError (no perl, no CAP_NET_ADMIN, no netns), NftTimeoutError, or
+   * NftCommandError (anything else, including output that is not a generation).
+   */
+  async generation(): Promise<number> {
+    // A clean environment: PERL5OPT / PERL5LIB must not change what this program does.
+    const { stdout, stderr } = await this.run('generation', 'perl', ['-e', GENERATION_PROGRAM], undefined, { PATH: process.env.PATH ?? '', LC_ALL: 'C' });
+    const generation = parseGeneration(stdout);
+    if (generation === undefined) throw new NftCommandError(0, `generation: unexpected output ${JSON.stringify(stdout.slice(0, 100))} ${stderr}`.trim());
+    return generation;
+  }
+
   /** Resolves false when the table did not exist; other failures reject. */
   async deleteTable(): Promise<boolean> {
     try {
-      await this.run('delete', ['delete', 'table', TABLE_FAMILY, TABLE_NAME]);
+      await this.run('delete', 'nft', ['delete', 'table', TABLE_FAMILY, TABLE_NAME]);
       return true;
     } catch (err) {
       if (isNftNotFoundError(err)) return false;
@@ -81,21 +110,21 @@ export class RealNft implements Nft {
     }
   }
 
-  /** The command line for `nftArgs`: nft itself, or `ip netns exec <ns> nft …`. */
-  private command(nftArgs: string[]): [string, string[]] {
-    const nft = findBinary(this.options.nftPath ?? 'nft');
-    assertExecutable(nft, 'nft');
-    if (this.options.netns === undefined) return [nft, nftArgs];
+  /** The command line for `binary` (nft or perl) with `binaryArgs`: the binary itself, or `ip netns exec <ns> <binary> …`. */
+  private command(binary: 'nft' | 'perl', binaryArgs: string[]): [string, string[]] {
+    const path = findBinary((binary === 'nft' ? this.options.nftPath : this.options.perlPath) ?? binary);
+    assertExecutable(path, binary);
+    if (this.options.netns === undefined) return [path, binaryArgs];
     const ip = findBinary(this.options.ipPath ?? 'ip');
     assertExecutable(ip, 'ip');
-    return [ip, ['netns', 'exec', this.options.netns, nft, ...nftArgs]];
+    return [ip, ['netns', 'exec', this.options.netns, path, ...binaryArgs]];
   }
 
-  private run(operation: NftOperation, nftArgs: string[], input?: string): Promise<RunResult> {
+  private run(operation: NftOperation, binary: 'nft' | 'perl', binaryArgs: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<RunResult> {
     let cmd: string;
     let args: string[];
     try {
-      [cmd, args] = this.command(nftArgs);
+      [cmd, args] = this.command(binary, binaryArgs);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -104,7 +133,7 @@ export class RealNft implements Nft {
       const child = spawn(cmd, args, {
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true,
-        env: { ...process.env, LC_ALL: 'C' }, // nft's errno texts are what errors.ts matches
+        env: env ?? { ...process.env, LC_ALL: 'C' }, // nft's errno texts are what errors.ts matches
       });
       let stdout = '';
       let stderr = '';
@@ -129,7 +158,7 @@ export class RealNft implements Nft {
       child.on('error', (err: NodeJS.ErrnoException) =>
         finish(() =>
           reject(
-            new NftUnavailableError('missing-binary', `cannot run ${cmd}: ${err.code ?? err.message}; install the Debian package nftables`, '', 'nftables', {
+            new NftUnavailableError('missing-binary', `cannot run ${cmd}: ${err.code ?? err.message}; install the Debian package ${DEBIAN_PACKAGE[binary]}`, '', DEBIAN_PACKAGE[binary], {
               cause: err,
             }),
           ),
@@ -180,9 +209,9 @@ function executable(path: string): boolean {
   }
 }
 
-function assertExecutable(path: string, binary: 'nft' | 'ip'): void {
+function assertExecutable(path: string, binary: Binary): void {
   if (path.includes('/') && executable(path)) return;
-  const pkg = DEBIAN_PACKAGE[binary]!;
+  const pkg = DEBIAN_PACKAGE[binary];
   throw new NftUnavailableError(
     'missing-binary',
     `${binary} not found (${path.includes('/') ? path : `searched PATH and ${SBIN_DIRS.join(', ')}`}); install the Debian package ${pkg} (apt-get install ${pkg})`,

@@ -1,13 +1,16 @@
 /**
- * Read-back of the natfleet table without its set elements: the parse of
- * `nft -t list table inet natfleet` (terse text, because nft 1.0.6's JSON output drops
- * the table comment) and the comparison with what a bundle should have produced.
+ * Read-back of the natfleet table: the parse of `nft -t list table inet natfleet` (terse
+ * text, because nft 1.0.6's JSON output drops the table comment), or of the full listing
+ * with set elements, and the comparison with what a bundle should have produced.
  * The table comment carries version and digest; rule comments carry rule hashes, so the
- * comparison never needs to understand rule syntax. Pure: never runs nft.
+ * comparison never needs to understand rule syntax; set elements compare by the addresses
+ * they cover (set-elements.ts). Pure: never runs nft.
  *
- * Not seen by this read-back, by design: set elements (listing 100k elements is slow) and
- * a rule whose body was replaced while keeping its comment.
+ * Not seen by the terse read-back, by design: set elements (listing 100k elements is slow;
+ * the enforcer lists them only when the ruleset generation moved). Not seen by either: a
+ * rule whose body was replaced while keeping its comment.
  */
+import { compareElements } from './set-elements.js';
 
 /** What the read-back sees of a table. */
 export interface TableState {
@@ -19,6 +22,12 @@ export interface TableState {
   chains: string[];
   /** The comment of every rule of every chain, in listing order; '' for a rule without a comment. */
   ruleIds: string[];
+  /**
+   * Set name → its elements as listed (`a`, `a/len` or `a-b`; annotations such as a
+   * comment dropped). Present only in a full read (`parseTableListing`) and in what a
+   * bundle should produce (`expectedTableContents`); a terse read leaves it out.
+   */
+  elements?: Record<string, readonly string[]>;
 }
 
 /** One way the live table differs from the expected one; tagged by `type`, with a log-ready `message`. */
@@ -26,7 +35,8 @@ export type TableDifference =
   | { type: 'table-missing'; message: string }
   | { type: 'comment'; expected: string | undefined; actual: string | undefined; message: string }
   | { type: 'set-missing' | 'set-unexpected' | 'chain-missing' | 'chain-unexpected'; name: string; message: string }
-  | { type: 'rules'; expected: string[]; actual: string[]; message: string };
+  | { type: 'rules'; expected: string[]; actual: string[]; message: string }
+  | { type: 'elements'; name: string; missing: number; unexpected: number; message: string };
 
 const QUOTED = /"(?:[^"\\]|\\.)*"/g;
 const COMMENT_AT_END = /(?:^|\s)comment "((?:[^"\\]|\\.)*)"\s*$/;
@@ -40,9 +50,26 @@ const BLOCK_START = /^(set|map|chain|flowtable|counter|quota|limit|ct helper|ct 
  * `{ sets: [], chains: [], ruleIds: [] }` with no comment; it never throws.
  */
 export function parseTerseListing(text: string): TableState {
+  return parseListing(text, false);
+}
+
+/**
+ * Parses the full listing of ONE table (`nft list table …`, or our rendered text) like
+ * parseTerseListing, plus `elements`: every set gets an entry, `[]` when it has none.
+ * Never throws.
+ */
+export function parseTableListing(text: string): TableState {
+  return parseListing(text, true);
+}
+
+function parseListing(text: string, withElements: boolean): TableState {
   const state: TableState = { sets: [], chains: [], ruleIds: [] };
+  const elements: Record<string, string[]> = {};
+  if (withElements) state.elements = elements;
   let depth = 0;
   let block: 'set' | 'chain' | 'other' | undefined;
+  let set: string[] | undefined;
+  let inElements = false;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
@@ -57,7 +84,10 @@ export function parseTerseListing(text: string): TableState {
       const start = BLOCK_START.exec(bare);
       if (start) {
         block = start[1] === 'set' || start[1] === 'chain' ? start[1] : 'other';
-        if (start[1] === 'set') state.sets.push(start[2]!);
+        if (start[1] === 'set') {
+          state.sets.push(start[2]!);
+          set = elements[start[2]!] = [];
+        }
         if (start[1] === 'chain') state.chains.push(start[2]!);
       } else {
         const comment = /^comment "((?:[^"\\]|\\.)*)"\s*;?$/.exec(line);
@@ -66,6 +96,15 @@ export function parseTerseListing(text: string): TableState {
       depth += opens - closes;
       if (depth <= 0) break; // one table only
       continue;
+    }
+    if (withElements && block === 'set' && (inElements || (depth === 2 && bare.startsWith('elements = {')))) {
+      // `elements = { a, b,` … `c comment "x, y", d }`, two per line or one: quotes are blanked in `bare`.
+      inElements = depth + opens - closes > 2;
+      const body = bare.replace(/^elements = \{/, '').replace(/\}\s*$/, '');
+      for (const item of body.split(',')) {
+        const token = item.trim().split(/\s/, 1)[0];
+        if (token) set!.push(token);
+      }
     }
     if (depth === 2 && block === 'chain' && !(opens === 0 && closes === 1 && bare === '}')) {
       // Chain header lines and a chain's own comment are not rules.
@@ -79,9 +118,11 @@ export function parseTerseListing(text: string): TableState {
 }
 
 /**
- * Differences between the expected state (from `expectedTableState`) and the read-back
- * (`undefined` = the table does not exist). Sets and chains compare as name sets; rule
- * ids compare as an ordered list (order decides NAT). Empty when they are equal;
+ * Differences between the expected state (from `expectedTableState` or
+ * `expectedTableContents`) and the read-back (`undefined` = the table does not exist).
+ * Sets and chains compare as name sets; rule ids compare as an ordered list (order decides
+ * NAT); when both sides carry `elements`, each expected set that exists compares by the
+ * addresses it covers (one `elements` difference per set). Empty when they are equal;
  * a missing table gives exactly one `table-missing` difference.
  */
 export function compareTableState(expected: TableState, actual: TableState | undefined): TableDifference[] {
@@ -109,7 +150,28 @@ export function compareTableState(expected: TableState, actual: TableState | und
     const detail = missing.length || extra.length ? `missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]` : 'same rules in another order or repeated';
     diffs.push({ type: 'rules', expected: [...expected.ruleIds], actual: [...actual.ruleIds], message: `rules differ: ${detail}` });
   }
+  if (expected.elements && actual.elements) {
+    for (const [name, want] of Object.entries(expected.elements)) {
+      const have = actual.elements[name];
+      if (have === undefined) continue; // reported as set-missing
+      const { missing, unexpected } = compareElements(want, have);
+      if (missing.length === 0 && unexpected.length === 0) continue;
+      diffs.push({
+        type: 'elements',
+        name,
+        missing: missing.length,
+        unexpected: unexpected.length,
+        message: `set ${name}: ${missing.length} of ${want.length} elements missing${sample(missing)}, ${unexpected.length} unexpected${sample(unexpected)}`,
+      });
+    }
+  }
   return diffs;
+}
+
+/** ` (a, b, c, …)` for a log line; '' for none. */
+function sample(items: readonly string[]): string {
+  if (items.length === 0) return '';
+  return ` (${items.slice(0, 3).join(', ')}${items.length > 3 ? ', …' : ''})`;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -11,13 +11,19 @@
  * A failed apply leaves the previous table in force (nft transactions are all or
  * nothing) and is reported as `failed` with a code; the loop keeps running.
  *
+ * Drift checks are cheap at any table size: each one reads the kernel's ruleset generation
+ * (Nft.generation, one netlink request) and stops there when it has not moved since the
+ * table was last known to be exactly the applied bundle. Only when it moved (anyone
+ * committed anything, to any table), or nothing is known yet, is the table listed with
+ * its set elements and compared; a difference is repaired by re-applying the bundle.
+ *
  * Must never touch a table other than `inet natfleet` (all nft access goes through the
  * Nft interface of @natfleet/nft, which only names that table) and never logs through
  * anything but the logger it is given.
  */
 import { createHash } from 'node:crypto';
 import { decodeBundle, encodeBundle, type Bundle, type TrustedKeys } from '@natfleet/bundle';
-import { compareTableState, expectedTableState, isNftTimeoutError, renderTransaction, type Nft, type TableState } from '@natfleet/nft';
+import { compareTableState, expectedTableContents, expectedTableState, isNftTimeoutError, nextGeneration, renderTransaction, type Nft, type TableState } from '@natfleet/nft';
 import type { Logger } from '@natfleet/service-kit';
 import { failureCode, failureMessage, ReadBackError, StaleBundleError, WrongClusterError } from './errors.js';
 import type { EnforcerMetrics } from './metrics.js';
@@ -59,15 +65,20 @@ interface Held {
 /** The bundle in force, with what its table must look like. */
 interface Enforced extends Held {
   transaction: string;
+  /** What the terse read-back after an apply must show (no set elements). */
   expected: TableState;
+  /** `expected` plus every set's elements: what a drift verification compares. */
+  contents: TableState;
   appliedAt: string;
   applyMs: number;
 }
 
 /**
- * A drift check never waits less than this many times its own read-back: reading a table
- * with 100k set elements costs ~0.8 s (nft fetches every element), and a node should not
- * spend more than ~20% of a core watching its own table.
+ * After a drift verification (a full listing: ~1.5 s with 100k set elements, since nft
+ * fetches every element) the next check waits at least this many times as long, so a
+ * node whose ruleset generation moves all the time (another agent committing to another
+ * table) spends no more than ~20% of a core watching its own table. The cheap generation
+ * check alone never stretches the interval.
  */
 export const DRIFT_DUTY_FACTOR = 4;
 /** Retry delays double up to this multiple of the retry interval. */
@@ -87,6 +98,13 @@ export class Enforcer {
   private retryAt: number | undefined;
   private retryAttempts = 0;
   private driftAt: number | undefined;
+  /**
+   * The ruleset generation at which the live table was last known to be exactly `applied`
+   * (set elements included); undefined when not known, so the next drift check verifies.
+   */
+  private knownGeneration: number | undefined;
+  /** The last generation read failed (logged once, until it works again). */
+  private generationFailing = false;
   private started = false;
   private stopping = false;
   private idle = false;
@@ -208,6 +226,9 @@ export class Enforcer {
 
   private async restore(): Promise<RestoreOutcome> {
     const path = this.o.store.path;
+    // Nothing is applied yet, so nothing to vouch for: this is the `before` of the first
+    // apply, which then needs no verification when its commit is the only one since.
+    this.knownGeneration = await this.readGeneration();
     let bytes: Uint8Array | undefined;
     try {
       bytes = await this.o.store.load();
@@ -238,6 +259,7 @@ export class Enforcer {
       // The process restarted but the node did not: the table is already right, keep it as is.
       const expected = expectedTableState(bundle, this.o.nodeName);
       if (compareTableState(expected, await this.o.nft.readTable()).length === 0) {
+        // Set elements were not read: knownGeneration stays unknown, so the first drift check verifies them.
         this.enforce(held, renderTransaction(bundle, this.o.nodeName), expected, 0);
         log.info({ path }, 'saved bundle already in force');
         this.changed();
@@ -297,6 +319,7 @@ export class Enforcer {
     const { bundle } = held;
     const log = this.log.child({ version: bundle.version, digest: bundle.digest });
     const t0 = performance.now();
+    const before = this.knownGeneration;
     let transaction: string;
     let expected: TableState;
     try {
@@ -304,6 +327,8 @@ export class Enforcer {
       expected = expectedTableState(bundle, this.o.nodeName);
       await this.transact(transaction, expected);
     } catch (err) {
+      // Usually nothing was committed, but a timed-out nft may have: verify at the next check.
+      this.knownGeneration = undefined;
       this.o.metrics.applies.inc({ result: 'failure' });
       this.fail({ kind: 'apply', code: failureCode(err), message: failureMessage(err), version: bundle.version });
       const retryInMs = this.scheduleRetry();
@@ -322,13 +347,44 @@ export class Enforcer {
     log.info({ applyMs, reason }, 'bundle applied');
     if (saveError) this.saveFailed(saveError, log);
     this.changed();
+    // After the report, so the write → enforced latency does not pay for it.
+    this.knownGeneration = await this.generationAfterOwnCommit(before);
     return true;
   }
 
   private enforce(held: Held, transaction: string, expected: TableState, applyMs: number): void {
-    this.applied = { ...held, transaction, expected, appliedAt: new Date().toISOString(), applyMs };
+    const contents = expectedTableContents(held.bundle, this.o.nodeName);
+    this.applied = { ...held, transaction, expected, contents, appliedAt: new Date().toISOString(), applyMs };
+    this.knownGeneration = undefined;
     this.o.metrics.appliedVersion.set(held.bundle.version);
     this.driftAt = Date.now() + this.o.driftIntervalMs;
+  }
+
+  /** The ruleset generation, or undefined when it cannot be read (logged once per outage). */
+  private async readGeneration(): Promise<number | undefined> {
+    try {
+      const generation = await this.o.nft.generation();
+      if (this.generationFailing) this.log.info({ generation }, 'ruleset generation readable again: drift checks are cheap again');
+      this.generationFailing = false;
+      return generation;
+    } catch (err) {
+      if (!this.generationFailing) {
+        this.log.warn({ err, code: failureCode(err) }, 'cannot read the ruleset generation: every drift check lists the whole table until it can');
+      }
+      this.generationFailing = true;
+      return undefined;
+    }
+  }
+
+  /**
+   * The generation to trust after our own commit (an apply or a repair), which the kernel
+   * numbered `before + 1`, or undefined when anything else may also have committed since
+   * `before` (or `before` was not known): we cannot tell whether that came before our
+   * commit (harmless, we replaced the whole table) or after it, so the next check verifies.
+   */
+  private async generationAfterOwnCommit(before: number | undefined): Promise<number | undefined> {
+    const after = await this.readGeneration();
+    return before !== undefined && after === nextGeneration(before) ? after : undefined;
   }
 
   /** One nft transaction, then the read-back. A timed-out nft may have committed: the read-back decides. */
@@ -390,7 +446,11 @@ export class Enforcer {
     return delay;
   }
 
-  /** Reads the live table; restores the applied bundle when someone changed or deleted it. */
+  /**
+   * Restores the applied bundle when someone changed or deleted its table. Cheap when the
+   * ruleset generation has not moved since the table was known good; otherwise lists the
+   * table with its set elements and compares.
+   */
   private async checkDrift(): Promise<void> {
     const a = this.applied;
     if (!a) {
@@ -398,9 +458,19 @@ export class Enforcer {
       return;
     }
     const t0 = performance.now();
+    // Read before the listing: a commit after this read moves the generation again, so the
+    // generation stored below can only be older than the table it vouches for, never newer.
+    const generation = await this.readGeneration();
+    if (generation !== undefined && generation === this.knownGeneration) {
+      this.o.metrics.driftChecks.inc({ result: 'ok' });
+      this.o.metrics.driftCheckSeconds.observe((performance.now() - t0) / 1_000);
+      this.driftAt = Date.now() + this.o.driftIntervalMs;
+      return;
+    }
+    this.log.debug({ generation, knownGeneration: this.knownGeneration }, 'ruleset generation moved: verifying the table with its set elements');
     let live: TableState | undefined;
     try {
-      live = await this.o.nft.readTable();
+      live = await this.o.nft.readTableContents();
     } catch (err) {
       this.o.metrics.driftChecks.inc({ result: 'error' });
       this.driftAt = Date.now() + this.o.driftIntervalMs;
@@ -410,8 +480,9 @@ export class Enforcer {
     const readMs = performance.now() - t0;
     this.o.metrics.driftCheckSeconds.observe(readMs / 1_000);
     this.driftAt = Date.now() + Math.max(this.o.driftIntervalMs, DRIFT_DUTY_FACTOR * readMs);
-    const differences = compareTableState(a.expected, live);
+    const differences = compareTableState(a.contents, live);
     if (differences.length === 0) {
+      this.knownGeneration = generation;
       this.o.metrics.driftChecks.inc({ result: 'ok' });
       if (this.problem?.kind === 'drift') {
         this.problem = undefined; // someone else put it back
@@ -426,6 +497,7 @@ export class Enforcer {
     try {
       await this.transact(a.transaction, a.expected);
     } catch (err) {
+      this.knownGeneration = undefined;
       this.fail({ kind: 'drift', code: failureCode(err), message: `restoring the table failed: ${failureMessage(err)}`, version: a.bundle.version });
       this.driftAt = Date.now() + this.o.driftIntervalMs;
       log.error({ err, code: failureCode(err) }, 'drift repair failed: retrying at the next check');
@@ -436,6 +508,7 @@ export class Enforcer {
     if (this.problem?.kind === 'drift') this.problem = undefined;
     log.info({ repairMs: Math.round(performance.now() - t1), driftRepairs: this.driftRepairs }, 'natfleet table restored');
     this.changed();
+    this.knownGeneration = await this.generationAfterOwnCommit(generation);
   }
 
   private fail(problem: Problem): void {

@@ -168,6 +168,8 @@ describe('nft failures', () => {
       applyTransaction: (t) => fake.applyTransaction(t),
       check: (t) => fake.check(t),
       deleteTable: () => fake.deleteTable(),
+      readTableContents: () => fake.readTableContents(),
+      generation: () => fake.generation(),
       readTable: async (): Promise<TableState | undefined> => {
         const real = await fake.readTable();
         return lie && real ? { ...real, comment: 'natfleet v0 someone-else' } : real;
@@ -190,6 +192,8 @@ describe('nft failures', () => {
       check: (t) => fake.check(t),
       deleteTable: () => fake.deleteTable(),
       readTable: () => fake.readTable(),
+      readTableContents: () => fake.readTableContents(),
+      generation: () => fake.generation(),
     };
     const h = await started(harness({ nft }));
     h.enforcer.offer(message(sealed(4)));
@@ -309,6 +313,8 @@ describe('drift repair', () => {
       check: (t) => fake.check(t),
       deleteTable: () => fake.deleteTable(),
       readTable: () => fake.readTable(),
+      readTableContents: () => fake.readTableContents(),
+      generation: () => fake.generation(),
     };
     const h = await started(harness({ nft, driftIntervalMs: 100 }));
     h.enforcer.offer(message(sealed(1)));
@@ -321,5 +327,150 @@ describe('drift repair', () => {
     await eventually(() => h.enforcer.status().driftRepairs === 1);
     expect(h.enforcer.status()).toMatchObject({ state: 'applied', errorCode: '' });
     expect(h.enforcer.readiness().ok).toBe(true);
+  });
+});
+
+describe('drift repair: set contents and the ruleset generation', () => {
+  /** Eight v4 pools, as in the incident (issue 12 item 12). */
+  const POOLS = Array.from({ length: 8 }, (_, i) => `10.${64 + i}.0.0/16`);
+  const pooled = (version: number) =>
+    sealed(version, { fleet: { ...body(version).fleet, v4: { masquerade: POOLS, noNat: [...POOLS, '10.96.0.0/12'] } } });
+
+  /** Someone else's edit of the table text: keeps the elements of `set` for which `keep` holds. */
+  const editElements =
+    (set: string, keep: (element: string) => boolean) =>
+    (table: string): string =>
+      table.replace(new RegExp(`(\\tset ${set} \\{\\n(?:\\t\\t(?!elements)[^\\n]*\\n)*)\\t\\telements = \\{ ([^}]*) \\}\\n`), (_m, head: string, list: string) => {
+        const kept = list.split(', ').filter(keep);
+        return kept.length > 0 ? `${head}\t\telements = { ${kept.join(', ')} }\n` : head;
+      });
+  const elementsOf = async (nft: Nft, set: string): Promise<readonly string[] | undefined> => (await nft.readTableContents())?.elements?.[set];
+
+  /** FakeNft counting full listings. */
+  function counting(fake = new FakeNft()): { nft: Nft; fake: FakeNft; listings: () => number } {
+    let listings = 0;
+    const nft: Nft = {
+      applyTransaction: (t) => fake.applyTransaction(t),
+      check: (t) => fake.check(t),
+      deleteTable: () => fake.deleteTable(),
+      readTable: () => fake.readTable(),
+      readTableContents: () => {
+        listings++;
+        return fake.readTableContents();
+      },
+      generation: () => fake.generation(),
+    };
+    return { nft, fake, listings: () => listings };
+  }
+
+  it('a flushed set (comment and rules intact) is restored and counted; status stays applied', async () => {
+    const h = await started(harness({ driftIntervalMs: 20 }));
+    const b = pooled(3);
+    h.enforcer.offer(message(b));
+    await eventually(() => h.enforcer.status().appliedVersion === 3);
+    await h.enforcer.whenIdle();
+    h.nft.foreignCommit(editElements('masq_v4', () => false)); // nft flush set inet natfleet masq_v4
+    expect(await elementsOf(h.nft, 'masq_v4')).toEqual([]);
+    expect(commentOf(h.nft)).toBe(tableComment(b)); // what the old check looked at
+    await eventually(() => h.enforcer.status().driftRepairs === 1);
+    expect(await elementsOf(h.nft, 'masq_v4')).toEqual(POOLS);
+    expect(h.enforcer.status()).toMatchObject({ state: 'applied', appliedVersion: 3, errorCode: '', driftRepairs: 1 });
+    expect(await metricValue(h.metrics, 'driftRepairs')).toBe(1);
+    expect(await metricValue(h.metrics, 'driftChecks', { result: 'drift' })).toBe(1);
+  });
+
+  it('one deleted element is restored', async () => {
+    const h = await started(harness({ driftIntervalMs: 20 }));
+    h.enforcer.offer(message(pooled(4)));
+    await eventually(() => h.enforcer.status().appliedVersion === 4);
+    h.nft.foreignCommit(editElements('masq_v4', (e) => e !== POOLS[5]));
+    await eventually(() => h.enforcer.status().driftRepairs === 1);
+    expect(await elementsOf(h.nft, 'masq_v4')).toEqual(POOLS);
+    expect(await elementsOf(h.nft, 'nonat_v4')).toEqual([...POOLS, '10.96.0.0/12']);
+  });
+
+  it('an added element is removed again', async () => {
+    const h = await started(harness({ driftIntervalMs: 20 }));
+    h.enforcer.offer(message(pooled(5)));
+    await eventually(() => h.enforcer.status().appliedVersion === 5);
+    h.nft.foreignCommit((t) => t.replace('elements = { 10.64.0.0/16,', 'elements = { 10.0.0.0/16, 10.64.0.0/16,'));
+    expect(await elementsOf(h.nft, 'masq_v4')).toContain('10.0.0.0/16');
+    await eventually(() => h.enforcer.status().driftRepairs === 1);
+    expect(await elementsOf(h.nft, 'masq_v4')).toEqual(POOLS);
+  });
+
+  it('lists the table only when the generation moved; a commit elsewhere is verified once, not repaired', async () => {
+    const c = counting();
+    const h = await started(harness({ nft: c.nft, driftIntervalMs: 10 }));
+    h.enforcer.offer(message(pooled(6)));
+    await eventually(() => h.enforcer.status().appliedVersion === 6);
+    // The apply's own commit is recognised (generation +1): no listing needed.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(c.listings()).toBe(0);
+    expect(await metricValue(h.metrics, 'driftChecks', { result: 'ok' })).toBeGreaterThan(3);
+    c.fake.foreignCommit(); // another table changed
+    await eventually(() => c.listings() === 1);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(c.listings()).toBe(1);
+    expect(h.enforcer.status().driftRepairs).toBe(0);
+  });
+
+  it('a change committed between our apply and the generation read is caught by a verification', async () => {
+    const fake = new FakeNft();
+    let sneak = false;
+    const nft: Nft = {
+      applyTransaction: async (t) => {
+        await fake.applyTransaction(t);
+        // Another process commits right after our transaction.
+        if (sneak) fake.foreignCommit(editElements('masq_v4', () => false));
+      },
+      check: (t) => fake.check(t),
+      deleteTable: () => fake.deleteTable(),
+      readTable: () => fake.readTable(),
+      readTableContents: () => fake.readTableContents(),
+      generation: () => fake.generation(),
+    };
+    const h = await started(harness({ nft, driftIntervalMs: 20 }));
+    h.enforcer.offer(message(pooled(1)));
+    await eventually(() => h.enforcer.status().appliedVersion === 1);
+    await h.enforcer.whenIdle();
+    sneak = true;
+    h.enforcer.offer(message(pooled(2)));
+    await eventually(() => h.enforcer.status().appliedVersion === 2);
+    sneak = false;
+    await eventually(() => h.enforcer.status().driftRepairs === 1);
+    expect(await elementsOf(fake, 'masq_v4')).toEqual(POOLS);
+  });
+
+  it('a restart adopting the table in force verifies its set elements at the first check', async () => {
+    const dir = tempDir();
+    const nft = new FakeNft();
+    const b = pooled(2);
+    await nft.applyTransaction(renderTransaction(b, NODE));
+    nft.foreignCommit(editElements('masq_v4', () => false)); // flushed while the enforcer was down
+    await harness({ dir }).store.save(encodeBundle(b, { compressAbove: Infinity }));
+    const h = await started(harness({ dir, nft, driftIntervalMs: 20 }));
+    expect(h.enforcer.status()).toMatchObject({ state: 'applied', appliedVersion: 2 });
+    await eventually(() => h.enforcer.status().driftRepairs === 1);
+    expect(await elementsOf(nft, 'masq_v4')).toEqual(POOLS);
+  });
+
+  it('without a readable generation every check verifies the set elements', async () => {
+    const fake = new FakeNft();
+    const nft: Nft = {
+      applyTransaction: (t) => fake.applyTransaction(t),
+      check: (t) => fake.check(t),
+      deleteTable: () => fake.deleteTable(),
+      readTable: () => fake.readTable(),
+      readTableContents: () => fake.readTableContents(),
+      generation: () => Promise.reject(new NftKernelError('Operation not permitted', 'netlink: Operation not permitted')),
+    };
+    const h = await started(harness({ nft, driftIntervalMs: 20 }));
+    h.enforcer.offer(message(pooled(7)));
+    await eventually(() => h.enforcer.status().appliedVersion === 7);
+    fake.foreignCommit(editElements('nonat_v4', () => false));
+    await eventually(() => h.enforcer.status().driftRepairs === 1);
+    expect(await elementsOf(fake, 'nonat_v4')).toEqual([...POOLS, '10.96.0.0/12']);
+    expect(h.enforcer.status().state).toBe('applied');
   });
 });

@@ -82,7 +82,9 @@ export function planNodeRegistration(status: Pick<NodeStatus, 'node' | 'addresse
       addresses: [...storedAddresses.filter((a) => !isAnnounced(a)), ...addresses.map((address) => ({ address, type: ANNOUNCED_TYPE }))],
     },
   };
-  const result = validateNode(resource);
+  // Lenient about fields natfleet does not know: the stored Node may carry fields a newer
+  // Calico (or another tool) wrote; they are kept, and must never block a registration.
+  const result = validateNode(resource, { unknownFields: 'warn' });
   if (!result.ok) return { type: 'invalid', reason: formatIssues(result.issues) };
   return { type: 'write', value: JSON.stringify(resource), resource: result.value };
 }

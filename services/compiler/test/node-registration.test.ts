@@ -53,6 +53,13 @@ describe('planNodeRegistration', () => {
     });
   });
 
+  it('a stored Node with fields natfleet does not know (a newer Calico, another tool) still registers, keeping them', () => {
+    const stored = JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'n' }, spec: { vxlanTunnelMacAddr: 'x', futureField: { a: 1 } } });
+    const plan = planNodeRegistration(announce('n', ['10.0.0.7'], {}), stored);
+    expect(plan.type).toBe('write');
+    if (plan.type === 'write') expect(JSON.parse(plan.value).spec).toMatchObject({ vxlanTunnelMacAddr: 'x', futureField: { a: 1 } });
+  });
+
   it('a stored value that is not a Node is replaced', () => {
     expect(planNodeRegistration(announce('n', ['10.0.0.1']), '{not json').type).toBe('write');
     expect(planNodeRegistration(announce('n', ['10.0.0.1']), '{"kind":"IPPool"}').type).toBe('write');

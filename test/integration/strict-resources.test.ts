@@ -151,7 +151,7 @@ describe('strict resources end to end', () => {
     expect(g.code, g.err).toBe(EXIT.OK);
     const line = (name: string): string => g.out.split('\n').find((l) => l.startsWith(`${name} `)) ?? '';
     expect(g.out.split('\n')[0]).toMatch(/^NAME\s+CIDR\s+SELECTOR\s+STATUS$/);
-    expect(line('etcd-typo')).toMatch(/Unknown fields: spec\.natOutgoign$/);
+    expect(line('etcd-typo')).toMatch(/Active; Unknown fields: spec\.natOutgoign$/);
     expect(line('good')).toMatch(/Active; Shadowed by inner$/);
     expect(line('inner')).toMatch(/Active; Inside good \(longest prefix wins\)$/);
     expect(line('broken')).toMatch(/Skipped: spec\.cidr: not strictly masked: host bits set; did you mean 10\.75\.0\.0\/16$/);

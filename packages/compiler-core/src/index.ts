@@ -4,7 +4,7 @@
  */
 export { compile, compileBundle } from './compile.js';
 export type { CompileOptions, CompileResult } from './compile.js';
-export { DecodeCache, decodeSnapshot, unknownFieldPaths } from './snapshot.js';
+export { DecodeCache, decodeSnapshot } from './snapshot.js';
 export type { DecodedSnapshot, Keyed, Snapshot, SnapshotEntry, WarningCode } from './snapshot.js';
 export { resolvePools } from './pool-resolution.js';
 export type { PoolResolution, ResolvedPool } from './pool-resolution.js';

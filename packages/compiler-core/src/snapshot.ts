@@ -73,20 +73,9 @@ function validateAs(kind: ResourceKind, raw: unknown): ValidationResult<IPPool |
   }
 }
 
-/**
- * The UNKNOWN_FIELD reason: `path: reason` per field, joined by `; ` (natctl's STATUS
- * column reads the paths back with {@link unknownFieldPaths}).
- */
+/** The UNKNOWN_FIELD reason, for people: `path: reason` per field, joined by `; `. */
 function unknownFieldReason(warnings: readonly FieldIssue[]): string {
   return warnings.map((w) => `${w.path}: ${w.reason}`).join('; ');
-}
-
-/** The field paths named in an UNKNOWN_FIELD warning's reason, in order. Empty for other text. */
-export function unknownFieldPaths(reason: string): string[] {
-  return reason
-    .split('; ')
-    .map((part) => /^([^\s:]+): /.exec(part)?.[1])
-    .filter((p): p is string => p !== undefined);
 }
 
 /** What one entry decodes to. */
@@ -107,7 +96,8 @@ function decodeEntry(entry: SnapshotEntry, prefix: string): DecodedEntry {
     return { type: 'warning', warning: warn(entry.key, 'INVALID_JSON', isParseError(err) ? err.message : String(err)) };
   }
   const result = validateAs(parts.kind, raw);
-  if (!result.ok) return { type: 'warning', warning: warn(entry.key, 'INVALID_RESOURCE', formatIssues(result.issues)) };
+  // A skipped resource's unknown fields often explain it (`cidrr` → spec.cidr required): list them too.
+  if (!result.ok) return { type: 'warning', warning: warn(entry.key, 'INVALID_RESOURCE', formatIssues([...result.issues, ...(result.warnings ?? [])])) };
   const name = result.value.metadata.name ?? '';
   if (name !== parts.name) {
     return { type: 'warning', warning: warn(entry.key, 'NAME_MISMATCH', `metadata.name "${name}" does not match the key's name "${parts.name}"`) };

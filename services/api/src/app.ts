@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import { bearerToken, type Role, type TokenSet } from './auth.js';
 import { ApiError, RETRY_AFTER_SECONDS, toApiError } from './errors.js';
 import { openApiDocument } from './openapi.js';
-import type { ResourceService, WritableKind, WriteMode } from './resource-service.js';
+import { MAX_BATCH_RESOURCES, type ResourceService, type WritableKind, type WriteMode } from './resource-service.js';
 import type { RolloutService } from './rollout-service.js';
 import type { Readiness } from '@natfleet/service-kit';
 import type { Logger } from 'pino';
@@ -26,7 +26,9 @@ export interface AppDeps {
   bodyLimit: number;
 }
 
-const PLURALS: Record<string, WritableKind> = { ippools: 'IPPool', felixconfigurations: 'FelixConfiguration' };
+// A Map, not an object literal: `/v1/constructor` or `/v1/__proto__` must not find
+// Object.prototype's members.
+const PLURALS: ReadonlyMap<string, WritableKind> = new Map([['ippools', 'IPPool'], ['felixconfigurations', 'FelixConfiguration']]);
 const TEXT_TYPES = ['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'];
 
 function formatOf(req: FastifyRequest): InputFormat {
@@ -34,14 +36,33 @@ function formatOf(req: FastifyRequest): InputFormat {
   return ct.includes('json') ? 'json' : ct.includes('yaml') ? 'yaml' : 'auto';
 }
 
-const truthy = (v: unknown): boolean => v === 'true' || v === '1' || v === '';
+/** One query parameter: a repeated one (`?dryRun=1&dryRun=0`) is ambiguous, so it is a 400. */
+function param(q: Record<string, unknown>, name: string): string | undefined {
+  const v = q[name];
+  if (v === undefined || typeof v === 'string') return v;
+  throw new ApiError('BAD_REQUEST', `query parameter ${name} must be given once`);
+}
+
+/**
+ * A boolean query flag: absent = false; `true`, `1`, empty and kubectl's `All` = true;
+ * `false`, `0` = false. Anything else is a 400 — a misspelt `dryRun=yes` must never
+ * become a real write.
+ */
+function flag(q: Record<string, unknown>, name: string): boolean {
+  const v = param(q, name);
+  if (v === undefined) return false;
+  const l = v.toLowerCase();
+  if (l === 'true' || l === '1' || l === '' || l === 'all') return true;
+  if (l === 'false' || l === '0') return false;
+  throw new ApiError('BAD_REQUEST', `${name} must be true or false (got ${JSON.stringify(v)})`);
+}
 
 /**
  * `?validate=strict|warn` (kubectl's `--validate`; `fieldValidation=Strict|Warn` is
  * accepted too). Default strict: an unknown field is a 422 and nothing is stored.
  */
-function unknownFieldsOf(q: { validate?: string; fieldValidation?: string }): UnknownFieldPolicy {
-  const raw = q.validate ?? q.fieldValidation;
+function unknownFieldsOf(q: WriteQuery): UnknownFieldPolicy {
+  const raw = param(q, 'validate') ?? param(q, 'fieldValidation');
   if (raw === undefined || raw === '') return 'error';
   const v = raw.toLowerCase();
   if (v === 'strict' || v === 'true') return 'error';
@@ -50,11 +71,29 @@ function unknownFieldsOf(q: { validate?: string; fieldValidation?: string }): Un
 }
 
 type WriteQuery = { dryRun?: string; validate?: string; fieldValidation?: string };
-const writeOptions = (q: WriteQuery): { dryRun: boolean; unknownFields: UnknownFieldPolicy } => ({ dryRun: truthy(q.dryRun), unknownFields: unknownFieldsOf(q) });
+const writeOptions = (q: WriteQuery): { dryRun: boolean; unknownFields: UnknownFieldPolicy } => ({ dryRun: flag(q, 'dryRun'), unknownFields: unknownFieldsOf(q) });
 
 function bodyText(req: FastifyRequest): string {
   if (typeof req.body !== 'string' || req.body.trim() === '') throw new ApiError('BAD_REQUEST', 'request body is empty');
   return req.body;
+}
+
+/** Resources in a write or delete body, at most MAX_BATCH_RESOURCES (decoding stops past it). */
+function bodyResources(req: FastifyRequest): ReturnType<typeof parseResources> {
+  return parseResources(bodyText(req), { format: formatOf(req), maxResources: MAX_BATCH_RESOURCES });
+}
+
+/**
+ * `version` in a rollback or explain body: an integer ≥ `min`, or a string of digits (as
+ * in /v1/bundles/{version}). Arrays, booleans, fractions and other strings are a 422 —
+ * `Number([1])` is 1, so nothing here goes through Number() unchecked.
+ */
+function versionOf(b: Record<string, unknown>, resource: string, min: number): number | undefined {
+  const raw = b.version;
+  if (raw === undefined) return undefined;
+  const v = typeof raw === 'number' ? raw : typeof raw === 'string' && /^[0-9]{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (Number.isSafeInteger(v) && v >= min) return v;
+  throw new ApiError('VALIDATION_FAILED', `version must be an integer ≥ ${min}`, [{ resource, path: 'version', reason: `must be a bundle version (etcd revision), an integer ≥ ${min}`, value: raw }]);
 }
 
 function jsonBody(req: FastifyRequest): Record<string, unknown> {
@@ -68,7 +107,17 @@ function jsonBody(req: FastifyRequest): Record<string, unknown> {
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: deps.bodyLimit });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimit,
+    // Resource names are DNS subdomains of up to 253 characters (more when percent-encoded).
+    routerOptions: { maxParamLength: 1024 },
+    // Malformed URLs answer in the house shape, not fastify's own JSON.
+    frameworkErrors: (err, _req, reply) => {
+      const e = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new ApiError('BAD_REQUEST', 'a path segment is too long') : new ApiError('BAD_REQUEST', `malformed URL: ${err.message}`);
+      void (reply as FastifyReply).code(e.status).send(e.toJSON());
+    },
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(TEXT_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
@@ -108,7 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
 
   const kindOf = (plural: string): WritableKind => {
-    const k = PLURALS[plural];
+    const k = PLURALS.get(plural);
     if (!k) throw new ApiError('NOT_FOUND', `unknown resource type "${plural}" (ippools, felixconfigurations)`);
     return k;
   };
@@ -123,47 +172,51 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // POST /v1/<plural> = create (like calicoctl create); PUT /v1/<plural>/<name> = replace.
   app.post<{ Params: { plural: string }; Querystring: WriteQuery }>('/v1/:plural', write, async (req, reply) => {
     const kind = kindOf(req.params.plural);
-    const items = parseResources(bodyText(req), { format: formatOf(req) });
+    const items = bodyResources(req);
     for (const it of items) (it.object as Record<string, unknown>).kind = sameKind(it.object.kind, kind);
     const r = await deps.resources.write('create', items, writeOptions(req.query));
     return reply.code(r.dryRun ? 200 : 201).send(r);
   });
   app.put<{ Params: { plural: string; name: string }; Querystring: WriteQuery }>('/v1/:plural/:name', write, async (req) => {
     const kind = kindOf(req.params.plural);
-    const items = parseResources(bodyText(req), { format: formatOf(req) });
+    const items = bodyResources(req);
     if (items.length !== 1) throw new ApiError('BAD_REQUEST', 'PUT takes exactly one resource');
     const obj = items[0]!.object as Record<string, unknown>;
     obj.kind = sameKind(obj.kind, kind);
-    const meta = (obj.metadata ?? {}) as Record<string, unknown>;
-    if (meta.name !== undefined && meta.name !== req.params.name) throw new ApiError('BAD_REQUEST', `metadata.name "${String(meta.name)}" does not match the URL name "${req.params.name}"`);
-    obj.metadata = { ...meta, name: req.params.name };
+    // A metadata that is not an object is left for validation to report.
+    const meta = obj.metadata === undefined ? {} : obj.metadata;
+    if (typeof meta === 'object' && meta !== null && !Array.isArray(meta)) {
+      const m = meta as Record<string, unknown>;
+      if (m.name !== undefined && m.name !== req.params.name) throw new ApiError('BAD_REQUEST', `metadata.name ${JSON.stringify(m.name)} does not match the URL name "${req.params.name}"`);
+      obj.metadata = { ...m, name: req.params.name };
+    }
     return deps.resources.write('replace', items, writeOptions(req.query));
   });
   app.delete<{ Params: { plural: string; name: string }; Querystring: { dryRun?: string; resourceVersion?: string } }>('/v1/:plural/:name', write, async (req) => {
     const kind = kindOf(req.params.plural);
-    return deps.resources.delete([{ kind, name: req.params.name, ...(req.query.resourceVersion ? { resourceVersion: req.query.resourceVersion } : {}) }], { dryRun: truthy(req.query.dryRun) });
+    const rv = param(req.query, 'resourceVersion');
+    return deps.resources.delete([{ kind, name: req.params.name, ...(rv ? { resourceVersion: rv } : {}) }], { dryRun: flag(req.query, 'dryRun') });
   });
 
   // Multi-kind batches (natctl apply/create/replace -f, delete -f).
   app.post<{ Querystring: WriteQuery & { mode?: string } }>('/v1/resources', write, async (req) => {
-    const mode = (req.query.mode ?? 'apply') as WriteMode;
+    const mode = (param(req.query, 'mode') ?? 'apply') as WriteMode;
     if (!['apply', 'create', 'replace'].includes(mode)) throw new ApiError('BAD_REQUEST', 'mode must be apply, create or replace');
-    return deps.resources.write(mode, parseResources(bodyText(req), { format: formatOf(req) }), writeOptions(req.query));
+    return deps.resources.write(mode, bodyResources(req), writeOptions(req.query));
   });
   app.post<{ Querystring: { dryRun?: string } }>('/v1/resources/delete', write, async (req) => {
-    const targets = parseResources(bodyText(req), { format: formatOf(req) }).map((it) => {
+    const targets = bodyResources(req).map((it) => {
       const meta = (it.object.metadata ?? {}) as Record<string, unknown>;
       return { kind: String(it.object.kind ?? ''), name: String(meta.name ?? ''), ...(meta.resourceVersion ? { resourceVersion: String(meta.resourceVersion) } : {}) };
     });
-    return deps.resources.delete(targets, { dryRun: truthy(req.query.dryRun) });
+    return deps.resources.delete(targets, { dryRun: flag(req.query, 'dryRun') });
   });
 
   // natctl get's STATUS column: what the compiler made of each stored resource.
   app.get<{ Params: { plural: string } }>('/v1/status/:plural', read, async (req) => {
     const kind = kindOf(req.params.plural);
     const { items } = await deps.resources.list(kind);
-    const names = items.map((o) => String((o.metadata as Record<string, unknown> | undefined)?.name ?? ''));
-    return deps.rollout.resourceStatus(kind, names);
+    return deps.rollout.resourceStatus(kind, items);
   });
   app.get('/v1/rollout', read, async () => deps.rollout.rollout());
   app.get('/v1/bundles', read, async () => ({ items: await deps.rollout.history() }));
@@ -175,14 +228,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post('/v1/explain', read, async (req) => {
     const b = jsonBody(req);
     for (const f of ['src', 'dst'] as const) if (typeof b[f] !== 'string') throw new ApiError('VALIDATION_FAILED', `${f} is required`, [{ resource: 'explain', path: f, reason: 'required (an IP address)' }]);
-    const version = b.version === undefined ? undefined : Number(b.version);
+    if (b.node !== undefined && typeof b.node !== 'string') throw new ApiError('VALIDATION_FAILED', 'node must be a string', [{ resource: 'explain', path: 'node', reason: 'must be a node name', value: b.node }]);
+    const version = versionOf(b, 'explain', 0);
     return deps.rollout.explain({ src: b.src as string, dst: b.dst as string, ...(typeof b.node === 'string' ? { node: b.node } : {}), ...(version !== undefined ? { version } : {}) });
   });
   app.post<{ Querystring: { dryRun?: string } }>('/v1/rollback', write, async (req) => {
     const b = jsonBody(req);
-    const v = Number(b.version);
-    if (!Number.isSafeInteger(v) || v < 1) throw new ApiError('VALIDATION_FAILED', 'version is required', [{ resource: 'rollback', path: 'version', reason: 'must be a bundle version (etcd revision) ≥ 1', value: b.version }]);
-    return deps.resources.rollback(v, { dryRun: truthy(req.query.dryRun) || b.dryRun === true });
+    const v = versionOf(b, 'rollback', 1);
+    if (v === undefined) throw new ApiError('VALIDATION_FAILED', 'version is required', [{ resource: 'rollback', path: 'version', reason: 'required: a bundle version (etcd revision) ≥ 1' }]);
+    if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean') throw new ApiError('VALIDATION_FAILED', 'dryRun must be a boolean', [{ resource: 'rollback', path: 'dryRun', reason: 'must be true or false', value: b.dryRun }]);
+    return deps.resources.rollback(v, { dryRun: flag(req.query, 'dryRun') || b.dryRun === true });
   });
   return app;
 }

@@ -146,9 +146,9 @@ export class RolloutService {
    * The compiler's verdict on each named resource of `kind`, from the newest bundle's
    * warnings (see resource-status.ts); every status is Unknown when nothing is published.
    */
-  async resourceStatus(kind: ResourceKind, names: readonly string[]): Promise<{ version: number | null; items: ResourceStatus[] }> {
+  async resourceStatus(kind: ResourceKind, items: readonly Record<string, unknown>[]): Promise<{ version: number | null; items: ResourceStatus[] }> {
     const bundle = (await this.bundles.newest())?.bundle;
-    return { version: bundle?.version ?? null, items: resourceStatuses(kind, names, bundle, this.deps.store.prefix) };
+    return { version: bundle?.version ?? null, items: resourceStatuses(kind, items, bundle, this.deps.store.prefix) };
   }
 
   /** Stored messages, newest first (empty when none); those that are not usable bundles flagged `invalid`. */

@@ -27,13 +27,16 @@ describe('resourceStatuses', () => {
       entry('plain', { cidr: '10.8.0.0/16' }),
       { key: `${P}/ippools/notjson`, value: '{' },
     ]);
-    const st = Object.fromEntries(resourceStatuses('IPPool', ['outer', 'inner', 'dup', 'typo', 'bad', 'plain', 'notjson', 'absent'], b, P).map((s) => [s.name, s.status]));
+    const stored = (name: string, spec: Record<string, unknown> = {}) => ({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name }, spec });
+    const items = ['outer', 'inner', 'dup', 'bad', 'plain', 'notjson', 'absent'].map((n) => stored(n));
+    items.splice(3, 0, stored('typo', { cidr: '10.9.0.0/16', natOutgoign: true, blockSzie: 26 }));
+    const st = Object.fromEntries(resourceStatuses('IPPool', items, b, P).map((s) => [s.name, s.status]));
     expect(st).toEqual({
       // Equal CIDRs: the first by name wins, the other is skipped.
       outer: 'Skipped: same CIDR 10.0.0.0/16 as pool "dup"',
       dup: 'Active; Shadowed by inner',
       inner: 'Active; Inside dup (longest prefix wins)',
-      typo: 'Unknown fields: spec.natOutgoign, spec.blockSzie',
+      typo: 'Active; Unknown fields: spec.natOutgoign, spec.blockSzie',
       bad: 'Skipped: spec.cidr: not strictly masked: host bits set; did you mean 10.7.0.0/16 (+1 more)',
       plain: 'Active',
       notjson: "Skipped: invalid JSON: Expected property name or '}' in JSON at position 1",
@@ -42,6 +45,6 @@ describe('resourceStatuses', () => {
   });
 
   it('says Unknown, not Active, when no bundle has been published', () => {
-    expect(resourceStatuses('IPPool', ['a'], undefined, P)).toEqual([{ name: 'a', status: 'Unknown: no bundle published yet' }]);
+    expect(resourceStatuses('IPPool', [{ metadata: { name: 'a' } }], undefined, P)).toEqual([{ name: 'a', status: 'Unknown: no bundle published yet' }]);
   });
 });

@@ -41,3 +41,11 @@ if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.
 fi
 
 npx turbo run build --output-logs=errors-only
+
+# `npx natctl …` anywhere in the checkout runs this checkout's natctl: npm links a
+# workspace's bin only when its target existed at install time (dist/ is built after
+# npm ci), so link it once the build made it.
+if [[ ! -e node_modules/.bin/natctl ]]; then
+  chmod +x packages/natctl/dist/main.js
+  npm rebuild @natfleet/natctl --ignore-scripts >/dev/null
+fi

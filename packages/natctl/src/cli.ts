@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { formatIssues, isParseError, parseResources, validateResources, type InputFormat } from '@natfleet/model';
+import { formatIssues, isParseError, parseResources, validateResource, validateResources, type InputFormat } from '@natfleet/model';
 import { ApiClient, CliError, resolveConnection } from './client.js';
 import { EXIT, EXIT_HELP } from './exit-codes.js';
-import { formatExplanation, formatResources, formatWriteResult, historyTable, rolloutLine, rolloutTable, type OutputFormat } from './format.js';
+import { formatExplanation, formatNatDiff, formatResources, formatWriteResult, historyTable, rolloutLine, rolloutTable, type OutputFormat } from './format.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -68,6 +68,27 @@ async function readInput(file: string, io: Io): Promise<{ text: string; format: 
   }
   const format: InputFormat = /\.json$/i.test(file) ? 'json' : /\.ya?ml$/i.test(file) ? 'yaml' : /^\s*[[{]/.test(text) ? 'json' : 'yaml';
   return { text, format, type: format === 'json' ? 'application/json' : 'application/yaml' };
+}
+
+/** `natctl diff` exits as `kubectl diff`: 0 no change, 1 changes, >1 an error (the usual codes, a general error 8). */
+const DIFF_EXIT = { NONE: 0, CHANGES: 1, ERROR: 8 } as const;
+
+/** A resource without the server-side metadata that never counts as a change. */
+function comparable(res: { metadata: Record<string, unknown> } & Record<string, unknown>): Record<string, unknown> {
+  const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, ...metadata } = res.metadata;
+  return { ...res, metadata };
+}
+
+const show = (v: unknown): string => (v === undefined ? '(unset)' : typeof v === 'string' ? v : JSON.stringify(v));
+
+/** `path: old → new` for every leaf that differs (arrays compared whole), in key order. Empty when equal. */
+export function fieldDiff(a: unknown, b: unknown, path = ''): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => fieldDiff(a[k], b[k], path === '' ? k : `${path}.${k}`));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${path}: ${show(a)} → ${show(b)}`];
 }
 
 /**
@@ -137,8 +158,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .description('list or show resources (columns like calicoctl)')
     .argument('<type>', 'ippools | felixconfigurations')
     .argument('[name]')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'wide', 'yaml', 'json']).default('table'))
-    .action(async (type: string, name: string | undefined, o: { output: OutputFormat }) => {
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'wide', 'yaml', 'json', 'name']).default('table'))
+    .option('--no-headers', 'tables without the header row')
+    .action(async (type: string, name: string | undefined, o: { output: OutputFormat; headers: boolean }) => {
       const t = typeOf(type);
       const c = client();
       const items = name ? [await c.request('GET', `/v1/${t.plural}/${encodeURIComponent(name)}`)] : (await c.request('GET', `/v1/${t.plural}`)).items;
@@ -156,18 +178,46 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
           io.err(`warning: STATUS unknown: ${err.message}`);
         }
       }
-      io.out(formatResources(t.kind, items, o.output, statuses));
+      const text = formatResources(t.kind, items, o.output, statuses, { single: name !== undefined, noHeaders: !o.headers });
+      if (text === 'No resources found') io.err(text);
+      else if (text !== '') io.out(text);
     });
 
   program
     .command('diff')
-    .description('what applying FILE would change: resources and the enforced NAT sets')
+    .description('what applying FILE would change, field by field, and the enforced NAT sets; exit 0 no change, 1 changes, >1 error (as kubectl diff)')
     .requiredOption('-f, --filename <file>', 'YAML or JSON file, or -')
     .addOption(validateOption())
     .action(async (o: { filename: string; validate: string }) => {
-      const input = await readInput(o.filename, io);
-      const r = await client().request('POST', `/v1/resources?mode=apply&dryRun=true${validateQuery(o.validate)}`, { text: input.text, type: input.type });
-      io.out(formatWriteResult(r, 'applied'));
+      try {
+        const input = await readInput(o.filename, io);
+        const c = client();
+        // The server validates and computes the NAT diff (dry run); the field diff compares
+        // what it would store with what is stored, both normalised by the same model.
+        const r = await c.request('POST', `/v1/resources?mode=apply&dryRun=true${validateQuery(o.validate)}`, { text: input.text, type: input.type });
+        const local = validateResources(parseResources(input.text, { format: input.format, source: o.filename }), { unknownFields: 'warn' });
+        const lines: string[] = [];
+        for (const ch of r.changes as { kind: string; name: string; action: string }[]) {
+          if (ch.action === 'unchanged') continue;
+          if (ch.action !== 'updated' || !local.ok) {
+            lines.push(`${ch.kind}/${ch.name}: ${ch.action === 'created' ? 'created' : ch.action}`);
+            continue;
+          }
+          const plural = ch.kind === 'IPPool' ? 'ippools' : 'felixconfigurations';
+          const stored = await c.request('GET', `/v1/${plural}/${encodeURIComponent(ch.name)}`);
+          const wanted = local.value.find((x) => x.kind === ch.kind && x.metadata.name === ch.name);
+          const old = validateResource(stored, { unknownFields: 'warn' });
+          const fields = wanted && old.ok ? fieldDiff(comparable(old.value), comparable(wanted)) : [];
+          lines.push(`${ch.kind}/${ch.name}: updated`, ...fields.map((f) => `  ${f}`));
+        }
+        io.out([...lines, formatNatDiff(r.nat)].join('\n'));
+        for (const w of (r.warnings as { resource: string; path: string; reason: string }[] | undefined) ?? []) io.err(`warning: ${w.resource} ${w.path}: ${w.reason}`);
+        code = lines.length > 0 ? DIFF_EXIT.CHANGES : DIFF_EXIT.NONE;
+      } catch (err) {
+        // kubectl diff: 1 means "differences", so an error must exit above 1.
+        if (err instanceof CliError && err.exitCode <= 1) throw new CliError(err.message, DIFF_EXIT.ERROR, err.issues);
+        throw err;
+      }
     });
 
   program

@@ -1,12 +1,13 @@
 /**
  * A thin client for the natfleet API. Connection settings come from (first wins) flags,
  * NATFLEET_API_URL / NATFLEET_API_TOKEN, or a JSON config file `{apiUrl, token}`
- * (NATFLEET_CONFIG, else ./.natfleet/natctl.json, else ~/.config/natfleet/natctl.json —
- * the local stack writes the first). Errors are CliError with the API's code and issues.
+ * (NATFLEET_CONFIG, else .natfleet/natctl.json in the current directory or the nearest one
+ * above it up to the repository root, else ~/.config/natfleet/natctl.json — the local
+ * stack writes the second). Errors are CliError with the API's code and issues.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { exitFor } from './exit-codes.js';
 
 export interface FieldIssue {
@@ -32,9 +33,25 @@ export interface Connection {
   source: string;
 }
 
+/**
+ * `.natfleet/natctl.json` in `cwd` or the nearest directory above it, stopping after the
+ * repository root (a directory holding `.git`) or the filesystem root; undefined when none.
+ * So `natctl` run anywhere inside a checkout finds the config the local stack wrote.
+ */
+export function findConfigUpwards(cwd: string): string | undefined {
+  let dir = resolve(cwd);
+  for (;;) {
+    const candidate = join(dir, '.natfleet', 'natctl.json');
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (existsSync(join(dir, '.git')) || parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
 /** Resolves the API URL and token. Throws CliError when a named config file is unreadable. */
 export function resolveConnection(flags: { apiUrl?: string; token?: string; config?: string }, env = process.env, cwd = process.cwd()): Connection {
-  const candidates = [flags.config, env.NATFLEET_CONFIG, join(cwd, '.natfleet', 'natctl.json'), join(homedir(), '.config', 'natfleet', 'natctl.json')].filter(
+  const candidates = [flags.config, env.NATFLEET_CONFIG, findConfigUpwards(cwd), join(homedir(), '.config', 'natfleet', 'natctl.json')].filter(
     (p): p is string => !!p,
   );
   let file: { apiUrl?: string; token?: string } = {};

@@ -18,7 +18,8 @@ Exit codes:
   4  not found
   5  rollout incomplete: a node failed, is behind at --timeout, or is silent (its rules are
      unknown; --ignore-silent opts out), fewer nodes than --expect-nodes, or none at all
-  6  unauthorized or forbidden (check --token / NATFLEET_API_TOKEN)`;
+  6  unauthorized or forbidden (check --token / NATFLEET_API_TOKEN)
+"natctl diff" follows kubectl diff: 0 no change, 1 changes, >1 an error (8 for a general one).`;
 
 /** Exit code for an API error code. */
 export function exitFor(code: string | undefined): number {

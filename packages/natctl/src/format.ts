@@ -13,18 +13,31 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json';
+export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json' | 'name';
+
+/** How a list prints: `single` for `get TYPE NAME` (one object, not a List), `noHeaders` drops the header row. */
+export interface ListOptions {
+  single?: boolean;
+  noHeaders?: boolean;
+}
 
 /**
  * Resources as calicoctl prints them. `items` may be one resource or many. With
  * `statuses` (name → the compiler's verdict), tables end with a STATUS column; a name
  * missing from it shows `Unknown`.
  */
-export function formatResources(kind: string, items: Json[], format: OutputFormat, statuses?: ReadonlyMap<string, string>): string {
-  if (format === 'json') return JSON.stringify(items.length === 1 ? items[0] : { apiVersion: 'projectcalico.org/v3', kind: `${kind}List`, items }, null, 2);
+export function formatResources(kind: string, items: Json[], format: OutputFormat, statuses?: ReadonlyMap<string, string>, options: ListOptions = {}): string {
+  // A list request always prints a List (kubectl's habit), even of one item or none.
+  if (format === 'json') return JSON.stringify(options.single ? items[0] : { apiVersion: 'projectcalico.org/v3', kind: `${kind}List`, items }, null, 2);
+  if (format === 'name') return items.map((i) => `${kind.toLowerCase()}/${i.metadata.name}`).join('\n');
   if (format === 'yaml') return items.map((i) => stringify(i).trimEnd()).join('\n---\n');
+  if (items.length === 0) return 'No resources found';
+  const tableOf = (headers: string[], rows: string[][]): string => {
+    // Without headers, columns are as wide as their contents only (kubectl's --no-headers).
+    return options.noHeaders ? table(headers.map(() => ''), rows).split('\n').slice(1).join('\n') : table(headers, rows);
+  };
   const st = (headers: string[], rows: string[][]): string =>
-    statuses === undefined ? table(headers, rows) : table([...headers, 'STATUS'], rows.map((r, i) => [...r, statuses.get(items[i]!.metadata.name) ?? 'Unknown']));
+    statuses === undefined ? tableOf(headers, rows) : tableOf([...headers, 'STATUS'], rows.map((r, i) => [...r, statuses.get(items[i]!.metadata.name) ?? 'Unknown']));
   if (kind === 'IPPool') {
     if (format === 'wide') {
       return st(
@@ -61,7 +74,7 @@ export function formatNatDiff(nat: Json): string {
 /** A write result: one line per resource, then the NAT diff and any compiler warnings. */
 export function formatWriteResult(r: Json, verb: string): string {
   const lines = (r.changes as Json[]).map((c) => `${r.dryRun ? '(dry run) ' : ''}${c.kind}/${c.name}: ${c.action}`);
-  for (const w of (r.warnings as Json[] | undefined) ?? []) lines.push(`warning: ${w.resource} ${w.path}: ${w.reason} (stored anyway: --validate=warn)`);
+  for (const w of (r.warnings as Json[] | undefined) ?? []) lines.push(`warning: ${w.resource} ${w.path}: ${w.reason}${r.dryRun ? ' (would be stored: --validate=warn)' : ' (stored anyway: --validate=warn)'}`);
   if (!r.dryRun && r.changes.some((c: Json) => c.action !== 'unchanged')) lines.push(`${verb} at revision ${r.revision} (the bundle version that will carry it)`);
   lines.push(formatNatDiff(r.nat));
   if (!r.dryRun && r.nat?.changed) lines.push(`follow the rollout: natctl rollout status --watch --min-version ${r.revision}`);

@@ -1,7 +1,7 @@
 /** @natfleet/natctl — the CLI as a library (run) plus its client and formatters. */
-export { run } from './cli.js';
+export { fieldDiff, run } from './cli.js';
 export type { Io } from './cli.js';
-export { ApiClient, CliError, resolveConnection } from './client.js';
+export { ApiClient, CliError, findConfigUpwards, resolveConnection } from './client.js';
 export type { Connection } from './client.js';
 export { EXIT, EXIT_HELP, exitFor } from './exit-codes.js';
 export { formatExplanation, formatNatDiff, formatResources, formatWriteResult, historyTable, rolloutLine, rolloutTable, table } from './format.js';

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT, formatResources, historyTable, resolveConnection, run, type Io } from '../src/index.js';
+import { EXIT, fieldDiff, findConfigUpwards, formatResources, historyTable, resolveConnection, run, type Io } from '../src/index.js';
 
 function io(env: NodeJS.ProcessEnv = {}, cwd = tmpdir()): Io & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -207,5 +207,42 @@ describe('history', () => {
     ]).split('\n');
     expect(out[1]).toMatch(/^\(9007199254740000\)\s+t3\s+sha256:feedfacefeed\s+INVALID BAD_SIGNATURE\s+-\s+-$/);
     expect(out[2]).toMatch(/^7\s+t2\s+sha256:0123456789ab\s+2\/0\s+3\/1\s+1$/);
+  });
+});
+
+describe('natctl as an operator\'s tool', () => {
+  const pools = [
+    { metadata: { name: 'a' }, spec: { cidr: '10.0.0.0/16', nodeSelector: 'all()' } },
+    { metadata: { name: 'b' }, spec: { cidr: '10.1.0.0/16', nodeSelector: 'all()' } },
+  ];
+  it('-o json of a list request is always a List; -o name; --no-headers; an empty list says so', () => {
+    expect(JSON.parse(formatResources('IPPool', [pools[0]!], 'json'))).toMatchObject({ kind: 'IPPoolList', items: [{ metadata: { name: 'a' } }] });
+    expect(JSON.parse(formatResources('IPPool', [], 'json'))).toMatchObject({ kind: 'IPPoolList', items: [] });
+    expect(JSON.parse(formatResources('IPPool', [pools[0]!], 'json', undefined, { single: true }))).toMatchObject({ metadata: { name: 'a' } });
+    expect(formatResources('IPPool', pools, 'name')).toBe('ippool/a\nippool/b');
+    expect(formatResources('IPPool', pools, 'table', undefined, { noHeaders: true })).toBe('a   10.0.0.0/16   all()\nb   10.1.0.0/16   all()');
+    expect(formatResources('IPPool', [], 'table')).toBe('No resources found');
+  });
+  it('field-level diff: one line per changed leaf, server-side fields ignored by the caller', () => {
+    expect(fieldDiff({ spec: { natOutgoing: true, cidr: '10.0.0.0/16' }, metadata: { labels: { a: 'x' } } }, { spec: { natOutgoing: false, cidr: '10.0.0.0/16' }, metadata: { labels: { a: 'y', b: 'z' } } })).toEqual([
+      'metadata.labels.a: x → y',
+      'metadata.labels.b: (unset) → z',
+      'spec.natOutgoing: true → false',
+    ]);
+    expect(fieldDiff({ spec: { allowedUses: ['Workload'] } }, { spec: { allowedUses: ['Workload'] } })).toEqual([]);
+  });
+  it('finds .natfleet/natctl.json in the nearest directory above, up to the repository root', () => {
+    const root = mkdtempSync(join(tmpdir(), 'natctl-walk-'));
+    mkdirSync(join(root, '.git'));
+    mkdirSync(join(root, '.natfleet'));
+    writeFileSync(join(root, '.natfleet', 'natctl.json'), JSON.stringify({ apiUrl: 'http://127.0.0.1:1234' }));
+    const deep = join(root, 'services', 'api', 'src');
+    mkdirSync(deep, { recursive: true });
+    expect(findConfigUpwards(deep)).toBe(join(root, '.natfleet', 'natctl.json'));
+    expect(resolveConnection({}, {}, deep).apiUrl).toBe('http://127.0.0.1:1234');
+    // Not past the repository root.
+    const inner = join(root, 'nested-repo');
+    mkdirSync(join(inner, '.git'), { recursive: true });
+    expect(findConfigUpwards(inner)).toBeUndefined();
   });
 });

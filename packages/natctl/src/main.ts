@@ -2,6 +2,14 @@
 /** natctl entry point: wires run() to the real process. */
 import { run } from './cli.js';
 
+// `natctl get … | head`: a closed pipe ends the output quietly, as other CLIs do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);

@@ -68,6 +68,36 @@ describe('local stack end to end (npm start → natctl/etcdctl → packets → n
     expect(await seen()).toEqual(nodeAddrs());
   });
 
+  it('each process holds only its own NATS password (/proc/<pid>/environ)', () => {
+    const { passwords } = JSON.parse(readFileSync(join(stateDir, 'secrets.json'), 'utf8')) as { passwords: Record<string, string> };
+    const proc = (pid: number): { cmd: string; env: Map<string, string> } => ({
+      cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '),
+      env: new Map(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+    });
+    const secrets = (env: Map<string, string>): string[] => [...env.keys()].filter((k) => /PASSWORD/.test(k)).sort();
+    const seen: string[] = [];
+    for (const pid of [record.supervisorPid, ...record.pids.filter(alive)]) {
+      const { cmd, env } = proc(pid);
+      const service = /services\/(compiler|api|enforcer)\/dist\/main\.js/.exec(cmd)?.[1];
+      if (/nats-server/.test(cmd)) {
+        seen.push('nats-server');
+        const users = ['compiler', 'api', 'enforcer-node-1', 'enforcer-node-2'];
+        expect(secrets(env)).toEqual(users.map((u) => `NATFLEET_${u.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`).sort());
+        for (const u of users) expect(env.get(`NATFLEET_${u.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`)).toBe(JSON.stringify(passwords[u]));
+      } else if (service) {
+        const user = service === 'enforcer' ? `enforcer-${env.get('NATFLEET_NODE_NAME')}` : service;
+        seen.push(user);
+        expect(env.get('NATFLEET_NATS_USER'), cmd).toBe(user);
+        expect(secrets(env), cmd).toEqual(['NATFLEET_NATS_PASSWORD']);
+        expect(env.get('NATFLEET_NATS_PASSWORD'), cmd).toBe(passwords[user]);
+      } else {
+        seen.push(/etcd/.test(cmd) ? 'etcd' : 'other');
+        expect(secrets(env), cmd).toEqual([]);
+      }
+    }
+    expect(seen).toEqual(expect.arrayContaining(['nats-server', 'etcd', 'compiler', 'api', 'enforcer-node-1', 'enforcer-node-2']));
+  });
+
   let beforeNoNat = 0;
   it('natctl apply of a no-nat pool (disabled, covering ext): rollout completes and pods are no longer NATed towards it', async () => {
     beforeNoNat = Number(/version (\d+)/.exec((await cli('rollout', 'status')).out)?.[1]);

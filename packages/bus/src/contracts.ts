@@ -46,5 +46,39 @@ export interface NodeStatus {
   heartbeatAt: string;
 }
 
-/** Node names are KV keys: keep them to characters NATS KV keys allow. */
-export const NODE_NAME_RE = /^[A-Za-z0-9_.-]{1,253}$/;
+/**
+ * Node names are KV keys, so subject tokens: dot-separated labels of `[A-Za-z0-9_-]`, at
+ * most 253 characters. Every Kubernetes node name (a DNS-1123 subdomain such as
+ * `ip-10-0-0-5.ec2.internal`) fits; a dot makes the key's subject longer
+ * (`$KV.natfleet-nodes.ip-10-0-0-5.ec2.internal`), which exact permissions handle. Empty
+ * labels (`a..b`, a leading or trailing dot) would be empty subject tokens: refused.
+ */
+export const NODE_NAME_RE = /^(?=.{1,253}$)[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
+
+/** The subject of `node`'s key in the nodes bucket (what its enforcer may publish to). Throws RangeError for a name outside NODE_NAME_RE. */
+export function nodeStatusSubject(node: string): string {
+  if (!NODE_NAME_RE.test(node)) throw new RangeError(`node name ${JSON.stringify(node)} must match ${NODE_NAME_RE}`);
+  return `$KV.${NODES_BUCKET}.${node}`;
+}
+
+const INBOX_SAFE = /^[A-Za-z0-9-]$/;
+
+/**
+ * The inbox prefix (nats.js `inboxPrefix`) of NATS user `user`: `_INBOX_<user>`, one
+ * subject token. Replies to the client's requests and its consumers' deliveries arrive
+ * under `<prefix>.>`, and each user may subscribe to its own prefix only, so no client
+ * reads another's replies (consumer names, bundles, statuses). Bytes of the user name
+ * outside `[A-Za-z0-9-]` are written `_` + two hex digits (`.` → `_2e`, `_` → `_5f`): the
+ * prefix stays one token for a dotted node name, and two users never share a prefix or
+ * cover each other's (`_INBOX_a.b.>` would also cover the inbox of a user `a.b.c`).
+ * Without a user (an unauthenticated server) nats.js's default, `_INBOX`.
+ */
+export function inboxPrefix(user: string | undefined): string {
+  if (!user) return '_INBOX';
+  let token = '';
+  for (const byte of new TextEncoder().encode(user)) {
+    const ch = String.fromCharCode(byte);
+    token += INBOX_SAFE.test(ch) ? ch : `_${byte.toString(16).padStart(2, '0')}`;
+  }
+  return `_INBOX_${token}`;
+}

@@ -11,11 +11,13 @@ export {
   HDR_VERSION,
   NODE_NAME_RE,
   bundleSubject,
+  inboxPrefix,
+  nodeStatusSubject,
 } from './contracts.js';
 export type { NodeState, NodeStatus } from './contracts.js';
 export { BusError, isBusError } from './errors.js';
 export type { BusErrorCode } from './errors.js';
-export { bundleStreamConfig, ensureBundleStream, openNodesBucket } from './setup.js';
+export { NODES_STREAM, bundleStreamConfig, ensureBundleStream, nodesBucketStreamConfig, openNodesBucket } from './setup.js';
 export type { BucketOptions, StreamOptions } from './setup.js';
 export { bundleAfter, bundleHistory, followBundles, latestBundle, publishBundle } from './bundles.js';
 export type { FollowEvent, FollowOptions, PublishBundleInput, PublishResult, StoredBundle } from './bundles.js';

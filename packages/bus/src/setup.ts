@@ -1,6 +1,8 @@
 /**
  * Creating or verifying the bundle stream and the nodes KV bucket at start. Only the
- * compiler (and the local stack) create; enforcers and the API bind to what exists.
+ * compiler (and the local stack) create; enforcers and the API bind to what exists. The
+ * bucket refuses rollup headers: an enforcer may write its own key, and a `Nats-Rollup:
+ * all` on that write would otherwise erase every node's status.
  */
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type KV, type StreamConfig } from 'nats';
 import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, NODES_BUCKET } from './contracts.js';
@@ -75,9 +77,54 @@ export interface BucketOptions {
   bindOnly?: boolean;
 }
 
-/** Opens (creating unless bindOnly) the natfleet-nodes KV bucket: one value per node, latest only. */
+/** The stream behind the natfleet-nodes bucket. */
+export const NODES_STREAM = `KV_${NODES_BUCKET}`;
+
+/**
+ * The stream config of the natfleet-nodes bucket: what nats.js 2.29 creates for
+ * `js.views.kv(name, { history: 1 })` on nats-server ≥ 2.9 (same subjects, limits and
+ * direct get, so nats.js binds to it as to its own), except `allow_rollup_hdrs: false`.
+ * Nothing in natfleet rolls up or purges keys (kv.purge() would fail; kv.delete() works).
+ */
+export function nodesBucketStreamConfig(o: Pick<BucketOptions, 'replicas'> = {}): Partial<StreamConfig> & { name: string; subjects: string[] } {
+  return {
+    name: NODES_STREAM,
+    subjects: [`$KV.${NODES_BUCKET}.>`],
+    retention: RetentionPolicy.Limits,
+    max_msgs_per_subject: 1,
+    max_msg_size: -1,
+    storage: StorageType.File,
+    discard: DiscardPolicy.New,
+    allow_direct: true,
+    num_replicas: o.replicas ?? 1,
+    allow_rollup_hdrs: false,
+  };
+}
+
+/**
+ * Creates the bucket's stream with rollups refused, or turns rollups off on an existing one
+ * (a bucket created by nats.js or an older natfleet allows them).
+ */
+async function ensureNodesStream(js: JetStreamClient, replicas: number | undefined): Promise<void> {
+  const jsm = await js.jetstreamManager();
+  let existing: StreamConfig | undefined;
+  try {
+    existing = (await jsm.streams.info(NODES_STREAM)).config;
+  } catch (err) {
+    if (!/stream not found/i.test(String((err as Error).message))) throw err;
+  }
+  if (!existing) await jsm.streams.add(nodesBucketStreamConfig({ ...(replicas !== undefined ? { replicas } : {}) }));
+  else if (existing.allow_rollup_hdrs) await jsm.streams.update(NODES_STREAM, { ...existing, allow_rollup_hdrs: false });
+}
+
+/**
+ * Opens the natfleet-nodes KV bucket: one value per node, latest only. Unless bindOnly, it
+ * first creates the bucket (rollups refused) or turns rollups off on an existing one, which
+ * takes STREAM.INFO, STREAM.CREATE and STREAM.UPDATE on KV_natfleet-nodes (the compiler's).
+ */
 export async function openNodesBucket(js: JetStreamClient, options: BucketOptions = {}): Promise<KV> {
   try {
+    if (!options.bindOnly) await ensureNodesStream(js, options.replicas);
     const kv = await js.views.kv(NODES_BUCKET, {
       history: 1,
       replicas: options.replicas ?? 1,

@@ -1,5 +1,6 @@
 /** @natfleet/local-stack — the `npm start` stack and the NATS permission model it shares with deploy/. */
-export { apiPermissions, compilerPermissions, enforcerPermissions, natfleetUsers, passwordEnv, passwordEnvValue, renderAuthorization } from './nats-auth.js';
+export { apiPermissions, compilerPermissions, enforcerPermissions, enforcerUser, natfleetUsers, passwordEnv, passwordEnvValue, renderAuthorization } from './nats-auth.js';
+export { childEnv, natsServerEnv } from './process-env.js';
 export type { NatsUser, Permissions } from './nats-auth.js';
 export { LocalStack, podSubnet } from './stack.js';
 export type { StackOptions } from './stack.js';

@@ -1,31 +1,39 @@
 /**
  * The NATS users and permissions of a natfleet deployment (DESIGN.md §5), rendered as a
- * nats-server `authorization` block. One source of truth for deploy/nats/natfleet.conf
+ * nats-server `authorization` block. One source of truth for deploy/nats/natfleet-auth.conf
  * (checked by a golden test) and the local stack:
- *   compiler          — manages the stream and bucket, publishes bundles, reads node status
+ *   compiler          — manages the stream and bucket, publishes bundles, reads both
  *   enforcer-<node>   — reads bundles, writes only its own key in natfleet-nodes
  *   api               — reads bundles and node status, nothing else
- * Passwords are `$NATFLEET_<ROLE>_PASSWORD` environment references (nats-server expands
- * `$VAR` in its config), so the file itself holds no secret.
+ * Every user subscribes only under its own inbox prefix (`inboxPrefix(user)` from
+ * @natfleet/bus, which the daemons pass to nats.js), so nobody reads another client's
+ * replies. Only the JetStream API calls each role makes (nats.js 2.29, nats-server 2.9) are
+ * allowed: no consumer delete (nats.js deletes a replaced ordered consumer best-effort; the
+ * server drops it after its inactive threshold), no stream changes but the compiler's, no
+ * durable creates on the legacy subject. Known limit: nats.js 2.29 creates its ordered
+ * consumers by name (`CONSUMER.CREATE.<stream>.<name>.<filter>`), and nats-server accepts a
+ * `durable_name` on that subject too, so a reader can still create a durable consumer on a
+ * stream it may read; subject permissions cannot tell the two apart.
+ * Rollups on natfleet-nodes are refused by the bucket itself (allow_rollup_hdrs: false,
+ * see @natfleet/bus openNodesBucket), not here: a permission cannot see headers.
+ * Passwords are `$NATFLEET_<USER>_PASSWORD` environment references (nats-server expands
+ * `$VAR` in its config), so the file itself holds no secret. Never logs.
  */
-import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, NODES_BUCKET, NODE_NAME_RE } from '@natfleet/bus';
+import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, NODES_STREAM, inboxPrefix, nodeStatusSubject } from '@natfleet/bus';
 
-const KV_STREAM = `KV_${NODES_BUCKET}`;
 const JS = '$JS.API';
 
-/** JetStream API subjects needed to read one stream with ordered consumers (nats.js 2.29, server 2.9/2.10). */
+/** JetStream API subjects to read one stream: stored-message gets and nats.js 2.29 ordered (pull) consumers. */
 function readStream(stream: string): string[] {
   return [
+    // consumers.get() checks the stream first; kv.status() of a bound bucket.
     `${JS}.STREAM.INFO.${stream}`,
+    // latestBundle / bundleAfter, and kv.get() on a bucket opened with bindOnly.
     `${JS}.STREAM.MSG.GET.${stream}`,
-    `${JS}.CONSUMER.CREATE.${stream}`,
+    // Ordered consumers are created by name: CONSUMER.CREATE.<stream>.<name>.<filter>.
     `${JS}.CONSUMER.CREATE.${stream}.>`,
     `${JS}.CONSUMER.INFO.${stream}.>`,
-    `${JS}.CONSUMER.DELETE.${stream}.>`,
     `${JS}.CONSUMER.MSG.NEXT.${stream}.>`,
-    // KV buckets are created with allow_direct, so kv.get() uses the direct-get API.
-    `${JS}.DIRECT.GET.${stream}.>`,
-    `${JS}.DIRECT.GET.${stream}`,
   ];
 }
 
@@ -34,28 +42,52 @@ export interface Permissions {
   subscribe: string[];
 }
 
-/** Replies to the client's own requests and JetStream flow control arrive on these. */
-const COMMON_SUB = ['_INBOX.>'];
-const COMMON_PUB = [`${JS}.INFO`, '$JS.FC.>'];
+/** The NATS user of `node`'s enforcer. */
+export const enforcerUser = (node: string): string => `enforcer-${node}`;
 
-export function compilerPermissions(): Permissions {
+/** Replies and deliveries of `user`'s requests and consumers arrive under its own prefix only. */
+const inbox = (user: string): string[] => [`${inboxPrefix(user)}.>`];
+
+export function compilerPermissions(user = 'compiler'): Permissions {
   return {
-    publish: [...COMMON_PUB, `${JS}.STREAM.CREATE.${BUNDLE_STREAM}`, `${JS}.STREAM.UPDATE.${BUNDLE_STREAM}`, `${JS}.STREAM.CREATE.${KV_STREAM}`, ...readStream(BUNDLE_STREAM), ...readStream(KV_STREAM), `${BUNDLE_SUBJECT_PREFIX}.>`],
-    subscribe: COMMON_SUB,
+    publish: [
+      `${JS}.INFO`,
+      `${JS}.STREAM.CREATE.${BUNDLE_STREAM}`,
+      `${JS}.STREAM.UPDATE.${BUNDLE_STREAM}`,
+      ...readStream(BUNDLE_STREAM),
+      `${BUNDLE_SUBJECT_PREFIX}.>`,
+      // openNodesBucket: creates the bucket, or turns rollups off on an existing one.
+      `${JS}.STREAM.CREATE.${NODES_STREAM}`,
+      `${JS}.STREAM.UPDATE.${NODES_STREAM}`,
+      ...readStream(NODES_STREAM),
+      // kv.get() on a bucket opened in create mode uses direct get (the bucket allows it).
+      `${JS}.DIRECT.GET.${NODES_STREAM}`,
+      `${JS}.DIRECT.GET.${NODES_STREAM}.>`,
+      // kv.watch() is an ordered push consumer: re-created on the legacy (ephemeral-only)
+      // subject after a gap, and it answers the server's flow control.
+      `${JS}.CONSUMER.CREATE.${NODES_STREAM}`,
+      `$JS.FC.${NODES_STREAM}.>`,
+    ],
+    subscribe: inbox(user),
   };
 }
 
-/** Throws RangeError for a node name NATS subjects cannot carry safely. */
-export function enforcerPermissions(node: string): Permissions {
-  if (!NODE_NAME_RE.test(node) || node.includes('.')) throw new RangeError(`node name ${JSON.stringify(node)} cannot be a single NATS subject token`);
+/** Throws RangeError for a node name outside NODE_NAME_RE (@natfleet/bus). Dotted names are fine. */
+export function enforcerPermissions(node: string, user = enforcerUser(node)): Permissions {
   return {
-    publish: [...COMMON_PUB, ...readStream(BUNDLE_STREAM), `${JS}.STREAM.INFO.${KV_STREAM}`, `$KV.${NODES_BUCKET}.${node}`],
-    subscribe: COMMON_SUB,
+    publish: [
+      `${JS}.INFO`,
+      ...readStream(BUNDLE_STREAM),
+      // kv.status() when binding the bucket; nothing else of it but its own key.
+      `${JS}.STREAM.INFO.${NODES_STREAM}`,
+      nodeStatusSubject(node),
+    ],
+    subscribe: inbox(user),
   };
 }
 
-export function apiPermissions(): Permissions {
-  return { publish: [...COMMON_PUB, ...readStream(BUNDLE_STREAM), ...readStream(KV_STREAM)], subscribe: COMMON_SUB };
+export function apiPermissions(user = 'api'): Permissions {
+  return { publish: [`${JS}.INFO`, ...readStream(BUNDLE_STREAM), ...readStream(NODES_STREAM)], subscribe: inbox(user) };
 }
 
 export interface NatsUser {
@@ -76,14 +108,26 @@ export const passwordEnvValue = (password: string): string => JSON.stringify(pas
 /** Env variable holding a user's password: NATFLEET_<USER>_PASSWORD, upper-cased, non-alnum → _. */
 export const passwordEnv = (user: string): string => `NATFLEET_${user.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
 
-/** The users of a deployment with these nodes, passwords as env references. */
+/**
+ * The users of a deployment with these nodes (any order), passwords as env references.
+ * Throws RangeError for a node name outside NODE_NAME_RE, and for two names whose password
+ * variables would be the same (`a.b` and `a-b`, `Node1` and `node1`, or a name given twice):
+ * they would share one password.
+ */
 export function natfleetUsers(nodes: readonly string[]): NatsUser[] {
   const ref = (u: string): string => `$${passwordEnv(u)}`;
-  return [
+  const users = [
     { user: 'compiler', password: ref('compiler'), permissions: compilerPermissions() },
     { user: 'api', password: ref('api'), permissions: apiPermissions() },
-    ...[...nodes].sort().map((n) => ({ user: `enforcer-${n}`, password: ref(`enforcer-${n}`), permissions: enforcerPermissions(n) })),
+    ...[...nodes].sort().map((n) => ({ user: enforcerUser(n), password: ref(enforcerUser(n)), permissions: enforcerPermissions(n) })),
   ];
+  const byEnv = new Map<string, string>();
+  for (const u of users) {
+    const other = byEnv.get(u.password);
+    if (other !== undefined) throw new RangeError(`users ${JSON.stringify(other)} and ${JSON.stringify(u.user)} would share the password variable ${u.password.slice(1)}`);
+    byEnv.set(u.password, u.user);
+  }
+  return users;
 }
 
 const q = (s: string): string => JSON.stringify(s);

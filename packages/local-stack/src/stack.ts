@@ -5,11 +5,14 @@
  * real. Creates `default-ipv4-ippool` when no pool exists (as Calico's installer does),
  * writes natctl's config, waits for the first rollout, prints where everything listens,
  * and on SIGINT/SIGTERM stops everything by PID and removes the namespaces (data kept).
+ * Each child gets only its own secrets (process-env.ts): nats-server the password
+ * references of its config, each daemon its own NATS password.
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { EtcdMember, ManagedProcess, NatTopology, NatsNode, PeerServer, REPO_ROOT, freePorts, requireBinary, serviceEntry, waitUntil } from '@natfleet/testkit';
-import { natfleetUsers, passwordEnv, passwordEnvValue, renderAuthorization } from './nats-auth.js';
+import { enforcerUser, natfleetUsers, renderAuthorization } from './nats-auth.js';
+import { childEnv, natsServerEnv } from './process-env.js';
 import { StackState, type NodeRecord, type StackPorts, type StackRecord } from './state.js';
 
 export interface StackOptions {
@@ -78,7 +81,7 @@ export class LocalStack {
     state.writeRecord(this.record);
     try {
       await this.startServers(ports, nodeNames);
-      const secrets = state.secrets(['compiler', 'api', ...nodeNames.map((n) => `enforcer-${n}`)]);
+      const secrets = state.secrets(['compiler', 'api', ...nodeNames.map(enforcerUser)]);
       const keys = state.keys();
       const natsUrl = `nats://127.0.0.1:${ports.nats}`;
       const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
@@ -108,8 +111,8 @@ export class LocalStack {
           NATFLEET_NETNS: topo.node.name,
           NATFLEET_ADDRESSES: topo.nodeExternal.v4,
           NATFLEET_LABELS: `natfleet.io/simulated=true,natfleet.io/index=${i + 1}`,
-          NATFLEET_NATS_USER: `enforcer-${name}`,
-          NATFLEET_NATS_PASSWORD: secrets.passwords[`enforcer-${name}`]!,
+          NATFLEET_NATS_USER: enforcerUser(name),
+          NATFLEET_NATS_PASSWORD: secrets.passwords[enforcerUser(name)]!,
           NATFLEET_TRUSTED_KEYS_FILE: keys.publicKeyFile,
           NATFLEET_STATE_DIR: state.path('enforcers', name),
           NATFLEET_OPS_PORT: String(ports.enforcerOps[i]),
@@ -148,19 +151,19 @@ export class LocalStack {
     const { state } = this;
     const users = natfleetUsers(nodeNames);
     const secrets = state.secrets(users.map((u) => u.user));
-    // nats-server expands $NATFLEET_*_PASSWORD in its config from its environment.
-    for (const u of users) process.env[passwordEnv(u.user)] = passwordEnvValue(secrets.passwords[u.user]!);
-    const etcd = new EtcdMember({ name: 'natfleet-local', clientPort: ports.etcdClient, peerPort: ports.etcdPeer, dataDir: state.path('etcd'), initialCluster: `natfleet-local=http://127.0.0.1:${ports.etcdPeer}` });
+    const etcd = new EtcdMember({ name: 'natfleet-local', clientPort: ports.etcdClient, peerPort: ports.etcdPeer, dataDir: state.path('etcd'), initialCluster: `natfleet-local=http://127.0.0.1:${ports.etcdPeer}` }, { env: childEnv(process.env) });
     etcd.spawn();
     this.track('etcd', { stop: () => etcd.stop(), pid: etcd.pid });
-    const nats = new NatsNode({ name: 'natfleet-local', port: ports.nats, monitorPort: ports.natsMonitor, routes: [], storeDir: state.path('nats', 'jetstream'), extraConfig: renderAuthorization(users) }, state.path('nats'));
+    // nats-server expands $NATFLEET_*_PASSWORD in its config from its environment (only its own).
+    const natsConfig = { name: 'natfleet-local', port: ports.nats, monitorPort: ports.natsMonitor, routes: [], storeDir: state.path('nats', 'jetstream'), extraConfig: renderAuthorization(users) };
+    const nats = new NatsNode(natsConfig, state.path('nats'), { env: natsServerEnv(process.env, users, secrets.passwords) });
     nats.spawn();
     this.track('nats-server', { stop: () => nats.stop(), pid: nats.pid });
     await Promise.all([etcd.waitHealthy(30_000), nats.waitHealthy(30_000)]);
   }
 
   private startService(name: 'compiler' | 'api' | 'enforcer', args: string[], env: Record<string, string>, label: string = name): void {
-    const proc = new ManagedProcess(process.execPath, [serviceEntry(name), ...args], { env: { ...process.env, ...env }, keepLines: 500 });
+    const proc = new ManagedProcess(process.execPath, [serviceEntry(name), ...args], { env: childEnv(process.env, env), keepLines: 500 });
     proc.child.stdout?.on('data', () => undefined);
     this.track(label === name ? name : `enforcer ${label}`, proc);
     void proc.exited.then((e) => {

@@ -29,7 +29,11 @@ const HOST = '127.0.0.1';
 export class EtcdMember {
   private proc: ManagedProcess | undefined;
 
-  constructor(readonly config: EtcdMemberConfig) {}
+  /** `env`: etcd's whole environment (default: this process's). */
+  constructor(
+    readonly config: EtcdMemberConfig,
+    private readonly options: { env?: NodeJS.ProcessEnv } = {},
+  ) {}
 
   get clientUrl(): string {
     return `${this.config.tls ? 'https' : 'http'}://${HOST}:${this.config.clientPort}`;
@@ -63,7 +67,7 @@ export class EtcdMember {
       '--logger', 'zap',
       '--log-level', 'warn',
       ...(c.tls ? ['--cert-file', c.tls.serverCertFile, '--key-file', c.tls.serverKeyFile, '--trusted-ca-file', c.tls.caFile, '--client-cert-auth'] : []),
-    ]);
+    ], this.options.env ? { env: this.options.env } : {});
   }
 
   /** GET /health (over TLS with the test client certificate when the member uses TLS). */

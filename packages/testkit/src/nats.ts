@@ -57,7 +57,15 @@ export class NatsNode {
   private proc: ManagedProcess | undefined;
   readonly configFile: string;
 
-  constructor(readonly config: NatsNodeConfig, dir: string) {
+  /**
+   * `env`: the server's whole environment (default: this process's). nats-server expands
+   * `$VAR` references in its config from it, e.g. password references.
+   */
+  constructor(
+    readonly config: NatsNodeConfig,
+    dir: string,
+    private readonly options: { env?: NodeJS.ProcessEnv } = {},
+  ) {
     mkdirSync(dir, { recursive: true });
     this.configFile = join(dir, `${config.name}.conf`);
     writeFileSync(this.configFile, renderNatsConfig(config));
@@ -82,7 +90,7 @@ export class NatsNode {
   /** Spawns the server (no readiness wait). No-op while running. */
   spawn(): void {
     if (this.proc?.running) return;
-    this.proc = new ManagedProcess(requireBinary('nats-server'), ['-c', this.configFile]);
+    this.proc = new ManagedProcess(requireBinary('nats-server'), ['-c', this.configFile], this.options.env ? { env: this.options.env } : {});
   }
 
   /** Resolves when /healthz is ok (JetStream enabled and current). ServerStartError on exit or timeout. */

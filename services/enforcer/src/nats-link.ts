@@ -5,6 +5,7 @@
  * resync. Tracks the `nats_connected` gauge. Never blocks the caller on connecting.
  */
 import { connect, Events, type NatsConnection } from 'nats';
+import { inboxPrefix } from '@natfleet/bus';
 import type { Logger, NatsTls } from '@natfleet/service-kit';
 import { sleep } from '@natfleet/service-kit';
 import type { EnforcerMetrics } from './metrics.js';
@@ -84,7 +85,8 @@ export class NatsLink {
       try {
         nc = await connect({
           servers: this.o.servers,
-          ...(this.o.user !== undefined ? { user: this.o.user, pass: this.o.password } : {}),
+          // Replies arrive under the user's own inbox prefix, the only one it may subscribe to.
+          ...(this.o.user !== undefined ? { user: this.o.user, pass: this.o.password, inboxPrefix: inboxPrefix(this.o.user) } : {}),
           ...(this.o.tls ? { tls: this.o.tls } : {}),
           name: this.o.name,
           maxReconnectAttempts: -1,
@@ -139,7 +141,12 @@ export class NatsLink {
         this.setConnected(true);
         this.emit({ type: 'reconnected', server: String(s.data) });
       } else if (s.type === Events.Error) {
-        this.o.logger.warn({ error: String(s.data) }, 'NATS reported an error');
+        // Consumer clean-ups (nats.js replacing an ordered consumer, a bundle follow ending)
+        // are best-effort: the enforcer's user may not delete consumers, the server drops
+        // them once inactive. Not worth a warning each time.
+        const ctx = s.permissionContext;
+        if (ctx?.operation === 'publish' && ctx.subject.startsWith('$JS.API.CONSUMER.DELETE.')) this.o.logger.debug({ subject: ctx.subject }, 'NATS refused a consumer clean-up (expected: the server drops it when inactive)');
+        else this.o.logger.warn({ error: String(s.data), ...(ctx ? { permission: ctx } : {}) }, 'NATS reported an error');
       } else if (s.type === Events.LDM) {
         this.o.logger.info({ server: String(s.data) }, 'NATS server entering lame duck mode');
       }

@@ -1,0 +1,83 @@
+// The natfleet-nodes bucket against a real nats-server: created with rollups refused (so
+// no writer can erase other keys with `Nats-Rollup: all`), an existing bucket fixed in
+// place, otherwise the same stream nats.js would make, and dotted node names as keys.
+import { startNats, type NatsCluster } from '@natfleet/testkit';
+import { connect, headers, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NODES_BUCKET, NODES_STREAM, openNodesBucket, pendingNodeStatus, putNodeStatus, readNodeStatuses, watchNodeStatuses } from '../src/index.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const DOTTED = 'ip-10-0-0-5.ec2.internal';
+
+describe('natfleet-nodes bucket', () => {
+  let nats: NatsCluster;
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await nats?.destroy();
+  });
+
+  const rollup = (key: string, how: 'all' | 'sub'): Promise<unknown> => {
+    const h = headers();
+    h.set('Nats-Rollup', how);
+    return nc.jetstream().publish(`$KV.${NODES_BUCKET}.${key}`, enc('{}'), { headers: h, timeout: 2_000 });
+  };
+
+  it('is the stream nats.js makes for a history-1 bucket, but refuses rollups', async () => {
+    const jsm = await nc.jetstreamManager();
+    await openNodesBucket(nc.jetstream());
+    await nc.jetstream().views.kv('reference', { history: 1 });
+    const ours = (await jsm.streams.info(NODES_STREAM)).config;
+    const ref = (await jsm.streams.info('KV_reference')).config;
+    const { name: _a, subjects, allow_rollup_hdrs: rollups, ...rest } = ours;
+    const { name: _b, subjects: refSubjects, allow_rollup_hdrs: refRollups, ...refRest } = ref;
+    expect(rest).toEqual(refRest);
+    expect(subjects).toEqual([`$KV.${NODES_BUCKET}.>`]);
+    expect(refSubjects).toEqual(['$KV.reference.>']);
+    expect([rollups, refRollups]).toEqual([false, true]);
+    await jsm.streams.delete('KV_reference');
+  });
+
+  it('a rollup on one key is refused and every other key survives; deletes still work', async () => {
+    const kv = await openNodesBucket(nc.jetstream());
+    for (const n of ['node-a', 'node-b', DOTTED]) await putNodeStatus(kv, pendingNodeStatus(n));
+    await expect(rollup('node-a', 'all')).rejects.toThrow(/rollup not permitted/i);
+    await expect(rollup('node-a', 'sub')).rejects.toThrow(/rollup not permitted/i);
+    expect((await readNodeStatuses(nc.jetstream())).map((s) => s.node)).toEqual([DOTTED, 'node-a', 'node-b']);
+    await kv.delete('node-b');
+    expect((await readNodeStatuses(nc.jetstream())).map((s) => s.node)).toEqual([DOTTED, 'node-a']);
+  });
+
+  it('dotted node names are whole keys: get, watch and the status read see the full name', async () => {
+    const kv = await openNodesBucket(nc.jetstream(), { bindOnly: true });
+    expect((await kv.get(DOTTED))?.json<{ node: string }>().node).toBe(DOTTED);
+    const ac = new AbortController();
+    const seen: string[] = [];
+    for await (const e of watchNodeStatuses(kv, ac.signal)) {
+      if (e.type === 'put') seen.push(e.status.node);
+      if (seen.length === 2) ac.abort();
+    }
+    expect(seen.sort()).toEqual([DOTTED, 'node-a']);
+  });
+
+  it('an existing bucket that allows rollups (made by nats.js or an older natfleet) is fixed in place, data kept', async () => {
+    const other = await startNats();
+    const nc2 = await connect({ servers: other.url });
+    try {
+      const legacy = await nc2.jetstream().views.kv(NODES_BUCKET, { history: 1 });
+      await legacy.put('node-a', enc('{"node":"node-a"}'));
+      const jsm = await nc2.jetstreamManager();
+      expect((await jsm.streams.info(NODES_STREAM)).config.allow_rollup_hdrs).toBe(true);
+      const kv = await openNodesBucket(nc2.jetstream());
+      expect((await jsm.streams.info(NODES_STREAM)).config.allow_rollup_hdrs).toBe(false);
+      expect((await kv.get('node-a'))?.string()).toBe('{"node":"node-a"}');
+    } finally {
+      await nc2.close();
+      await other.destroy();
+    }
+  });
+});

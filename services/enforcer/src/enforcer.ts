@@ -67,8 +67,8 @@ interface Enforced extends Held {
   transaction: string;
   /** What the terse read-back after an apply must show (no set elements). */
   expected: TableState;
-  /** `expected` plus every set's elements: what a drift verification compares. */
-  contents: TableState;
+  /** `expected` plus every set's elements: what a drift verification compares (made at the first one, off the apply path). */
+  contents?: TableState;
   appliedAt: string;
   applyMs: number;
 }
@@ -353,8 +353,7 @@ export class Enforcer {
   }
 
   private enforce(held: Held, transaction: string, expected: TableState, applyMs: number): void {
-    const contents = expectedTableContents(held.bundle, this.o.nodeName);
-    this.applied = { ...held, transaction, expected, contents, appliedAt: new Date().toISOString(), applyMs };
+    this.applied = { ...held, transaction, expected, appliedAt: new Date().toISOString(), applyMs };
     this.knownGeneration = undefined;
     this.o.metrics.appliedVersion.set(held.bundle.version);
     this.driftAt = Date.now() + this.o.driftIntervalMs;
@@ -480,6 +479,7 @@ export class Enforcer {
     const readMs = performance.now() - t0;
     this.o.metrics.driftCheckSeconds.observe(readMs / 1_000);
     this.driftAt = Date.now() + Math.max(this.o.driftIntervalMs, DRIFT_DUTY_FACTOR * readMs);
+    a.contents ??= expectedTableContents(a.bundle, this.o.nodeName);
     const differences = compareTableState(a.contents, live);
     if (differences.length === 0) {
       this.knownGeneration = generation;

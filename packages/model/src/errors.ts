@@ -5,7 +5,7 @@
 // matching message text. Never: logging, or translating errors from other layers.
 
 /** Stable codes carried by every error of this package. */
-export type ModelErrorCode = 'PARSE_FAILED' | 'VALIDATION_FAILED' | 'INVALID_CIDR' | 'INVALID_SELECTOR';
+export type ModelErrorCode = 'PARSE_FAILED' | 'BATCH_TOO_LARGE' | 'VALIDATION_FAILED' | 'INVALID_CIDR' | 'INVALID_SELECTOR';
 
 /** Base class of every error thrown by @natfleet/model. */
 export class NatfleetModelError extends Error {
@@ -58,6 +58,26 @@ function formatLocation(loc: ParseLocation): string {
     parts.push(loc.column !== undefined ? `line ${loc.line}, column ${loc.column}` : `line ${loc.line}`);
   }
   return parts.length > 0 ? `${parts.join(': ')}: ` : '';
+}
+
+/**
+ * An input holding more resources than the caller accepts (parseResources `maxResources`).
+ * Decoding stops at the first document past the limit.
+ */
+export class BatchTooLargeError extends NatfleetModelError {
+  override readonly name = 'BatchTooLargeError';
+  /** The most resources accepted. */
+  readonly limit: number;
+
+  constructor(limit: number, options?: { cause?: unknown }) {
+    super('BATCH_TOO_LARGE', `more than ${limit} resources in one request; send at most ${limit} at a time`, options);
+    this.limit = limit;
+  }
+}
+
+/** True for a BatchTooLargeError (code BATCH_TOO_LARGE). */
+export function isBatchTooLargeError(e: unknown): e is BatchTooLargeError {
+  return e instanceof BatchTooLargeError;
 }
 
 /**

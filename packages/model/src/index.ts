@@ -14,6 +14,8 @@ export {
   isCidrError,
   SelectorError,
   isSelectorError,
+  BatchTooLargeError,
+  isBatchTooLargeError,
 } from './errors.js';
 export type { ModelErrorCode, ParseLocation, FieldIssue } from './errors.js';
 
@@ -75,7 +77,7 @@ export type {
 export { DEFAULT_KEY_PREFIX, KIND_PLURALS, resourceKey, kindKeyPrefix, parseResourceKey } from './resources.js';
 export type { ResourceKeyParts } from './resources.js';
 
-export { parseResources, parseStoredValue } from './parse.js';
+export { parseResources, parseStoredValue, MAX_NESTING_DEPTH } from './parse.js';
 export type { InputFormat, ParseResourcesOptions, ParseStoredValueOptions } from './parse.js';
 
 export type { ValidationResult, ResourceOrigin, UnknownFieldPolicy } from './field-checks.js';

@@ -105,7 +105,7 @@ export function checkEnvelope(
   }
   const root = structuredClone(raw);
   for (const p of fieldProblems(kind, raw)) {
-    if (options.unknownFields === 'warn') issues.warn(p.path, p.reason, p.value);
+    if (options.unknownFields === 'warn' && p.refused !== true) issues.warn(p.path, p.reason, p.value);
     else issues.add(p.path, p.reason, p.value);
   }
   const apiVersion = root['apiVersion'];

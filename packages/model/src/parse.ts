@@ -2,11 +2,15 @@
 //
 // Owns: JSON and YAML decoding (single documents, JSON arrays, YAML sequences, multi-document YAML,
 // `kind: List` / `<Kind>List` with `items`), skipping empty documents, and ParseErrors
-// that name the document index and line/column. Never: validating resource contents (the
-// *-validation modules do), logging (the yaml library is run with logLevel 'silent'), or
-// reading files and etcd itself.
-import { parseAllDocuments } from 'yaml';
-import { ParseError } from './errors.js';
+// that name the document index and line/column. Also the shape limits every later stage
+// relies on: no document nests deeper than MAX_NESTING_DEPTH (recursive code downstream —
+// structuredClone, JSON.stringify, validators — would otherwise die with a RangeError),
+// no YAML alias refers to a node containing it (a cycle), no `__proto__` key anywhere, and
+// at most `maxResources` resources per input (YAML stops composing past it). Never:
+// validating resource contents (the *-validation modules do), logging (the yaml library
+// is run with logLevel 'silent'), or reading files and etcd itself.
+import { type CST, Composer, Lexer, LineCounter, Parser } from 'yaml';
+import { BatchTooLargeError, ParseError, type ParseLocation } from './errors.js';
 import { lineColumnAt, locateJsonError } from './json-locate.js';
 import type { RawResource } from './resources.js';
 
@@ -18,6 +22,71 @@ export interface ParseResourcesOptions {
   readonly format?: InputFormat;
   /** Label for error messages and `RawResource.source`: a file name, `-`, an etcd key. */
   readonly source?: string;
+  /** Most resources accepted (List items and sequence elements count one each); default unlimited. */
+  readonly maxResources?: number;
+}
+
+/**
+ * Deepest nesting accepted in a document (the document's own object or array is level 1).
+ * Calico resources need fewer than 10 levels; the bound keeps every recursive consumer
+ * far from the stack limit.
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+/**
+ * Keys refused anywhere in a document. `__proto__` is the one key JavaScript gives a
+ * special meaning on assignment (`o[k] = v`, `Object.assign`, many YAML and merge
+ * libraries), so a document using it means different things to different readers.
+ * (`constructor` and `prototype` are plain data keys in a decoded document; the field
+ * tables make them unknown fields.)
+ */
+const FORBIDDEN_KEY = '__proto__';
+
+function formatPath(path: readonly (string | number)[]): string {
+  if (path.length === 0) return 'the top level';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$-]*$/.test(p) ? (i === 0 ? p : `.${p}`) : `[${JSON.stringify(p)}]`)).join('');
+}
+
+/**
+ * Throws ParseError (at `where`) when `value` nests deeper than MAX_NESTING_DEPTH counting
+ * from `depth`, contains a cycle (a self-referencing YAML alias), or has a `__proto__`
+ * key. Recursion is itself bounded by the depth limit. A node shared through YAML aliases
+ * is walked again only when met at a greater depth, so alias fan-out cannot make this
+ * exponential.
+ */
+function checkShape(value: unknown, where: ParseLocation, depth = 1): void {
+  const deepest = new Map<object, number>();
+  const onPath = new Set<object>();
+  const path: (string | number)[] = [];
+  const walk = (v: unknown, d: number): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (onPath.has(v)) throw new ParseError(`a YAML alias at ${formatPath(path)} refers to a node that contains it (the value would be infinitely deep)`, where);
+    if (d > MAX_NESTING_DEPTH) throw new ParseError(`nested deeper than ${MAX_NESTING_DEPTH} levels (at ${formatPath(path.slice(0, 8))}…)`, where);
+    const seen = deepest.get(v);
+    if (seen !== undefined && seen <= d) return;
+    deepest.set(v, d);
+    onPath.add(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        walk(v[i], d + 1);
+        path.pop();
+      }
+    } else {
+      for (const k of Object.keys(v)) {
+        if (k === FORBIDDEN_KEY) throw new ParseError(`key "${FORBIDDEN_KEY}" is not allowed (at ${formatPath([...path, k])})`, where);
+        path.push(k);
+        walk((v as Record<string, unknown>)[k], d + 1);
+        path.pop();
+      }
+    }
+    onPath.delete(v);
+  };
+  walk(value, depth);
+}
+
+function checkCount(count: number, max: number | undefined): void {
+  if (max !== undefined && count > max) throw new BatchTooLargeError(max);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -79,28 +148,78 @@ function parseJson(text: string, source: string | undefined): unknown {
   }
 }
 
-function parseYaml(text: string, source: string | undefined, out: RawResource[]): void {
-  const docs = parseAllDocuments(text, { logLevel: 'silent', prettyErrors: true, uniqueKeys: true });
+/** Thrown from inside the token stream; turned into a ParseError for the current document. */
+class FlowTooDeep extends Error {}
+
+/** The lexer's marker before a scalar's text (yaml's CST.SCALAR) and for a flow collection cut short (CST.FLOW_END). */
+const YAML_SCALAR = '\x1f';
+const YAML_FLOW_END = '\x18';
+
+/**
+ * yaml's `Parser.parse`, with the lexer's flow brackets counted on the way: `[[[[…` nested
+ * past MAX_NESTING_DEPTH stops here, before the parser spends seconds on it (its cost per
+ * token grows with the flow depth). Block nesting needs indentation, so a body of a given
+ * size can only nest so far that way, and the depth check after decoding catches it.
+ */
+function* yamlTokens(text: string, lines: LineCounter): Generator<CST.Token> {
+  const parser = new Parser(lines.addNewLine);
+  lines.addNewLine(0);
+  let depth = 0;
+  let atScalar = false;
+  for (const lexeme of new Lexer().lex(text)) {
+    if (atScalar) atScalar = false;
+    else if (lexeme === YAML_SCALAR) atScalar = true;
+    else if (lexeme === '[' || lexeme === '{') {
+      if (++depth > MAX_NESTING_DEPTH) throw new FlowTooDeep();
+    } else if ((lexeme === ']' || lexeme === '}') && depth > 0) depth--;
+    else if (lexeme === YAML_FLOW_END) depth = 0;
+    yield* parser.next(lexeme);
+  }
+  yield* parser.end();
+}
+
+function yamlFailure(e: unknown, where: ParseLocation): ParseError {
+  if (e instanceof FlowTooDeep || e instanceof RangeError) return new ParseError(`nested deeper than ${MAX_NESTING_DEPTH} levels`, where, { cause: e });
+  return new ParseError(`invalid YAML: ${e instanceof Error ? e.message : String(e)}`, where, { cause: e });
+}
+
+/**
+ * Composes documents one at a time (not parseAllDocuments), so a stream with too many
+ * documents stops at the first one past `max` instead of building them all.
+ */
+function parseYaml(text: string, source: string | undefined, out: RawResource[], max: number | undefined): void {
+  const lines = new LineCounter();
+  const docs = new Composer({ logLevel: 'silent', uniqueKeys: true }).compose(yamlTokens(text, lines));
   let docIndex = 0;
-  for (const doc of docs) {
+  for (;;) {
     const where = { documentIndex: docIndex, ...(source !== undefined ? { source } : {}) };
+    let next: ReturnType<typeof docs.next>;
+    try {
+      next = docs.next();
+    } catch (e) {
+      throw yamlFailure(e, where); // the yaml library's own limits (stack depth) and bugs
+    }
+    if (next.done === true) return;
+    const doc = next.value;
     const err = doc.errors[0];
     if (err !== undefined) {
-      const pos = err.linePos?.[0];
+      const pos = lines.linePos(err.pos[0]);
       const detail = `invalid YAML: ${(err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '')}`;
-      throw new ParseError(detail, { ...where, ...(pos ? { line: pos.line, column: pos.col } : {}) }, { cause: err });
+      throw new ParseError(detail, { ...where, line: pos.line, column: pos.col }, { cause: err });
     }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      throw new ParseError(`invalid YAML: ${(e as Error).message}`, where, { cause: e });
+      throw yamlFailure(e, where);
     }
+    checkShape(value, where);
     // An empty document (`---` followed by nothing, or only comments) decodes to null.
     // A document that is a sequence of resources is accepted as calicoctl does (the JSON
     // array form already is); its elements are items of that document.
     if (Array.isArray(value)) expandSequence(value, docIndex, source, out);
     else if (value !== null && value !== undefined) expandDocument(value, docIndex, source, out);
+    checkCount(out.length, max);
     docIndex++;
   }
 }
@@ -110,22 +229,34 @@ function parseYaml(text: string, source: string | undefined, out: RawResource[])
  * item index inside a List). Empty documents are skipped but still counted, so indexes
  * match positions in the input. Returns [] for empty or blank input. Throws ParseError for
  * malformed JSON/YAML (with line and column where known), for a document that is not an
- * object, and for a List whose `items` is not an array of objects.
+ * object, for a List whose `items` is not an array of objects, and for a document nested
+ * deeper than MAX_NESTING_DEPTH, holding a cycle or a `__proto__` key. Throws
+ * BatchTooLargeError when there are more than `maxResources` resources.
  */
 export function parseResources(text: string, options: ParseResourcesOptions = {}): RawResource[] {
-  const { source } = options;
+  const { source, maxResources } = options;
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   if (body.trim() === '') return [];
   let format = options.format ?? 'auto';
   if (format === 'auto') format = /^\s*[[{]/.test(body) ? 'json' : 'yaml';
   const out: RawResource[] = [];
   if (format === 'yaml') {
-    parseYaml(body, source, out);
+    parseYaml(body, source, out, maxResources);
     return out;
   }
   const value = parseJson(body, source);
-  if (Array.isArray(value)) value.forEach((v: unknown, i) => expandDocument(v, i, source, out));
-  else expandDocument(value, 0, source, out);
+  const at = (documentIndex: number): ParseLocation => ({ documentIndex, ...(source !== undefined ? { source } : {}) });
+  if (Array.isArray(value)) {
+    checkCount(value.length, maxResources);
+    value.forEach((v: unknown, i) => {
+      checkShape(v, at(i), 2);
+      expandDocument(v, i, source, out);
+    });
+  } else {
+    checkShape(value, at(0));
+    expandDocument(value, 0, source, out);
+  }
+  checkCount(out.length, maxResources);
   return out;
 }
 
@@ -139,7 +270,8 @@ export interface ParseStoredValueOptions {
  * Decodes a value read from etcd: UTF-8 JSON holding one resource object. Lists are not
  * expanded (Calico never stores them). With `modRevision`, `metadata.resourceVersion` is
  * set from it when `metadata` is an object. Throws ParseError (source = key) for invalid
- * UTF-8, malformed JSON, empty values and non-objects.
+ * UTF-8, malformed JSON, empty values, non-objects and the shapes parseResources refuses
+ * (too deep, `__proto__` keys).
  */
 export function parseStoredValue(
   key: string,
@@ -159,6 +291,7 @@ export function parseStoredValue(
   if (text.trim() === '') throw new ParseError('value is empty', { source: key });
   const value = parseJson(text, key);
   if (!isPlainObject(value)) throw new ParseError(`expected a resource object, got ${describe(value)}`, { source: key });
+  checkShape(value, { source: key });
   const object = { ...value };
   if (options.modRevision !== undefined && isPlainObject(object['metadata'])) {
     object['metadata'] = { ...object['metadata'], resourceVersion: String(options.modRevision) };

@@ -6,7 +6,8 @@
 // modes, allowedUses and the LoadBalancer restrictions, nodeSelector and namespaceSelector
 // (Calico's selector grammar; no global(); no namespaceSelector on Tunnel pools), assignmentMode,
 // overlap with other pools (against stored pools, and within a batch by a sort + nesting
-// stack sweep; a pool with the same name is the one being replaced, never an overlap;
+// stack sweep that names, for each overlapping pool, the earliest pool it overlaps rather
+// than every pair; a pool with the same name is the one being replaced, never an overlap;
 // disabled pools count, since they still mark their range as internal) — and what may not
 // change on update: `spec.cidr` (a purely textual re-normalisation of the same network is
 // allowed, as in Calico's cidrChangeOK), `spec.blockSize` (compared after defaulting), the
@@ -87,25 +88,105 @@ export function overlappingExisting(
   return out;
 }
 
+/** Pools sharing a (known) name are one pool being replaced, never an overlap of each other. */
+const sameName = (a: PoolRef, b: PoolRef): boolean => a.name !== undefined && a.name === b.name;
+
 /**
- * Every overlapping pair in `pools`, each as `[earlier, later]` by `order`, sorted by the
- * later pool's order then the earlier's. Pools sharing a name are not paired. Empty for
- * fewer than two pools or when all are disjoint.
+ * What "the earliest pool it overlaps, other than one of its own name" needs from a set of
+ * pools: `first` has the lowest `order`; `other` the lowest whose name differs from
+ * `first`'s. Two pools suffice, so sets merge in O(1) during the sweep.
  */
-export function overlappingPairs(pools: readonly PoolRef[]): Array<[PoolRef, PoolRef]> {
-  const sorted = [...pools].sort((a, b) => compareCidrs(a.cidr, b.cidr) || a.order - b.order);
-  const pairs: Array<[PoolRef, PoolRef]> = [];
-  // CIDRs nest or are disjoint, so the pools enclosing the current one form a stack.
-  const stack: PoolRef[] = [];
-  for (const p of sorted) {
-    while (stack.length > 0 && !cidrContains(stack[stack.length - 1]!.cidr, p.cidr)) stack.pop();
-    for (const q of stack) {
-      if (q.name !== undefined && q.name === p.name) continue;
-      pairs.push(q.order < p.order ? [q, p] : [p, q]);
-    }
-    stack.push(p);
+interface Earliest {
+  first?: PoolRef;
+  other?: PoolRef;
+}
+
+function addEarliest(e: Earliest, p: PoolRef | undefined): void {
+  if (p === undefined) return;
+  if (e.first === undefined) {
+    e.first = p;
+  } else if (p.order < e.first.order) {
+    if (!sameName(e.first, p)) e.other = e.first;
+    e.first = p;
+  } else if (!sameName(e.first, p) && (e.other === undefined || p.order < e.other.order)) {
+    e.other = p;
   }
-  return pairs.sort((a, b) => a[1].order - b[1].order || a[0].order - b[0].order);
+}
+
+const pickEarliest = (e: Earliest, p: PoolRef): PoolRef | undefined =>
+  e.first !== undefined && !sameName(e.first, p) ? e.first : e.other;
+
+/**
+ * For each pool, the lowest-`order` candidate pool (`isCandidate(index)`) overlapping it
+ * with another name, or undefined. CIDRs either nest or are disjoint, so after sorting
+ * (family, network, shorter prefix first) the pools enclosing the current one form a
+ * stack: a pool's overlaps are its ancestors (summarised on the way down) and its
+ * descendants (summarised when it is popped). O(n log n) time, O(n) memory — never a
+ * list of pairs, which for nested CIDRs is quadratic.
+ */
+function earliestOverlapping(pools: readonly PoolRef[], isCandidate: (index: number) => boolean): Array<PoolRef | undefined> {
+  const order = pools.map((_, i) => i).sort((a, b) => compareCidrs(pools[a]!.cidr, pools[b]!.cidr) || pools[a]!.order - pools[b]!.order || a - b);
+  const above: Earliest[] = new Array<Earliest>(pools.length);
+  const below: Earliest[] = new Array<Earliest>(pools.length);
+  const stack: number[] = [];
+  const pop = (): void => {
+    const i = stack.pop()!;
+    const parent = stack[stack.length - 1];
+    if (parent === undefined) return;
+    addEarliest(below[parent]!, below[i]!.first);
+    addEarliest(below[parent]!, below[i]!.other);
+    if (isCandidate(i)) addEarliest(below[parent]!, pools[i]);
+  };
+  for (const i of order) {
+    while (stack.length > 0 && !cidrContains(pools[stack[stack.length - 1]!]!.cidr, pools[i]!.cidr)) pop();
+    const top = stack[stack.length - 1];
+    const a: Earliest = top === undefined ? {} : { ...above[top]! };
+    if (top !== undefined && isCandidate(top)) addEarliest(a, pools[top]);
+    above[i] = a;
+    below[i] = {};
+    stack.push(i);
+  }
+  while (stack.length > 0) pop();
+  return pools.map((p, i) => {
+    const e: Earliest = { ...above[i]! };
+    addEarliest(e, below[i]!.first);
+    addEarliest(e, below[i]!.other);
+    return pickEarliest(e, p);
+  });
+}
+
+/**
+ * One `[earlier, later]` pair for each pool that overlaps a pool earlier in the list (by
+ * `order`; pools sharing a name are never paired): `earlier` is the earliest pool it
+ * overlaps. Sorted by the later pool's order. So every pool with an overlap towards the
+ * front of the batch is reported once, without listing every pair (n² for nested CIDRs).
+ * Empty for fewer than two pools or when all are disjoint.
+ */
+export function overlapsWithEarlier(pools: readonly PoolRef[]): Array<[PoolRef, PoolRef]> {
+  const found = earliestOverlapping(pools, () => true);
+  const out: Array<[PoolRef, PoolRef]> = [];
+  pools.forEach((p, i) => {
+    const q = found[i];
+    if (q !== undefined && q.order < p.order) out.push([q, p]);
+  });
+  return out.sort((a, b) => a[1].order - b[1].order);
+}
+
+/**
+ * One `[other, pool]` pair for each of `pools` that overlaps any of `others` (a pool of the
+ * same name excepted): `other` is the lowest-`order` one it overlaps. Overlaps among
+ * `others`, or among `pools`, are not looked at. In the order of `pools`; empty when
+ * either list is empty. O((n + m) log(n + m)).
+ */
+export function overlapsWithOthers(pools: readonly PoolRef[], others: readonly PoolRef[]): Array<[PoolRef, PoolRef]> {
+  if (pools.length === 0 || others.length === 0) return [];
+  const found = earliestOverlapping([...pools, ...others], (i) => i >= pools.length);
+  const out: Array<[PoolRef, PoolRef]> = [];
+  pools.forEach((p, i) => {
+    const q = found[i];
+    if (q !== undefined) out.push([q, p]);
+  });
+  return out;
 }
 
 // --- one pool ---

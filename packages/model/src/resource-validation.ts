@@ -10,7 +10,7 @@ import { type ResourceOrigin, type UnknownFieldPolicy, type ValidationResult, is
 import { validateFelixConfiguration } from './felix-validation.js';
 import { validateNode } from './node-validation.js';
 import {
-  type PoolRef, overlapReason, overlappingExisting, overlappingPairs, poolRefOf, validatePool,
+  type PoolRef, overlapReason, overlapsWithEarlier, overlapsWithOthers, poolRefOf, validatePool,
 } from './pool-validation.js';
 import { RESOURCE_KINDS, type RawResource, type Resource } from './resources.js';
 
@@ -75,8 +75,10 @@ function where(item: RawResource): string {
  * Validates a batch (typically parseResources output): each resource on its own, plus
  * duplicate kind/name detection and pool overlaps within the batch and against
  * `options.existing` (stored pools named like a batch pool are being replaced and are not
- * compared). An overlap is reported on the later pool of a pair. Returns the resources in
- * input order, or all issues. An empty batch is valid and yields [].
+ * compared). Every pool that overlaps an earlier batch pool gets one issue naming the
+ * earliest of them, and every pool that overlaps stored pools one issue naming the first
+ * stored one — not one per pair, which for nested CIDRs would be quadratic. Returns the
+ * resources in input order, or all issues. An empty batch is valid and yields [].
  */
 export function validateResources(
   items: readonly RawResource[],
@@ -114,19 +116,18 @@ export function validateResources(
     refs.push(ref);
     if (ref.name !== undefined) batchPoolNames.add(ref.name);
   });
-  for (const [earlier, later] of overlappingPairs(refs)) {
+  for (const [earlier, later] of overlapsWithEarlier(refs)) {
     const reason = `${overlapReason(earlier.name, earlier.label, earlier.cidr)} (${where(items[earlier.order]!)})`;
     extra[later.order]!.push({ resource: later.label, path: 'spec.cidr', reason, value: formatCidr(later.cidr) });
   }
   if (options.existing !== undefined && options.existing.length > 0) {
-    const stored = options.existing.filter((p) => {
-      const meta = isObject(p) ? p['metadata'] : undefined;
-      return !(isObject(meta) && typeof meta['name'] === 'string' && batchPoolNames.has(meta['name']));
+    const stored: PoolRef[] = [];
+    options.existing.forEach((p, i) => {
+      const ref = poolRefOf(p, `existing[${i}]`, i);
+      if (ref !== undefined && !(ref.name !== undefined && batchPoolNames.has(ref.name))) stored.push(ref);
     });
-    for (const ref of refs) {
-      for (const other of overlappingExisting(ref.name, ref.cidr, stored)) {
-        extra[ref.order]!.push({ resource: ref.label, path: 'spec.cidr', reason: overlapReason(other.name, other.label, other.cidr), value: formatCidr(ref.cidr) });
-      }
+    for (const [other, ref] of overlapsWithOthers(refs, stored)) {
+      extra[ref.order]!.push({ resource: ref.label, path: 'spec.cidr', reason: overlapReason(other.name, other.label, other.cidr), value: formatCidr(ref.cidr) });
     }
   }
 

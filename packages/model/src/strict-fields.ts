@@ -16,7 +16,16 @@ export interface FieldProblem {
   readonly path: string;
   readonly reason: string;
   readonly value: unknown;
+  /** An error whatever the unknown-field policy: a prototype key (`constructor`, `prototype`) is never stored as a field. */
+  readonly refused?: true;
 }
+
+/**
+ * Field names that are always unknown and never kept, even under `warn`: code that reads
+ * a field with `obj[name]` finds Object.prototype's members under them. (`__proto__` is
+ * refused earlier, by the parser.)
+ */
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Every dotted path (list and map levels written `[]`) at which each field name is known. */
 type NameIndex = ReadonlyMap<string, readonly string[]>;
@@ -137,7 +146,8 @@ export function fieldProblems(kind: ResourceKind, raw: unknown): FieldProblem[] 
         }
         const sub = Object.hasOwn(shape.fields, name) ? shape.fields[name] : undefined;
         if (sub === undefined) {
-          out.push({ path: p, reason: unknownReason(kind, name, pattern, siblings), value: v });
+          if (PROTOTYPE_KEYS.has(name)) out.push({ path: p, reason: `unknown field; "${name}" is never accepted as a field name`, value: v, refused: true });
+          else out.push({ path: p, reason: unknownReason(kind, name, pattern, siblings), value: v });
           continue;
         }
         walk(v, sub, p, pat);

@@ -71,7 +71,10 @@ describe('validateResources', () => {
     expect(r.map((x) => x.kind)).toEqual(['IPPool', 'FelixConfiguration', 'Node']);
   });
 
-  it('reports overlaps within the batch on the later pool, disabled pools included', () => {
+  // One issue per overlapping pool, not one per pair: `innermost` overlaps both `big` and
+  // `inner` and is reported once, against the earliest (listing every pair is quadratic
+  // for nested CIDRs: 10,000 nested pools would be 50 million issues).
+  it('reports each pool that overlaps an earlier one once, naming the earliest, disabled pools included', () => {
     const r = validateResources(
       raw([
         pool({ cidr: '10.0.0.0/8', disabled: true }, { name: 'big' }),
@@ -81,19 +84,39 @@ describe('validateResources', () => {
       ]),
     );
     const issues = r.ok ? [] : r.issues;
-    expect(issues.map((i) => [i.resource, i.path])).toEqual([
-      ['IPPool/inner', 'spec.cidr'],
-      ['IPPool/innermost', 'spec.cidr'],
-      ['IPPool/innermost', 'spec.cidr'],
+    expect(issues.map((i) => [i.resource, i.path, i.reason])).toEqual([
+      ['IPPool/inner', 'spec.cidr', 'overlaps with IPPool(big) CIDR 10.0.0.0/8 (document 0)'],
+      ['IPPool/innermost', 'spec.cidr', 'overlaps with IPPool(big) CIDR 10.0.0.0/8 (document 0)'],
     ]);
-    expect(issues[0]!.reason).toBe('overlaps with IPPool(big) CIDR 10.0.0.0/8 (document 0)');
-    expect(issues[2]!.reason).toContain('IPPool(inner) CIDR 10.1.0.0/16');
+  });
+
+  it('reports a pool that overlaps an earlier one only through a later, enclosing pool', () => {
+    // `small` comes first and is inside `big`, which comes last: `big` is the one reported.
+    const r = validateResources(raw([pool({ cidr: '10.1.2.0/24' }, { name: 'small' }), pool({ cidr: '172.16.0.0/16' }, { name: 'x' }), pool({ cidr: '10.0.0.0/8' }, { name: 'big' })]));
+    expect(r.ok ? [] : r.issues.map((i) => [i.resource, i.reason])).toEqual([['IPPool/big', 'overlaps with IPPool(small) CIDR 10.1.2.0/24 (document 0)']]);
+  });
+
+  it('keeps a batch of 10,000 nested pools to one issue per pool, quickly', () => {
+    const items = raw(Array.from({ length: 10_000 }, (_, i) => pool({ cidr: i % 2 === 0 ? '10.0.0.0/8' : `10.${(i >> 8) & 255}.${i & 255}.0/24` }, { name: `p${i}` })));
+    const t0 = performance.now();
+    const r = validateResources(items);
+    expect(performance.now() - t0).toBeLessThan(15_000); // the old pairwise report ran out of memory here
+    const issues = r.ok ? [] : r.issues;
+    expect(issues).toHaveLength(9_999);
+    expect(new Set(issues.map((i) => i.resource)).size).toBe(9_999);
+    expect(issues.every((i) => i.reason === 'overlaps with IPPool(p0) CIDR 10.0.0.0/8 (document 0)')).toBe(true);
   });
 
   it('reports duplicate kind/name pairs', () => {
     const r = validateResources(raw([pool({ cidr: '10.0.0.0/16' }, { name: 'a' }), pool({ cidr: '10.0.0.0/16' }, { name: 'a' })]));
     const issues = r.ok ? [] : r.issues;
     expect(issues.map((i) => [i.path, i.reason])).toEqual([['metadata.name', 'duplicate IPPool/a in this batch (first in document 0)']]);
+  });
+
+  it('reports a pool overlapping several stored pools once, naming the first stored one', () => {
+    const existing = [pool({ cidr: '10.0.0.0/8' }, { name: 's1' }), pool({ cidr: '10.1.0.0/16' }, { name: 's2' }), pool({ cidr: '10.1.1.0/24' }, { name: 's3' })];
+    const r = validateResources(raw([pool({ cidr: '10.1.0.0/20' }, { name: 'new' })]), { existing });
+    expect(r.ok ? [] : r.issues.map((i) => [i.resource, i.reason])).toEqual([['IPPool/new', 'overlaps with IPPool(s1) CIDR 10.0.0.0/8']]);
   });
 
   it('checks stored pools, except those the batch replaces', () => {

@@ -221,8 +221,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/v1/rollout', read, async () => deps.rollout.rollout());
   app.get('/v1/bundles', read, async () => ({ items: await deps.rollout.history() }));
   app.get<{ Params: { version: string } }>('/v1/bundles/:version', read, async (req) => {
-    const v = Number(req.params.version);
-    if (!Number.isSafeInteger(v) || v < 0) throw new ApiError('BAD_REQUEST', 'version must be a non-negative integer');
+    // Digits only: Number() would also read '0x10', '1e3' and ' 5 '.
+    const v = /^[0-9]{1,16}$/.test(req.params.version) ? Number(req.params.version) : Number.NaN;
+    if (!Number.isSafeInteger(v)) throw new ApiError('BAD_REQUEST', 'version must be a non-negative integer');
     return deps.rollout.bundle(v);
   });
   app.post('/v1/explain', read, async (req) => {

@@ -3,7 +3,7 @@
  * throw ApiError (or errors of the model/store/bus boundaries, translated by `toApiError`);
  * the error handler renders `{code, message, issues?}` and never a stack trace.
  */
-import { isParseError, isValidationError, type FieldIssue } from '@natfleet/model';
+import { isBatchTooLargeError, isParseError, isValidationError, type FieldIssue } from '@natfleet/model';
 import { isStoreError } from '@natfleet/store';
 import { isBusError } from '@natfleet/bus';
 import { isBundleError } from '@natfleet/bundle';
@@ -17,6 +17,7 @@ export const API_ERRORS = {
   ALREADY_EXISTS: 409,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  BATCH_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   VALIDATION_FAILED: 422,
   UNAVAILABLE: 503,
@@ -25,15 +26,27 @@ export const API_ERRORS = {
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
+/**
+ * Most issues one error lists. A batch can hold hundreds of bad resources, each with
+ * several problems; past this the message carries the total and `issues` the first ones,
+ * so an error response stays small whatever the input.
+ */
+export const MAX_LISTED_ISSUES = 100;
+
 export class ApiError extends Error {
   override name = 'ApiError';
+  /** The issues listed (at most MAX_LISTED_ISSUES; the message says how many were left out). */
+  readonly issues: readonly FieldIssue[] | undefined;
+
   constructor(
     readonly code: ApiErrorCode,
     message: string,
-    readonly issues?: readonly FieldIssue[],
+    issues?: readonly FieldIssue[],
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    const more = issues !== undefined && issues.length > MAX_LISTED_ISSUES ? issues.length - MAX_LISTED_ISSUES : 0;
+    super(more > 0 ? `${message} (the first ${MAX_LISTED_ISSUES} are listed; truncated: ${more} more)` : message, options);
+    this.issues = more > 0 ? issues!.slice(0, MAX_LISTED_ISSUES) : issues;
   }
 
   get status(): number {
@@ -53,8 +66,9 @@ export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;
 /** Translates boundary errors (model, store, bus, bundle, fastify) into ApiErrors; unknown errors become INTERNAL. */
 export function toApiError(err: unknown): ApiError {
   if (isApiError(err)) return err;
-  if (isValidationError(err)) return new ApiError('VALIDATION_FAILED', err.message, err.issues);
+  if (isValidationError(err)) return new ApiError('VALIDATION_FAILED', `${err.issues.length} problem(s) in the request`, err.issues);
   if (isParseError(err)) return new ApiError('PARSE_FAILED', err.message);
+  if (isBatchTooLargeError(err)) return new ApiError('BATCH_TOO_LARGE', err.message);
   if (isStoreError(err)) {
     const code = err.code === 'INVALID' ? 'BAD_REQUEST' : err.code;
     return new ApiError(code, err.message);

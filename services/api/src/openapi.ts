@@ -12,8 +12,8 @@ const errors = {
   '403': resp('Token may only read', err),
   '404': resp('Not found', err),
   '409': resp('Exists already, or resourceVersion is stale; nothing was written', err),
-  '413': resp('Body too large', err),
-  '422': resp('Validation failed; every problem listed in issues', err),
+  '413': resp('Body too large (PAYLOAD_TOO_LARGE), or more than 1,000 resources in one request (BATCH_TOO_LARGE)', err),
+  '422': resp('Validation failed; the problems are listed in issues (the first 100; message gives the total)', err),
   '503': resp('etcd or NATS unavailable', err),
 };
 const validate = { name: 'validate', in: 'query', schema: { enum: ['strict', 'warn'], default: 'strict' }, description: 'Unknown or deprecated fields: strict answers 422 and stores nothing; warn stores them and lists them in `warnings`.' };

@@ -34,6 +34,18 @@ import { ApiError } from './errors.js';
 import { natDiff, type NatDiff } from './nat-diff.js';
 
 export const WRITABLE_KINDS = ['IPPool', 'FelixConfiguration'] as const;
+
+/**
+ * Most resources one write or delete request may name (dry runs included). It bounds the
+ * validation and diff work a single request can cause. It is larger than one etcd
+ * transaction (MAX_TXN_OPS) on purpose: applying a whole backup in which most resources
+ * are unchanged writes only the changed ones.
+ */
+export const MAX_BATCH_RESOURCES = 1000;
+
+function checkBatchSize(n: number): void {
+  if (n > MAX_BATCH_RESOURCES) throw new ApiError('BATCH_TOO_LARGE', `${n} resources in one request; send at most ${MAX_BATCH_RESOURCES} at a time`);
+}
 export type WritableKind = (typeof WRITABLE_KINDS)[number];
 export type WriteMode = 'create' | 'replace' | 'apply';
 
@@ -147,6 +159,7 @@ export class ResourceService {
   /** create / replace / apply a batch (see module header). */
   async write(mode: WriteMode, items: readonly RawResource[], { dryRun = false, unknownFields = 'error' }: WriteOptions = {}): Promise<WriteResult> {
     if (items.length === 0) throw new ApiError('BAD_REQUEST', 'no resources in the request body');
+    checkBatchSize(items.length);
     const snap = await this.store.snapshot();
     const byKey = new Map(snap.entries.map((e) => [e.key, e]));
     const issues: FieldIssue[] = [];
@@ -188,7 +201,7 @@ export class ResourceService {
       const old = stored && storedResource(stored);
       if (kind === 'IPPool' && old) {
         const u = validatePoolUpdate(old, items[i]!.object, { unknownFields });
-        if (!u.ok) updateIssues.push(...u.issues.filter((x) => x.path === 'spec.cidr' || x.path === 'spec.blockSize' || x.path === 'spec.allowedUses'));
+        if (!u.ok) for (const x of u.issues) if (x.path === 'spec.cidr' || x.path === 'spec.blockSize' || x.path === 'spec.allowedUses') updateIssues.push(x);
       }
       const value = this.storedValue(res, old);
       // A stored value that is not JSON (etcdctl) simply counts as changed: apply repairs it.
@@ -211,6 +224,7 @@ export class ResourceService {
    */
   async delete(targets: readonly { kind: string; name: string; resourceVersion?: string }[], { dryRun = false } = {}): Promise<WriteResult> {
     if (targets.length === 0) throw new ApiError('BAD_REQUEST', 'nothing to delete');
+    checkBatchSize(targets.length);
     const snap = await this.store.snapshot();
     const byKey = new Map(snap.entries.map((e) => [e.key, e]));
     const disableOps: WriteOp[] = [];

@@ -55,7 +55,7 @@ describe('batch overlap sweep against brute force', () => {
     const storedArb = fc.uniqueArray(fc.record({ name: fc.constantFrom('s1', 's2', 's3', 's4', 's5', 'a', 'b'), cidr: cidrArb }), { maxLength: 8, selector: (s) => s.name });
     fc.assert(
       fc.property(fc.uniqueArray(fc.record({ name: nameArb, cidr: cidrArb }), { maxLength: 8, selector: (p) => p.name }), storedArb, (pools, stored) => {
-        const batchNames = new Set(pools.map((p) => p.name));
+        const batchNames = new Set<string>(pools.map((p) => p.name));
         const standing = stored.filter((s) => !batchNames.has(s.name));
         const expected: string[] = [];
         pools.forEach((p, i) => {

@@ -1,4 +1,4 @@
-// Shared setup for the enforcer integration tests: a real nats-server (stream and nodes
+// Shared setup for the enforcer integration tests: a real nats-server or 3-node cluster (stream and nodes
 // bucket created as the compiler would), the pod/node/ext topology, a trusted key file,
 // real compiled bundles, and the built enforcer as a real process running nft in the
 // node namespace. Not a test file itself.
@@ -8,7 +8,7 @@ import { bundleContentDigest, encodeBundle, generateSigningKeyPair, loadSigningK
 import { decodeNodeStatus, ensureBundleStream, isBusError, openNodesBucket, publishBundle, type NodeStatus } from '@natfleet/bus';
 import { compileBundle, type SnapshotEntry } from '@natfleet/compiler-core';
 import { RealNft, type TableState } from '@natfleet/nft';
-import { freePort, makeTempDir, NatTopology, ServiceProcess, startNats, waitUntil, type NatsCluster, type PeerServer } from '@natfleet/testkit';
+import { freePort, makeTempDir, NatTopology, ServiceProcess, startNats, startNatsCluster, waitUntil, type NatsCluster, type PeerServer } from '@natfleet/testkit';
 import { connect, type JetStreamClient, type KV, type NatsConnection } from 'nats';
 
 export const NODE = 'node-1';
@@ -47,6 +47,8 @@ export interface WorldOptions {
   /** Credentials of the test's own connection (it plays the compiler: creates the stream and bucket, publishes). */
   user?: string;
   password?: string;
+  /** A 3-node NATS cluster, stream and bucket with 3 replicas (default: one server). */
+  natsCluster?: boolean;
 }
 
 /** NATS with stream + bucket, the topology with a peer server, keys and a state dir. */
@@ -56,13 +58,17 @@ export async function startWorld(o: WorldOptions = {}): Promise<World> {
   const keysFile = join(dir, 'trusted.pem');
   // Two trusted keys (rotation): the one the tests sign with and another.
   writeFileSync(keysFile, generateSigningKeyPair().publicKeyPem + pair.publicKeyPem);
-  const nats = await startNats(o.natsConfig ? { extraConfig: o.natsConfig } : {});
-  const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 250, ...(o.user ? { user: o.user, pass: o.password } : {}) });
+  const natsOptions = { ...(o.natsConfig ? { extraConfig: o.natsConfig } : {}), ...(o.natsCluster ? { timeoutMs: 60_000 } : {}) };
+  const nats = o.natsCluster ? await startNatsCluster(natsOptions) : await startNats(natsOptions);
+  const replicas = o.natsCluster ? 3 : 1;
+  const nc = await connect({ servers: nats.servers, maxReconnectAttempts: -1, reconnectTimeWait: 250, ...(o.user ? { user: o.user, pass: o.password } : {}) });
   const js = nc.jetstream({ timeout: 2_000 }); // see publish(): a lost first ack after a NATS restart is retried sooner
-  await ensureBundleStream(await nc.jetstreamManager());
+  // Creating replicated assets can outlast the default 5 s on a loaded machine.
+  await ensureBundleStream(await nc.jetstreamManager({ timeout: 20_000 }), { replicas });
+  if (o.natsCluster) await openNodesBucket(nc.jetstream({ timeout: 20_000 }), { replicas });
   // Short timeouts for the test's own reads: right after a NATS restart the first request
   // can go unanswered, and polling should retry rather than wait out the 5 s default.
-  const kv = await openNodesBucket(nc.jetstream({ timeout: 1_000 }));
+  const kv = await openNodesBucket(nc.jetstream({ timeout: 1_000 }), { replicas });
   const topo = await NatTopology.create();
   const server = await topo.startPeerServer();
   return { nats, nc, js, kv, topo, server, key: loadSigningKey(pair.privateKeyPem), keysFile, stateDir: join(dir, 'state'), nft: new RealNft({ netns: topo.node.name }), dir };

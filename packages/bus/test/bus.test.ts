@@ -3,6 +3,7 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BUNDLE_STREAM,
+  bundleAfter,
   bundleHistory,
   bundleSubject,
   decodeNodeStatus,
@@ -16,6 +17,7 @@ import {
   putNodeStatus,
   readNodeStatuses,
   watchNodeStatuses,
+  type FollowEvent,
   type NodeStatus,
 } from '../src/index.js';
 
@@ -102,6 +104,58 @@ describe('bus against a real nats-server', () => {
     await publishBundle(js, { cluster: 'c1', data: enc('b5'), version: 15, digest: 'sha256:05', contentDigest: 'c5' });
     await done;
     expect(seen).toEqual([11, 14, 15]);
+  });
+
+  it('bundleAfter: the oldest bundle of the cluster at or past a sequence; undefined past the last', async () => {
+    const jsm = await nc.jetstreamManager();
+    const latest = (await latestBundle(jsm, 'c1'))!;
+    expect((await bundleAfter(jsm, 'c1', 0))?.version).toBe(10);
+    expect((await bundleAfter(jsm, 'c1', latest.seq - 1))?.version).toBe(15); // c2's v99 sits in between
+    expect((await bundleAfter(jsm, 'c1', latest.seq))?.version).toBe(15);
+    expect(await bundleAfter(jsm, 'c1', latest.seq + 1)).toBeUndefined();
+    expect(await bundleAfter(jsm, 'nobody', 1)).toBeUndefined();
+  });
+
+  it('follow reports the consumer it created (R1, in memory, removed when idle) and keeps its idle heartbeats; an aborted signal yields nothing', async () => {
+    const events: FollowEvent[] = [];
+    const ac = new AbortController();
+    const seen: number[] = [];
+    for await (const b of followBundles(nc.jetstream(), 'c1', { signal: ac.signal, idleHeartbeatMs: 200, onEvent: (e) => events.push(e) })) {
+      seen.push(b.version);
+      await new Promise((r) => setTimeout(r, 1_000)); // five heartbeats: none missed
+      ac.abort();
+    }
+    expect(seen).toEqual([15]);
+    const created = events.find((e) => e.type === 'consumer_created');
+    expect(created).toMatchObject({ consumer: expect.any(String) });
+    expect(events.filter((e) => e.type === 'heartbeats_missed' || e.type === 'consumer_lost')).toEqual([]);
+    // Left for the server to remove once idle (clients need no CONSUMER.DELETE).
+    const name = created?.type === 'consumer_created' ? created.consumer : '';
+    const info = await (await nc.jetstreamManager()).consumers.info(BUNDLE_STREAM, name);
+    expect(info.config).toMatchObject({ num_replicas: 1, mem_storage: true, inactive_threshold: 5 * 60e9 });
+    for await (const b of followBundles(nc.jetstream(), 'c1', ac.signal)) throw new Error(`yielded v${b.version} after abort`);
+  });
+
+  it('follow replaces a consumer deleted under it, resuming after the last bundle (no repeat, no gap)', async () => {
+    const js = nc.jetstream();
+    const jsm = await nc.jetstreamManager();
+    const created: string[] = [];
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const done = (async () => {
+      const onEvent = (e: FollowEvent): void => void (e.type === 'consumer_created' && created.push(e.consumer));
+      for await (const b of followBundles(js, 'c1', { signal: ac.signal, idleHeartbeatMs: 200, onEvent })) {
+        seen.push(b.version);
+        if (seen.length === 1) {
+          await jsm.consumers.delete(BUNDLE_STREAM, created[0]!);
+          await publishBundle(js, { cluster: 'c1', data: enc('b6'), version: 16, digest: 'sha256:06', contentDigest: 'c6' });
+        }
+        if (seen.length === 2) ac.abort();
+      }
+    })();
+    await done;
+    expect(seen).toEqual([15, 16]);
+    expect(created).toHaveLength(2);
   });
 
   it('node status: put, read all, watch changes; malformed values are skipped', async () => {

@@ -1,14 +1,27 @@
 /**
  * Bundle messages from NATS into the enforcer: the latest of this cluster's subject
- * (last-per-subject), then every new one, through an ordered consumer. Starts over after
- * any error and after every reconnect (re-reading the latest, so a node that missed
- * bundles while cut off converges at once). Hands raw bytes to `offer`; decoding,
- * verification and ordering belong to the enforcer core. Never writes to NATS.
+ * (last-per-subject), then every new one, through a consumer of its own (followBundles:
+ * R1, in memory, removed by the server when idle). Starts over after any error and after
+ * every reconnect (re-reading the latest, so a node that missed bundles while cut off
+ * converges at once). Hands raw bytes to `offer`; decoding, verification and ordering
+ * belong to the enforcer core. Never publishes to NATS.
+ *
+ * Also owns noticing a stalled feed while the connection looks fine — the server hosting
+ * the consumer died (the client stays connected to another cluster node and nats.js
+ * waits tens of seconds), or the consumer lives but does not deliver:
+ *   - the consumer asks for idle heartbeats; two missed in a row = stalled;
+ *   - every `checkIntervalMs` the stream is asked for a bundle past the last delivered one
+ *     (no payload travels when there is none); one still undelivered a check later = stalled.
+ * A stall is logged, counted, makes /readyz fail with the reason, and starts the session
+ * over at once (a new consumer from the latest bundle); the feed is ready again when a
+ * bundle flows (or the new consumer has nothing to deliver).
  */
-import { followBundles, latestBundle, type StoredBundle } from '@natfleet/bus';
-import type { Logger } from '@natfleet/service-kit';
+import { bundleAfter, followBundles, latestBundle, type FollowEvent, type StoredBundle } from '@natfleet/bus';
+import type { Logger, ReadinessCheck } from '@natfleet/service-kit';
 import { sleep } from '@natfleet/service-kit';
+import type { JetStreamManager } from 'nats';
 import type { IncomingBundle } from './enforcer.js';
+import type { EnforcerMetrics } from './metrics.js';
 import type { NatsLink } from './nats-link.js';
 
 export interface BundleFeedOptions {
@@ -17,12 +30,35 @@ export interface BundleFeedOptions {
   offer: (msg: IncomingBundle) => void;
   /** Pause before starting over after an error (e.g. the stream does not exist yet). */
   retryMs: number;
+  /** Idle heartbeat asked of the consumer, ms; two missed in a row = stalled. */
+  heartbeatMs: number;
+  /** Pause between "was a bundle left undelivered?" checks, ms; 0 = no checks. */
+  checkIntervalMs: number;
   logger: Logger;
+  metrics: EnforcerMetrics;
 }
+
+/** Why the feed was declared stalled (the `reason` label of feed_stalls_total). */
+export type StallReason = 'heartbeats_missed' | 'behind';
+
+interface Stall {
+  reason: StallReason;
+  detail: string;
+  since: Date;
+}
+
+/**
+ * Timeout of the feed's JetStream requests. Creating a consumer normally takes
+ * milliseconds; one placed on a dead server never answers, and is retried under a new name
+ * after this long.
+ */
+export const FEED_API_TIMEOUT_MS = 2_000;
 
 export class BundleFeed {
   private readonly stop = new AbortController();
   private loop: Promise<void> = Promise.resolve();
+  private stall: Stall | undefined;
+  private consumer: { name: string; server: string } | undefined;
 
   constructor(private readonly o: BundleFeedOptions) {}
 
@@ -35,23 +71,57 @@ export class BundleFeed {
     await this.loop;
   }
 
+  /** For /readyz: not ok while stalled (with the reason); ok before the first session too (NATS has its own check). */
+  readiness(): ReadinessCheck {
+    const s = this.stall;
+    if (s) return { ok: false, detail: `bundle feed stalled since ${s.since.toISOString()} (${s.reason}: ${s.detail}); re-creating the consumer` };
+    const c = this.consumer;
+    return { ok: true, detail: c ? `following bundles (consumer ${c.name} on ${c.server || '?'})` : 'not following yet' };
+  }
+
   private async run(): Promise<void> {
     let lastError = '';
+    // A stall right after another, with nothing delivered in between, waits retryMs (no consumer churn).
+    let stalledLastTime = false;
     while (!this.stop.signal.aborted) {
       const nc = await this.o.link.whenConnected();
       if (!nc || this.stop.signal.aborted) return;
-      // One follow session per connection epoch: a reconnect (or shutdown) ends it.
+      // One follow session per connection epoch: a reconnect, a stall (or shutdown) ends it.
       const session = new AbortController();
       const endSession = (): void => session.abort();
       this.stop.signal.addEventListener('abort', endSession, { once: true });
       const unsubscribe = this.o.link.subscribe((e) => {
         if (e.type !== 'connected') endSession();
       });
+      let stalled = false;
+      let interrupted = false;
+      let delivered = 0;
+      let watching: Promise<void> = Promise.resolve();
+      const onStall = (reason: StallReason, detail: string): void => {
+        if (session.signal.aborted) return;
+        stalled = true;
+        this.stalled(reason, detail);
+        session.abort();
+      };
       try {
-        const latest = await latestBundle(await nc.jetstreamManager(), this.o.cluster);
-        if (latest) this.hand(latest, 'latest');
-        for await (const b of followBundles(nc.jetstream(), this.o.cluster, session.signal)) {
+        const jsm = await nc.jetstreamManager();
+        const latest = await latestBundle(jsm, this.o.cluster);
+        if (latest) {
+          delivered = latest.seq;
+          this.hand(latest, 'latest');
+        }
+        if (this.o.checkIntervalMs > 0) watching = this.watch(jsm, () => delivered, session.signal, onStall);
+        const onEvent = (e: FollowEvent): void => {
+          if (session.signal.aborted) return;
+          if (e.type === 'consumer_created' && !latest) this.resumed('the new consumer has no bundle to deliver');
+          this.event(e, onStall);
+        };
+        const follow = { signal: session.signal, idleHeartbeatMs: this.o.heartbeatMs, onEvent };
+        for await (const b of followBundles(nc.jetstream({ timeout: FEED_API_TIMEOUT_MS }), this.o.cluster, follow)) {
+          delivered = Math.max(delivered, b.seq);
           this.hand(b, 'follow');
+          this.resumed('a bundle was delivered');
+          stalledLastTime = false;
           lastError = '';
         }
         if (!session.signal.aborted) throw new Error('bundle consumer ended');
@@ -62,11 +132,98 @@ export class BundleFeed {
         else this.o.logger.debug({ err }, 'following bundles still failing');
         lastError = text;
       } finally {
+        interrupted = session.signal.aborted;
+        session.abort();
         unsubscribe();
         this.stop.signal.removeEventListener('abort', endSession);
+        await watching;
       }
-      if (!session.signal.aborted) await sleep(this.o.retryMs, this.stop.signal);
+      if (this.stop.signal.aborted) return;
+      if (stalled) {
+        // Start over at once: a new consumer from the latest bundle converges the node now.
+        if (stalledLastTime) await sleep(this.o.retryMs, this.stop.signal);
+        stalledLastTime = true;
+      } else if (!interrupted) await sleep(this.o.retryMs, this.stop.signal);
     }
+  }
+
+  /** Logs what the consumer reports; missed heartbeats mean the feed is stalled. */
+  private event(e: FollowEvent, onStall: (reason: StallReason, detail: string) => void): void {
+    const log = this.o.logger;
+    switch (e.type) {
+      case 'consumer_created':
+        this.consumer = { name: e.consumer, server: e.server };
+        log.info({ consumer: e.consumer, server: e.server }, 'following bundles');
+        break;
+      case 'consumer_create_timeout':
+        log.warn({ consumer: e.consumer, attempt: e.attempt, timeoutMs: FEED_API_TIMEOUT_MS }, 'creating the bundle consumer got no answer (its server may be down): trying again');
+        break;
+      case 'heartbeats_missed':
+        onStall('heartbeats_missed', `${e.missed} idle heartbeats (every ${this.o.heartbeatMs} ms) missed from consumer ${this.consumer?.name ?? '?'} on ${this.consumer?.server || '?'}`);
+        break;
+      case 'consumer_lost':
+        // followBundles replaces it by itself, resuming after the last bundle delivered.
+        log.warn({ reason: e.reason, detail: e.detail, consumer: this.consumer?.name }, e.reason === 'stream_not_found' ? 'bundle stream not found' : 'bundle consumer lost: replacing it');
+        break;
+      case 'debug':
+        log.debug({ event: e.event, detail: e.detail }, 'bundle consumer event');
+        break;
+    }
+  }
+
+  /**
+   * Every checkIntervalMs: is a bundle on the stream that this session has not delivered?
+   * The same one still undelivered one check later = stalled. Failed checks are logged,
+   * never a stall (the stream's own outage is not the consumer's).
+   */
+  private async watch(jsm: JetStreamManager, delivered: () => number, signal: AbortSignal, onStall: (reason: StallReason, detail: string) => void): Promise<void> {
+    let behind: StoredBundle | undefined;
+    let failing = '';
+    while (!signal.aborted) {
+      await sleep(this.o.checkIntervalMs, signal);
+      if (signal.aborted) return;
+      if (!this.o.link.isConnected) {
+        behind = undefined;
+        continue;
+      }
+      if (behind && delivered() >= behind.seq) behind = undefined;
+      try {
+        const next = await bundleAfter(jsm, this.o.cluster, delivered() + 1);
+        if (signal.aborted) return;
+        failing = '';
+        if (!next || delivered() >= next.seq) continue;
+        if (!behind) {
+          behind = next;
+          this.o.logger.debug({ seq: next.seq, version: next.version, delivered: delivered() }, 'a bundle is on the stream but not delivered yet');
+          continue;
+        }
+        onStall('behind', `bundle v${behind.version} (seq ${behind.seq}) is on the stream but was not delivered within ${this.o.checkIntervalMs} ms (last delivered seq ${delivered()})`);
+        return;
+      } catch (err) {
+        const text = (err as Error).message;
+        if (text !== failing) this.o.logger.warn({ err }, 'cannot check the bundle stream for undelivered bundles');
+        failing = text;
+        behind = undefined;
+      }
+    }
+  }
+
+  private stalled(reason: StallReason, detail: string): void {
+    const first = this.stall === undefined;
+    this.o.metrics.feedStalls.inc({ reason });
+    this.o.metrics.feedStalled.set(1);
+    this.stall = { reason, detail, since: this.stall?.since ?? new Date() };
+    const fields = { reason, detail, consumer: this.consumer?.name, server: this.consumer?.server };
+    if (first) this.o.logger.warn(fields, 'bundle feed stalled: re-creating the consumer from the latest bundle');
+    else this.o.logger.warn(fields, 'bundle feed still stalled: re-creating the consumer again');
+  }
+
+  private resumed(why: string): void {
+    const s = this.stall;
+    if (!s) return;
+    this.stall = undefined;
+    this.o.metrics.feedStalled.set(0);
+    this.o.logger.info({ reason: s.reason, stalledMs: Date.now() - s.since.getTime(), why }, 'bundle feed flowing again');
   }
 
   private hand(b: StoredBundle, via: 'latest' | 'follow'): void {

@@ -31,6 +31,10 @@ export interface RunConfig {
   /** Run nft inside this network namespace (tests, local stack); undefined = the enforcer's own. */
   netns?: string;
   heartbeatMs: number;
+  /** Idle heartbeat asked of the bundle consumer; two missed = the feed is stalled. */
+  feedHeartbeatMs: number;
+  /** How often the stream is asked whether a bundle went undelivered; 0 = never. */
+  feedCheckIntervalMs: number;
   driftIntervalMs: number;
   retryIntervalMs: number;
   maxBundleBytes: number;
@@ -91,6 +95,12 @@ const positiveDuration = (raw: string): number => {
   if (ms < 1) throw new InvalidArgumentError('must be longer than 0');
   return ms;
 };
+/** The server refuses a pull heartbeat over half the pull expiry (nats.js: 30 s). */
+const feedHeartbeat = (raw: string): number => {
+  const ms = parseDurationMs(raw);
+  if (ms < 100 || ms > 15_000) throw new InvalidArgumentError('must be between 100ms and 15s');
+  return ms;
+};
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, kb: 1000, mib: 1024 ** 2, mb: 1000 ** 2, gib: 1024 ** 3 };
 
@@ -124,6 +134,8 @@ const RUN_SETTINGS: readonly Setting[] = [
   STATE_DIR,
   NETNS,
   { key: 'heartbeatMs', flags: '--heartbeat <duration>', env: 'NATFLEET_HEARTBEAT', help: 'how often the node status is rewritten', parse: positiveDuration, default: 5_000, defaultText: '5s' },
+  { key: 'feedHeartbeatMs', flags: '--feed-heartbeat <duration>', env: 'NATFLEET_FEED_HEARTBEAT', help: 'idle heartbeat of the bundle consumer: two missed in a row mean its NATS server is gone, and the consumer is re-created (100ms-15s)', parse: feedHeartbeat, default: 500, defaultText: '500ms' },
+  { key: 'feedCheckIntervalMs', flags: '--feed-check-interval <duration>', env: 'NATFLEET_FEED_CHECK_INTERVAL', help: 'how often to ask the stream whether a bundle went undelivered (seen twice in a row = stalled, consumer re-created); 0 = never', parse: parseDurationMs, default: 1_000, defaultText: '1s' },
   { key: 'driftIntervalMs', flags: '--drift-interval <duration>', env: 'NATFLEET_DRIFT_INTERVAL', help: 'pause between checks that the table is still as applied (stretched when a read-back is slow)', parse: positiveDuration, default: 2_000, defaultText: '2s' },
   { key: 'retryIntervalMs', flags: '--retry-interval <duration>', env: 'NATFLEET_RETRY_INTERVAL', help: 'first retry after a failed apply or save, doubling up to 12x', parse: positiveDuration, default: 5_000, defaultText: '5s' },
   { key: 'maxBundleBytes', flags: '--max-bundle-bytes <size>', env: 'NATFLEET_MAX_BUNDLE_BYTES', help: 'refuse bundles larger than this, compressed or inflated', parse: parseSize, default: DEFAULT_MAX_BUNDLE_BYTES, defaultText: '32MiB' },
@@ -212,6 +224,8 @@ export function runConfigFrom(parsed: Record<string, unknown>): RunConfig {
     stateDir,
     ...(opts.netns !== undefined ? { netns: opts.netns as string } : {}),
     heartbeatMs: opts.heartbeatMs as number,
+    feedHeartbeatMs: opts.feedHeartbeatMs as number,
+    feedCheckIntervalMs: opts.feedCheckIntervalMs as number,
     driftIntervalMs: opts.driftIntervalMs as number,
     retryIntervalMs: opts.retryIntervalMs as number,
     maxBundleBytes: opts.maxBundleBytes as number,

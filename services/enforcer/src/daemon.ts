@@ -62,7 +62,16 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
     metrics,
   });
   notify = () => reporter.notify();
-  const feed = new BundleFeed({ link, cluster: config.cluster, offer: (m) => enforcer.offer(m), retryMs: config.retryIntervalMs, logger: log.child({ component: 'feed' }) });
+  const feed = new BundleFeed({
+    link,
+    cluster: config.cluster,
+    offer: (m) => enforcer.offer(m),
+    retryMs: config.retryIntervalMs,
+    heartbeatMs: config.feedHeartbeatMs,
+    checkIntervalMs: config.feedCheckIntervalMs,
+    logger: log.child({ component: 'feed' }),
+    metrics,
+  });
 
   let restoring = true;
   const ops = await startOpsServer({
@@ -73,6 +82,7 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
       restore: restoring ? { ok: false, detail: 'enforcing the saved bundle' } : { ok: true },
       bundle: enforcer.readiness(),
       nats: link.readiness(),
+      feed: feed.readiness(),
     }),
     routes: {
       '/status': () => ({

@@ -15,7 +15,7 @@ export type { RunConfig, UninstallConfig } from './config.js';
 export { NatsLink } from './nats-link.js';
 export type { LinkEvent, NatsLinkOptions } from './nats-link.js';
 export { BundleFeed } from './bundle-feed.js';
-export type { BundleFeedOptions } from './bundle-feed.js';
+export type { BundleFeedOptions, StallReason } from './bundle-feed.js';
 export { StatusReporter, nodeStatusOf } from './status-reporter.js';
 export type { NodeIdentity, StatusReporterOptions } from './status-reporter.js';
 export { runEnforcer } from './daemon.js';

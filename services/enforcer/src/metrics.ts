@@ -31,6 +31,14 @@ export interface EnforcerMetrics {
   bundlesSkipped: Counter<'reason'>;
   /** Node status writes to the KV bucket by result: `success` or `failure`. */
   statusWrites: Counter<'result'>;
+  /**
+   * Times the bundle feed was found stalled and its consumer re-created, by reason:
+   * `heartbeats_missed` (the consumer's server went quiet) or `behind` (the stream holds a
+   * newer bundle than the feed delivered).
+   */
+  feedStalls: Counter<'reason'>;
+  /** 1 while the bundle feed is stalled (from detection until a bundle flows again). */
+  feedStalled: Gauge;
 }
 
 /** A fresh registry with every enforcer metric (and the process defaults). */
@@ -60,5 +68,7 @@ export function createMetrics(): EnforcerMetrics {
     natsConnected: new Gauge({ name: `${P}nats_connected`, help: '1 while connected to NATS.', registers }),
     bundlesSkipped: new Counter({ name: `${P}bundles_skipped_total`, help: 'Bundles not applied on purpose, by reason.', labelNames: ['reason'], registers }),
     statusWrites: new Counter({ name: `${P}status_writes_total`, help: 'Node status writes to the KV bucket by result.', labelNames: ['result'], registers }),
+    feedStalls: new Counter({ name: `${P}feed_stalls_total`, help: 'Bundle feed stalls detected (consumer re-created), by reason.', labelNames: ['reason'], registers }),
+    feedStalled: new Gauge({ name: `${P}feed_stalled`, help: '1 while the bundle feed is stalled.', registers }),
   };
 }

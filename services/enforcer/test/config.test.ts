@@ -42,6 +42,8 @@ describe('run settings', () => {
       natsServers: ['nats://127.0.0.1:4222'],
       stateDir: '/var/lib/natfleet',
       heartbeatMs: 5_000,
+      feedHeartbeatMs: 500,
+      feedCheckIntervalMs: 1_000,
       driftIntervalMs: 2_000,
       retryIntervalMs: 5_000,
       maxBundleBytes: 32 * 1024 * 1024,
@@ -62,14 +64,18 @@ describe('run settings', () => {
       NATFLEET_ADDRESSES: '192.0.2.10,2001:db8::10',
       NATFLEET_TRUSTED_KEYS_FILE: keysFile,
       NATFLEET_DRIFT_INTERVAL: '500ms',
+      NATFLEET_FEED_HEARTBEAT: '2s',
+      NATFLEET_FEED_CHECK_INTERVAL: '5s',
       NATFLEET_MAX_BUNDLE_BYTES: '64KiB',
       NATFLEET_NATS_URL: 'nats://a:4222,nats://b:4222',
       NATFLEET_NATS_USER: 'enf',
       NATFLEET_NATS_PASSWORD: 's3cret',
     });
-    const c = parse(['--node-name', 'flag-node', '--netns', 'nf-1-abc-node']);
+    const c = parse(['--node-name', 'flag-node', '--netns', 'nf-1-abc-node', '--feed-check-interval', '0']);
     expect(c).toMatchObject({
       nodeName: 'flag-node',
+      feedHeartbeatMs: 2_000,
+      feedCheckIntervalMs: 0,
       labels: { zone: 'a', rack: '7' },
       addresses: ['192.0.2.10', '2001:db8::10'],
       driftIntervalMs: 500,
@@ -95,6 +101,9 @@ describe('run settings', () => {
   it.each([
     [['--heartbeat', 'soon'], /--heartbeat/],
     [['--drift-interval', '0'], /--drift-interval/],
+    [['--feed-heartbeat', '50ms'], /--feed-heartbeat/],
+    [['--feed-heartbeat', '20s'], /--feed-heartbeat/],
+    [['--feed-check-interval', 'often'], /--feed-check-interval/],
     [['--node-name', 'has space'], /--node-name/],
     [['--cluster', 'a.b'], /--cluster/],
     [['--addresses', '10.0.0.1,nope'], /--addresses.*nope/],

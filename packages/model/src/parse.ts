@@ -63,7 +63,7 @@ function checkShape(value: unknown, where: ParseLocation, depth = 1): void {
     if (onPath.has(v)) throw new ParseError(`a YAML alias at ${formatPath(path)} refers to a node that contains it (the value would be infinitely deep)`, where);
     if (d > MAX_NESTING_DEPTH) throw new ParseError(`nested deeper than ${MAX_NESTING_DEPTH} levels (at ${formatPath(path.slice(0, 8))}…)`, where);
     const seen = deepest.get(v);
-    if (seen !== undefined && seen <= d) return;
+    if (seen !== undefined && seen >= d) return; // already walked with no more room than now
     deepest.set(v, d);
     onPath.add(v);
     if (Array.isArray(v)) {

@@ -69,6 +69,13 @@ describe('YAML aliases', () => {
     expect(e.message).toMatch(/document 0: invalid YAML: .*alias/i);
   });
 
+  it('counts depth through aliases: a node anchored shallow and used deep is walked again', () => {
+    // Each part nests under 64 levels; `b` puts the 50-level `a` under 20 more.
+    const yaml = (over: number) => `kind: IPPool\nspec:\n  a: &x ${nest(50)}\n  b: ${'['.repeat(over)}*x${']'.repeat(over)}\n`;
+    expect(failure(() => parseResources(yaml(20), { format: 'yaml' })).message).toMatch(/^document 0: nested deeper than 64 levels \(at spec\.b\[0\]/);
+    expect(parseResources(yaml(5), { format: 'yaml' })).toHaveLength(1); // 3 + 5 + 50 levels
+  });
+
   it('still accepts aliases shared by several fields', () => {
     const yaml = `apiVersion: ${V3}\nkind: IPPool\nmetadata:\n  name: a\n  labels: &l {team: x}\n  annotations: *l\nspec: {cidr: 10.0.0.0/16}\n`;
     expect(parseResources(yaml, { format: 'yaml' })[0]!.object).toMatchObject({ metadata: { labels: { team: 'x' }, annotations: { team: 'x' } } });

@@ -6,7 +6,7 @@
 // kinds share, including strict field decoding (strict-fields.ts) under the caller's
 // unknown-field policy. Never: kind-specific spec rules.
 import { type IssueList, type JsonObject, type UnknownFieldPolicy, isObject, readObject, typeName } from './field-checks.js';
-import { fieldProblems } from './strict-fields.js';
+import { canonicalFieldNames, fieldProblems } from './strict-fields.js';
 import { API_VERSION, type ResourceKind } from './resources.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -53,8 +53,9 @@ function labelKeyProblem(key: string): string | undefined {
 /** Kubernetes' limit on the total size of a resource's annotations (keys plus values). */
 export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
 
-function checkStringMap(issues: IssueList, meta: JsonObject, key: 'labels' | 'annotations'): void {
-  const map = readObject(issues, meta, key, `metadata.${key}`);
+function checkStringMap(list: IssueList, meta: JsonObject, key: 'labels' | 'annotations', lenient: boolean): void {
+  const issues = lenient ? { add: (path: string, reason: string, value?: unknown) => list.warn(path, reason, value) } : list;
+  const map = readObject(list, meta, key, `metadata.${key}`);
   if (map === undefined) return;
   let total = 0;
   for (const [k, v] of Object.entries(map)) {
@@ -103,8 +104,13 @@ export function checkEnvelope(
     issues.add('', `resource must be an object (got ${typeName(raw)})`);
     return undefined;
   }
-  const root = structuredClone(raw);
-  for (const p of fieldProblems(kind, raw)) {
+  // Field names are matched case-insensitively, as Calico's decoders do (a deep copy).
+  const canonical = canonicalFieldNames(kind, raw);
+  const root = canonical.value as JsonObject;
+  for (const r of canonical.renamed) {
+    issues.warn(r.path, `read as ${r.to}: Calico matches field names ignoring case; write ${r.to}`, r.from);
+  }
+  for (const p of fieldProblems(kind, root)) {
     if (options.unknownFields === 'warn' && p.refused !== true) issues.warn(p.path, p.reason, p.value);
     else issues.add(p.path, p.reason, p.value);
   }
@@ -140,8 +146,11 @@ export function checkEnvelope(
         issues.add(`metadata.${f}`, `must be a string (got ${typeName(v)})`, v);
       }
     }
-    checkStringMap(issues, metadata, 'labels');
-    checkStringMap(issues, metadata, 'annotations');
+    // Label and annotation syntax never changes what a node enforces: reading etcd
+    // leniently (warn), a bad key is a warning, never a reason to drop the resource.
+    const lenient = options.unknownFields === 'warn';
+    checkStringMap(issues, metadata, 'labels', lenient);
+    checkStringMap(issues, metadata, 'annotations', lenient);
   }
 
   let spec = readObject(issues, root, 'spec', 'spec');

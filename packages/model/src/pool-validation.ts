@@ -22,7 +22,7 @@ import {
   readEnum, readInteger, readString, failureOf, resourceLabel, resultOf, typeName,
 } from './field-checks.js';
 import { checkEnvelope } from './name-validation.js';
-import { isAllSelector, selectorUsesGlobal, trySelector } from './selector.js';
+import { selectorUsesGlobal, trySelector } from './selector.js';
 import {
   ALLOWED_USES, ASSIGNMENT_MODES, type AllowedUse, BLOCK_SIZE_RANGE, ENCAP_MODES, type EncapMode, type IPPool,
   type ObjectMeta, type IPPoolSpec, POOL_DEFAULTS,
@@ -288,7 +288,8 @@ function checkCidr(issues: IssueList, spec: JsonObject): Cidr | undefined {
 export function poolSelectorProblem(selector: string): string | undefined {
   const r = trySelector(selector);
   if (!r.ok) return `invalid selector: ${r.error.message}`;
-  if (selectorUsesGlobal(r.ast)) return 'global() is not allowed in an IPPool selector';
+  // Calico refuses the text "global(" anywhere in a pool selector, even inside a quoted value.
+  if (selectorUsesGlobal(r.ast) || selector.includes('global(')) return 'global() is not allowed in an IPPool selector';
   return undefined;
 }
 
@@ -344,7 +345,12 @@ export function validatePool(raw: unknown, options: ValidatePoolOptions = {}): V
   const nsProblem = nsSelector === undefined ? undefined : poolSelectorProblem(nsSelector);
   if (nsProblem !== undefined) issues.add('spec.namespaceSelector', nsProblem, nsSelector);
   // Calico stores Go's *AssignmentMode: an explicit "" is a set, invalid value, not "unset".
-  if (spec['assignmentMode'] === '') issues.add('spec.assignmentMode', `must be one of ${ASSIGNMENT_MODES.join(', ')} (got "")`, '');
+  if (spec['assignmentMode'] === '') {
+    // Not a NAT matter: reading etcd leniently it is a warning, and the pool still compiles.
+    const reason = `must be one of ${ASSIGNMENT_MODES.join(', ')} (got "")`;
+    if (options.unknownFields === 'warn') issues.warn('spec.assignmentMode', reason, '');
+    else issues.add('spec.assignmentMode', reason, '');
+  }
   const uses = checkAllowedUses(issues, spec);
 
   const family = cidr?.family ?? guessFamily(spec['cidr']);
@@ -384,7 +390,8 @@ export function validatePool(raw: unknown, options: ValidatePoolOptions = {}): V
     };
     mustBeNever('spec.ipipMode', ipip, ipipOn);
     mustBeNever('spec.vxlanMode', vxlan, vxlanOn);
-    if (selector !== undefined && !isAllSelector(selector)) {
+    // Calico compares the text with "all()" exactly (an unset selector defaults to it).
+    if (selector !== undefined && selector !== POOL_DEFAULTS.nodeSelector) {
       issues.add('spec.nodeSelector', 'must be all() on a LoadBalancer pool', selector);
     }
     // Calico rejects disableBGPExport: true here (its message says "set to true", but the
@@ -475,7 +482,7 @@ export function validatePoolUpdate(
   const label = resourceLabel('IPPool', next, options);
   const extra = immutableIssues(label, factsOf(old), factsOf(base.ok ? base.value : next));
   if (extra.length === 0) return base;
-  return { ok: false, issues: [...(base.ok ? [] : base.issues), ...extra] };
+  return { ok: false, issues: [...(base.ok ? [] : base.issues), ...extra], ...(base.warnings ? { warnings: base.warnings } : {}) };
 }
 
 /** {@link validatePoolUpdate}, throwing ValidationError listing every issue. */

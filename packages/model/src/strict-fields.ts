@@ -40,6 +40,7 @@ function indexOf(kind: ResourceKind): NameIndex {
       if (shape.t === 'object') {
         for (const [name, sub] of Object.entries(shape.fields)) {
           const p = path === '' ? name : `${path}.${name}`;
+          if (Object.hasOwn(DEPRECATED_V1_FIELDS, p)) continue; // never suggest a field Calico refuses
           const list = m.get(name) ?? [];
           list.push(p);
           m.set(name, list);
@@ -86,6 +87,9 @@ const squash = (s: string): string => s.toLowerCase().replace(/[-_.\s]/g, '');
  * Ties go to the first candidate in table order, so the answer is stable.
  */
 export function nearestName(name: string, candidates: readonly string[]): string | undefined {
+  // Field names are short: a long unknown key is no typo of one, and comparing it would
+  // cost time proportional to its length for every candidate.
+  if (name.length > MAX_SUGGESTED_NAME) return undefined;
   const squashed = squash(name);
   const same = candidates.find((c) => squash(c) === squashed);
   if (same !== undefined) return same;
@@ -93,6 +97,7 @@ export function nearestName(name: string, candidates: readonly string[]): string
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
+    if (Math.abs(c.length - name.length) > limit) continue; // cannot be within the limit
     const dist = editDistance(name, c);
     if (dist < bestD) {
       best = c;
@@ -102,6 +107,18 @@ export function nearestName(name: string, candidates: readonly string[]): string
   return bestD <= limit ? best : undefined;
 }
 
+/** Longest unknown field name a suggestion is searched for. */
+const MAX_SUGGESTED_NAME = 64;
+
+/** Problems reported one by one per resource; the rest are summed up in one more. */
+export const MAX_FIELD_PROBLEMS = 20;
+
+const OTHER_KINDS: Readonly<Record<ResourceKind, readonly ResourceKind[]>> = {
+  IPPool: ['FelixConfiguration', 'Node'],
+  FelixConfiguration: ['IPPool', 'Node'],
+  Node: ['IPPool', 'FelixConfiguration'],
+};
+
 /** The problem text for an unknown field `name` found at `parentPattern` (`spec`, `metadata`, ``). */
 function unknownReason(kind: ResourceKind, name: string, parentPattern: string, siblings: readonly string[]): string {
   const elsewhere = (indexOf(kind).get(name) ?? []).filter((p) => p !== (parentPattern === '' ? name : `${parentPattern}.${name}`));
@@ -110,16 +127,72 @@ function unknownReason(kind: ResourceKind, name: string, parentPattern: string, 
   }
   const near = nearestName(name, siblings);
   if (near !== undefined) return `unknown field (did you mean ${near}?)`;
-  for (const [known, paths] of indexOf(kind)) {
-    if (nearestName(name, [known]) === known && known.length > 4) {
-      return `unknown field (did you mean ${paths[0]!}?)`;
+  // A field of another kind (natOutgoingAddress on a pool): say whose it is.
+  for (const other of OTHER_KINDS[kind]) {
+    const paths = (indexOf(other).get(name) ?? []).filter((p) => p.startsWith('spec.'));
+    if (paths.length > 0) return `unknown field; ${name} is ${article(other)} ${other} field (${paths[0]!}), not ${article(kind)} ${kind} one`;
+  }
+  if (name.length <= MAX_SUGGESTED_NAME) {
+    for (const [known, paths] of indexOf(kind)) {
+      if (known.length > 4 && nearestName(name, [known]) === known) return `unknown field (did you mean ${paths[0]!}?)`;
     }
   }
   return `unknown field; ${kindHint(kind, parentPattern, siblings)}`;
 }
 
+/**
+ * A deep copy of `raw` whose field names match the kind's table exactly: a name that
+ * differs from a known field only in letter case is renamed to it, as Go's encoding/json
+ * (calicoctl) and jsoniter (Felix) decode case-insensitively — `NatOutgoing: true` is a
+ * pool WITH NAT to Calico, so it must be one to natfleet. When two spellings of one field
+ * are present, the later one wins, as in Go. Map keys (labels, annotations) are left as
+ * they are. `renamed` lists each rename (empty when none).
+ */
+export function canonicalFieldNames(kind: ResourceKind, raw: unknown): { value: unknown; renamed: { path: string; from: string; to: string }[] } {
+  const renamed: { path: string; from: string; to: string }[] = [];
+  const walk = (value: unknown, shape: FieldShape | undefined, path: string): unknown => {
+    if (Array.isArray(value)) return value.map((v, i) => walk(v, shape?.t === 'list' ? shape.of : undefined, `${path}[${i}]`));
+    if (!isObject(value)) return value;
+    const out: JsonObject = {};
+    const fields = shape?.t === 'object' ? shape.fields : undefined;
+    const lower = fields === undefined ? undefined : lowerIndex(fields);
+    for (const [k, v] of Object.entries(value)) {
+      let name = k;
+      if (fields !== undefined && !Object.hasOwn(fields, k)) {
+        const hit = lower!.get(k.toLowerCase());
+        if (hit !== undefined) {
+          name = hit;
+          renamed.push({ path: path === '' ? k : `${path}.${k}`, from: k, to: hit });
+        }
+      }
+      const sub = fields !== undefined && Object.hasOwn(fields, name) ? fields[name] : shape?.t === 'map' ? shape.of : undefined;
+      const p = path === '' ? name : `${path}.${name}`;
+      // defineProperty: a "__proto__" key stays an own field, never the prototype.
+      Object.defineProperty(out, name, { value: walk(v, sub, p), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  };
+  return { value: walk(raw, RESOURCE_FIELDS[kind], ''), renamed };
+}
+
+const LOWER_INDEX = new WeakMap<object, ReadonlyMap<string, string>>();
+
+/** lower-cased name → name, for one struct's fields; names equal ignoring case are left out (ambiguous). */
+function lowerIndex(fields: Readonly<Record<string, FieldShape>>): ReadonlyMap<string, string> {
+  let m = LOWER_INDEX.get(fields);
+  if (m === undefined) {
+    const counts = new Map<string, string[]>();
+    for (const n of Object.keys(fields)) counts.set(n.toLowerCase(), [...(counts.get(n.toLowerCase()) ?? []), n]);
+    m = new Map([...counts].filter(([, ns]) => ns.length === 1).map(([l, ns]) => [l, ns[0]!]));
+    LOWER_INDEX.set(fields, m);
+  }
+  return m;
+}
+
+const article = (word: string): string => (/^[AEIOU]/.test(word) ? 'an' : 'a');
+
 function kindHint(kind: ResourceKind, parentPattern: string, siblings: readonly string[]): string {
-  const where = parentPattern === '' ? `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind}` : `${kind} ${parentPattern}`;
+  const where = parentPattern === '' ? `${article(kind)} ${kind}` : `${kind} ${parentPattern}`;
   if (siblings.length <= 12) return `${where} has ${siblings.join(', ')}`;
   return `${where} has ${siblings.length} fields; see Calico's ${kind} reference`;
 }
@@ -147,7 +220,8 @@ export function fieldProblems(kind: ResourceKind, raw: unknown): FieldProblem[] 
         const sub = Object.hasOwn(shape.fields, name) ? shape.fields[name] : undefined;
         if (sub === undefined) {
           if (PROTOTYPE_KEYS.has(name)) out.push({ path: p, reason: `unknown field; "${name}" is never accepted as a field name`, value: v, refused: true });
-          else out.push({ path: p, reason: unknownReason(kind, name, pattern, siblings), value: v });
+          // Past the cap the text is never shown: skip the suggestion search.
+          else out.push({ path: p, reason: out.length < MAX_FIELD_PROBLEMS ? unknownReason(kind, name, pattern, siblings) : 'unknown field', value: v });
           continue;
         }
         walk(v, sub, p, pat);
@@ -161,5 +235,10 @@ export function fieldProblems(kind: ResourceKind, raw: unknown): FieldProblem[] 
     }
   };
   walk(raw, RESOURCE_FIELDS[kind], '', '');
-  return out;
+  if (out.length <= MAX_FIELD_PROBLEMS) return out;
+  const rest = out.length - MAX_FIELD_PROBLEMS;
+  const kept = out.slice(0, MAX_FIELD_PROBLEMS);
+  // Refused (prototype) keys are errors whatever the policy: keep the summary one refused if any of the rest is.
+  kept.push({ path: out[MAX_FIELD_PROBLEMS]!.path, reason: `and ${rest} more unknown field(s) (not listed one by one)`, value: undefined, ...(out.slice(MAX_FIELD_PROBLEMS).some((p) => p.refused) ? { refused: true as const } : {}) });
+  return kept;
 }

@@ -74,7 +74,7 @@ export function formatNatDiff(nat: Json): string {
 /** A write result: one line per resource, then the NAT diff and any compiler warnings. */
 export function formatWriteResult(r: Json, verb: string): string {
   const lines = (r.changes as Json[]).map((c) => `${r.dryRun ? '(dry run) ' : ''}${c.kind}/${c.name}: ${c.action}`);
-  for (const w of (r.warnings as Json[] | undefined) ?? []) lines.push(`warning: ${w.resource} ${w.path}: ${w.reason}${r.dryRun ? ' (would be stored: --validate=warn)' : ' (stored anyway: --validate=warn)'}`);
+  for (const w of (r.warnings as Json[] | undefined) ?? []) lines.push(`warning: ${w.resource} ${w.path}: ${w.reason}`);
   if (!r.dryRun && r.changes.some((c: Json) => c.action !== 'unchanged')) lines.push(`${verb} at revision ${r.revision} (the bundle version that will carry it)`);
   lines.push(formatNatDiff(r.nat));
   if (!r.dryRun && r.nat?.changed) lines.push(`follow the rollout: natctl rollout status --watch --min-version ${r.revision}`);

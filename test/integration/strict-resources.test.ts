@@ -183,6 +183,35 @@ describe('strict resources end to end', () => {
     await wipe();
   });
 
+  it('every problem at once across phases, and server-side metadata as calicoctl keeps it', async () => {
+    expect((await natctl(['apply', '-f', file('m1.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: meta2}\nspec: {cidr: 10.77.0.0/16}\n')])).code).toBe(EXIT.OK);
+    // A changed cidr (update rule) and a typo (decode rule) in one request: both listed.
+    const both = await natctl(['apply', '-f', file('m2.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: meta2}\nspec: {cidr: 10.78.0.0/16, natOutgoign: true}\n')]);
+    expect(both.code).toBe(EXIT.INVALID);
+    expect(both.err).toContain('spec.natOutgoign: unknown field');
+    expect(both.err).toContain('spec.cidr: cannot be changed on update');
+    // Someone (another tool) stored ownerReferences; an update through natfleet keeps them and takes only labels/annotations.
+    const prev = JSON.parse((await stored('meta2'))!);
+    await etcd.etcdctl(['put', poolKey('meta2'), JSON.stringify({ ...prev, metadata: { ...prev.metadata, ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'o', uid: 'u' }] } })]);
+    const upd = await natctl(['apply', '-f', file('m3.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: meta2, labels: {team: a}, generation: 7, finalizers: [x]}\nspec: {cidr: 10.77.0.0/16, natOutgoing: true}\n')]);
+    expect(upd.code, upd.err).toBe(EXIT.OK);
+    const after = JSON.parse((await stored('meta2'))!).metadata;
+    expect(after.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'X', name: 'o', uid: 'u' }]);
+    expect(after.labels).toEqual({ team: 'a' });
+    expect(after.generation).toBeUndefined();
+    expect(after.finalizers).toBeUndefined();
+    expect(after.uid).toBe(prev.metadata.uid);
+    // A new resource keeps only name, labels and annotations from the request.
+    expect((await natctl(['apply', '-f', file('m4.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: meta3, generation: 3, ownerReferences: [{apiVersion: v1, kind: X, name: o, uid: u}], annotations: {a: b}}\nspec: {cidr: 10.79.0.0/16}\n')])).code).toBe(EXIT.OK);
+    expect(Object.keys(JSON.parse((await stored('meta3'))!).metadata).sort()).toEqual(['annotations', 'creationTimestamp', 'name', 'uid']);
+    // NatOutgoing (letter case) is natOutgoing, as calicoctl reads it: a pool WITH NAT, and a warning.
+    const cased = await natctl(['apply', '-f', file('m5.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: cased}\nspec: {cidr: 10.81.0.0/16, NatOutgoing: true}\n')]);
+    expect(cased.code, cased.err).toBe(EXIT.OK);
+    expect(cased.out).toContain('warning: IPPool/cased spec.NatOutgoing: read as natOutgoing');
+    expect(JSON.parse((await stored('cased'))!).spec).toMatchObject({ natOutgoing: true });
+    await wipe();
+  });
+
   it('get -o yaml | apply -f - restores everything into an empty store, and changes nothing against the same store', async () => {
     const seed = [
       'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: backup-a, labels: {team: net}, annotations: {note: keep}}\nspec: {cidr: 10.80.0.0/16, natOutgoing: true}',

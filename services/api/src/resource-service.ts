@@ -177,11 +177,21 @@ export class ResourceService {
     const storedPools = snap.entries.filter((e) => e.key.startsWith(kindKeyPrefix('IPPool', this.prefix))).map(storedResource).filter((o): o is Json => o !== undefined);
     const validated = validateResources(items, { existing: storedPools, unknownFields });
     if (!validated.ok) for (const x of validated.issues) issues.push(x);
+    // What may not change on update (cidr, blockSize, LoadBalancer uses) is checked in the
+    // same pass, so every problem comes back at once, not one phase after another.
+    items.forEach((it) => {
+      if (it.object.kind !== 'IPPool' || mode === 'create') return;
+      const name = metaOf(it.object).name;
+      const stored = typeof name === 'string' && name !== '' ? byKey.get(resourceKey('IPPool', name, this.prefix)) : undefined;
+      const old = stored && storedResource(stored);
+      if (!old) return;
+      const u = validatePoolUpdate(old, it.object, { unknownFields });
+      if (!u.ok) for (const x of u.issues) if (x.path === 'spec.cidr' && /cannot be changed/.test(x.reason) || x.path === 'spec.blockSize' && /cannot be changed/.test(x.reason) || x.path === 'spec.allowedUses' && /cannot change/.test(x.reason)) issues.push(x);
+    });
     if (issues.length > 0 || !validated.ok) throw new ApiError('VALIDATION_FAILED', `${issues.length} problem(s) in the request`, issues);
 
     const ops: WriteOp[] = [];
     const changes: ResourceChange[] = [];
-    const updateIssues: FieldIssue[] = [];
     validated.value.forEach((res, i) => {
       const kind = res.kind as WritableKind;
       const name = res.metadata.name!;
@@ -199,10 +209,6 @@ export class ResourceService {
         throw new ApiError('CONFLICT', `${kind} "${name}" was modified: resourceVersion ${wantedRv} is stale (now ${stored.modRevision}); get it again and retry`);
       }
       const old = stored && storedResource(stored);
-      if (kind === 'IPPool' && old) {
-        const u = validatePoolUpdate(old, items[i]!.object, { unknownFields });
-        if (!u.ok) for (const x of u.issues) if (x.path === 'spec.cidr' || x.path === 'spec.blockSize' || x.path === 'spec.allowedUses') updateIssues.push(x);
-      }
       const value = this.storedValue(res, old);
       // A stored value that is not JSON (etcdctl) simply counts as changed: apply repairs it.
       if (stored && canonicalStored(stored.value) === canonicalJson(JSON.parse(value))) {
@@ -212,7 +218,6 @@ export class ResourceService {
       ops.push({ type: 'put', key, value, expectedModRevision: stored?.modRevision ?? 0 });
       changes.push({ kind, name, action: stored ? 'updated' : 'created' });
     });
-    if (updateIssues.length > 0) throw new ApiError('VALIDATION_FAILED', `${updateIssues.length} problem(s) in the request`, updateIssues);
     const result = await this.commit(snap, ops, changes, dryRun);
     return validated.warnings && validated.warnings.length > 0 ? { ...result, warnings: [...validated.warnings] } : result;
   }
@@ -325,22 +330,31 @@ export class ResourceService {
   }
 
   /**
-   * The JSON stored for a validated resource: no resourceVersion (etcd's mod revision is
-   * the truth). uid and creationTimestamp are server-side: kept from the stored resource,
-   * or made new for a resource that did not exist — never taken from the request.
+   * The JSON stored for a validated resource, with calicoctl's metadata rules: a new
+   * resource keeps only its name, labels and annotations from the request (uid and
+   * creationTimestamp are made here; resourceVersion is etcd's mod revision, never
+   * stored); an update keeps the stored metadata and takes only labels and annotations
+   * from the request (calicoctl's prepareMetadataForCreate / mergeMetadataForUpdate).
    */
   private storedValue(res: Resource, old: Json | undefined): string {
-    const { resourceVersion: _rv, ...meta } = res.metadata;
-    const oldMeta = old ? metaOf(old) : {};
-    return JSON.stringify({
-      ...res,
-      metadata: {
-        ...meta,
-        uid: typeof oldMeta.uid === 'string' ? oldMeta.uid : randomUUID(),
-        creationTimestamp: typeof oldMeta.creationTimestamp === 'string' ? oldMeta.creationTimestamp : new Date().toISOString(),
-      },
-    });
+    const m = res.metadata;
+    const userSet = { ...(m.labels !== undefined ? { labels: m.labels } : {}), ...(m.annotations !== undefined ? { annotations: m.annotations } : {}) };
+    let metadata: Json;
+    if (old) {
+      const { resourceVersion: _rv, labels: _l, annotations: _a, ...kept } = metaOf(old);
+      metadata = {
+        ...kept,
+        name: m.name,
+        ...userSet,
+        uid: typeof kept.uid === 'string' ? kept.uid : randomUUID(),
+        creationTimestamp: typeof kept.creationTimestamp === 'string' ? kept.creationTimestamp : new Date().toISOString(),
+      };
+    } else {
+      metadata = { name: m.name, ...userSet, uid: randomUUID(), creationTimestamp: new Date().toISOString() };
+    }
+    return JSON.stringify({ ...res, metadata });
   }
+
 }
 
 export type { ResourceKind };

@@ -87,7 +87,7 @@ export class LocalStack {
       const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
       const common = { NATFLEET_NATS_URL: natsUrl, NATFLEET_ETCD_ENDPOINTS: etcdUrl, NATFLEET_CLUSTER: o.cluster, NATFLEET_LOG_LEVEL: 'warn' };
       this.startService('compiler', [], { ...common, NATFLEET_NATS_USER: 'compiler', NATFLEET_NATS_PASSWORD: secrets.passwords.compiler!, NATFLEET_SIGNING_KEY_FILE: keys.privateKeyFile, NATFLEET_OPS_PORT: String(ports.compilerOps), NATFLEET_REPLICA_ID: 'local-1' });
-      this.startService('api', [], { ...common, NATFLEET_NATS_USER: 'api', NATFLEET_NATS_PASSWORD: secrets.passwords.api!, NATFLEET_API_TOKEN_FILE: state.path('api-tokens'), NATFLEET_API_PORT: String(ports.api) });
+      this.startService('api', [], { ...common, NATFLEET_NATS_USER: 'api', NATFLEET_NATS_PASSWORD: secrets.passwords.api!, NATFLEET_API_TOKEN_FILE: state.path('api-tokens'), NATFLEET_API_PORT: String(ports.api), NATFLEET_TRUSTED_KEYS_FILE: keys.publicKeyFile });
       const apiUrl = `http://127.0.0.1:${ports.api}`;
       await waitUntil('compiler /healthz', () => ok(`http://127.0.0.1:${ports.compilerOps}/healthz`), { timeoutMs: 30_000, intervalMs: 100 });
       await waitUntil('API /readyz', () => ok(`${apiUrl}/readyz`), { timeoutMs: 30_000, intervalMs: 100 });

@@ -19,7 +19,7 @@
  * Passwords are `$NATFLEET_<USER>_PASSWORD` environment references (nats-server expands
  * `$VAR` in its config), so the file itself holds no secret. Never logs.
  */
-import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, NODES_STREAM, inboxPrefix, nodeStatusSubject } from '@natfleet/bus';
+import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, NODES_BUCKET, NODES_STREAM, inboxPrefix, nodeStatusSubject } from '@natfleet/bus';
 
 const JS = '$JS.API';
 
@@ -86,8 +86,14 @@ export function enforcerPermissions(node: string, user = enforcerUser(node)): Pe
   };
 }
 
+/**
+ * The API reads both streams, and may publish on node status keys for one purpose:
+ * `natctl node delete` decommissions a node by deleting its key (a KV delete is a publish
+ * on the key's subject; NATS permissions cannot tell it from a put, so the API — an admin
+ * component behind write tokens — is trusted with it, as the compiler is with the bucket).
+ */
 export function apiPermissions(user = 'api'): Permissions {
-  return { publish: [`${JS}.INFO`, ...readStream(BUNDLE_STREAM), ...readStream(NODES_STREAM)], subscribe: inbox(user) };
+  return { publish: [`${JS}.INFO`, ...readStream(BUNDLE_STREAM), ...readStream(NODES_STREAM), `$KV.${NODES_BUCKET}.>`], subscribe: inbox(user) };
 }
 
 export interface NatsUser {

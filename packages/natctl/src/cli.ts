@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { formatIssues, isParseError, parseResources, validateResource, validateResources, type InputFormat } from '@natfleet/model';
 import { ApiClient, CliError, resolveConnection } from './client.js';
+import { getNodes, isNodeType, registerNodeCommands } from './node-commands.js';
 import { EXIT, EXIT_HELP } from './exit-codes.js';
 import { formatExplanation, formatNatDiff, formatResources, formatWriteResult, historyTable, rolloutLine, rolloutTable, type OutputFormat } from './format.js';
 
@@ -156,11 +157,17 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   program
     .command('get')
     .description('list or show resources (columns like calicoctl)')
-    .argument('<type>', 'ippools | felixconfigurations')
+    .argument('<type>', 'ippools | felixconfigurations | nodes')
     .argument('[name]')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'wide', 'yaml', 'json', 'name']).default('table'))
     .option('--no-headers', 'tables without the header row')
     .action(async (type: string, name: string | undefined, o: { output: OutputFormat; headers: boolean }) => {
+      if (isNodeType(type)) {
+        const text = await getNodes(client(), name, o.output, !o.headers);
+        if (text === 'No resources found') io.err(text);
+        else if (text !== '') io.out(text);
+        return;
+      }
       const t = typeOf(type);
       const c = client();
       const items = name ? [await c.request('GET', `/v1/${t.plural}/${encodeURIComponent(name)}`)] : (await c.request('GET', `/v1/${t.plural}`)).items;
@@ -182,6 +189,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       if (text === 'No resources found') io.err(text);
       else if (text !== '') io.out(text);
     });
+
+  registerNodeCommands(program, { client, out: io.out });
 
   program
     .command('diff')

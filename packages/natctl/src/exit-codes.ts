@@ -27,6 +27,7 @@ export function exitFor(code: string | undefined): number {
     case 'VALIDATION_FAILED':
     case 'PARSE_FAILED':
     case 'BAD_REQUEST':
+    case 'BATCH_TOO_LARGE':
       return EXIT.INVALID;
     case 'CONFLICT':
     case 'ALREADY_EXISTS':

@@ -9,6 +9,8 @@ import { parseResources, type InputFormat, type UnknownFieldPolicy } from '@natf
 import type { Registry } from 'prom-client';
 import { bearerToken, type Role, type TokenSet } from './auth.js';
 import { ApiError, RETRY_AFTER_SECONDS, toApiError } from './errors.js';
+import { registerNodeRoutes } from './node-routes.js';
+import type { NodeService } from './node-service.js';
 import { openApiDocument } from './openapi.js';
 import { MAX_BATCH_RESOURCES, type ResourceService, type WritableKind, type WriteMode } from './resource-service.js';
 import type { RolloutService } from './rollout-service.js';
@@ -18,6 +20,8 @@ import type { Logger } from 'pino';
 export interface AppDeps {
   resources: ResourceService;
   rollout: RolloutService;
+  /** The node inventory (/v1/nodes); without it those routes answer 404. */
+  nodes?: NodeService;
   tokens: TokenSet;
   registry: Registry;
   readiness: () => Readiness;
@@ -218,6 +222,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const { items } = await deps.resources.list(kind);
     return deps.rollout.resourceStatus(kind, items);
   });
+  if (deps.nodes) registerNodeRoutes(app, deps.nodes, { read, write });
   app.get('/v1/rollout', read, async () => deps.rollout.rollout());
   app.get('/v1/bundles', read, async () => ({ items: await deps.rollout.history() }));
   app.get<{ Params: { version: string } }>('/v1/bundles/:version', read, async (req) => {

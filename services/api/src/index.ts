@@ -15,3 +15,5 @@ export type { BundleSummary, HistoryItem, InvalidBundleItem, NodeRolloutStatus, 
 export { StoredBundles, judgeStored } from './stored-bundles.js';
 export type { InvalidCode, StoredBundlesOptions, StoredVerdict } from './stored-bundles.js';
 export { readTrustedKeysFile } from './trusted-keys.js';
+export { NodeService } from './node-service.js';
+export type { NodeDescription } from './node-service.js';

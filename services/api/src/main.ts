@@ -15,6 +15,7 @@ import { createLogger, etcdTlsOptions, loadEtcdTls, loadNatsTls, natsTlsOptions,
 import { buildApp } from './app.js';
 import { TokenSet } from './auth.js';
 import { ResourceService } from './resource-service.js';
+import { NodeService } from './node-service.js';
 import { RolloutService } from './rollout-service.js';
 import { readTrustedKeysFile } from './trusted-keys.js';
 
@@ -116,9 +117,11 @@ async function main(): Promise<void> {
   await probeEtcd();
   const probeTimer = setInterval(() => void probeEtcd(), 2_000);
 
+  const rollout = new RolloutService({ js, jsm, store, cluster: o.cluster, silentAfterMs: o.silentAfter, trustedKeys });
   const app = await buildApp({
     resources: new ResourceService(store),
-    rollout: new RolloutService({ js, jsm, store, cluster: o.cluster, silentAfterMs: o.silentAfter, trustedKeys }),
+    rollout,
+    nodes: new NodeService({ rollout, store, js }),
     tokens,
     registry,
     logger: log,

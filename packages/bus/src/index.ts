@@ -21,5 +21,5 @@ export { NODES_STREAM, bundleStreamConfig, ensureBundleStream, nodesBucketStream
 export type { BucketOptions, StreamOptions } from './setup.js';
 export { bundleAfter, bundleHistory, followBundles, latestBundle, publishBundle } from './bundles.js';
 export type { FollowEvent, FollowOptions, PublishBundleInput, PublishResult, StoredBundle } from './bundles.js';
-export { MonotonicNodeStatuses, decodeNodeStatus, pendingNodeStatus, putNodeStatus, readNodeStatusSnapshot, readNodeStatuses, watchNodeStatuses } from './node-status.js';
+export { MonotonicNodeStatuses, decodeNodeStatus, deleteNodeStatus, pendingNodeStatus, putNodeStatus, readNodeStatusSnapshot, readNodeStatuses, watchNodeStatuses } from './node-status.js';
 export type { NodeStatusEvent, NodeStatusSnapshot } from './node-status.js';

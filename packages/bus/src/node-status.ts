@@ -42,6 +42,27 @@ export async function putNodeStatus(kv: KV, status: NodeStatus): Promise<void> {
   await kv.put(status.node, enc.encode(JSON.stringify(status)));
 }
 
+/**
+ * Deregisters `node`: writes a delete marker on its key (`kv.delete`, a publish on the key's
+ * own subject with `KV-Operation: DEL`, so an enforcer's permission for its key covers it;
+ * never a purge, which the bucket refuses). Deleting a key that is absent or already deleted
+ * succeeds. With `previousRevision` (the key's last stream sequence as read) the delete only
+ * happens if nothing was written since: returns false when the key moved on (the node spoke
+ * again), true when the marker was written. Throws RangeError for a name outside
+ * NODE_NAME_RE and BusError UNAVAILABLE (recoverable) when NATS refuses or does not answer.
+ */
+export async function deleteNodeStatus(kv: KV, node: string, options: { previousRevision?: number } = {}): Promise<boolean> {
+  if (!NODE_NAME_RE.test(node)) throw new RangeError(`node name ${JSON.stringify(node)} must match ${NODE_NAME_RE}`);
+  try {
+    await kv.delete(node, options.previousRevision !== undefined ? { previousSeq: options.previousRevision } : undefined);
+    return true;
+  } catch (err) {
+    const msg = String((err as Error).message);
+    if (options.previousRevision !== undefined && /wrong last sequence/i.test(msg)) return false;
+    throw new BusError('UNAVAILABLE', `deleting ${NODES_BUCKET} key ${node}: ${msg}`, true, { cause: err });
+  }
+}
+
 /** Parses a KV value; undefined for anything that is not a NodeStatus-shaped object. */
 export function decodeNodeStatus(bytes: Uint8Array): NodeStatus | undefined {
   try {
@@ -153,11 +174,18 @@ function isOlder(a: NodeStatus, b: NodeStatus): boolean {
   return a.appliedVersion < b.appliedVersion;
 }
 
-export type NodeStatusEvent = { type: 'put'; status: NodeStatus } | { type: 'delete'; node: string };
+/**
+ * One change of the bucket. `revision` is the entry's stream sequence (what
+ * deleteNodeStatus's `previousRevision` compares with); `storedAt` is when the NATS
+ * server stored it (server clock, not the writer's).
+ */
+export type NodeStatusEvent =
+  | { type: 'put'; status: NodeStatus; revision: number; storedAt: Date }
+  | { type: 'delete'; node: string; revision: number; storedAt: Date };
 
 /**
- * Current values, then every change, as events. Undecodable values are skipped. Ends when
- * `signal` aborts.
+ * Current values (delete markers of decommissioned nodes included), then every change, as
+ * events. Undecodable values are skipped. Ends when `signal` aborts.
  */
 export async function* watchNodeStatuses(kv: KV, signal?: AbortSignal): AsyncGenerator<NodeStatusEvent> {
   const iter = await kv.watch({ include: 'lastValue' as never });
@@ -167,9 +195,9 @@ export async function* watchNodeStatuses(kv: KV, signal?: AbortSignal): AsyncGen
     for await (const e of iter) {
       if (e.operation === 'PUT') {
         const status = decodeNodeStatus(e.value);
-        if (status) yield { type: 'put', status };
+        if (status) yield { type: 'put', status, revision: e.revision, storedAt: e.created };
       } else {
-        yield { type: 'delete', node: e.key };
+        yield { type: 'delete', node: e.key, revision: e.revision, storedAt: e.created };
       }
     }
   } finally {

@@ -4,7 +4,7 @@
 import { startNats, type NatsCluster } from '@natfleet/testkit';
 import { connect, headers, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODES_BUCKET, NODES_STREAM, openNodesBucket, pendingNodeStatus, putNodeStatus, readNodeStatuses, watchNodeStatuses } from '../src/index.js';
+import { NODES_BUCKET, NODES_STREAM, deleteNodeStatus, openNodesBucket, pendingNodeStatus, putNodeStatus, readNodeStatusSnapshot, readNodeStatuses, watchNodeStatuses, type NodeStatusEvent } from '../src/index.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const DOTTED = 'ip-10-0-0-5.ec2.internal';
@@ -50,6 +50,38 @@ describe('natfleet-nodes bucket', () => {
     expect((await readNodeStatuses(nc.jetstream())).map((s) => s.node)).toEqual([DOTTED, 'node-a', 'node-b']);
     await kv.delete('node-b');
     expect((await readNodeStatuses(nc.jetstream())).map((s) => s.node)).toEqual([DOTTED, 'node-a']);
+  });
+
+  it('deleteNodeStatus: a delete marker (idempotent); with previousRevision only if the key did not move; the watch carries revision and server time', async () => {
+    const kv = await openNodesBucket(nc.jetstream());
+    const before = Date.now() - 1_000;
+    await putNodeStatus(kv, pendingNodeStatus('gone-1'));
+    const ac = new AbortController();
+    const events: NodeStatusEvent[] = [];
+    const watching = (async () => {
+      for await (const e of watchNodeStatuses(kv, ac.signal)) {
+        if ((e.type === 'put' ? e.status.node : e.node) !== 'gone-1') continue;
+        events.push(e);
+        if (e.type === 'delete') ac.abort();
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    const put = events.find((e) => e.type === 'put')!;
+    expect(put.revision).toBeGreaterThan(0);
+    expect(put.storedAt.getTime()).toBeGreaterThan(before);
+    await putNodeStatus(kv, pendingNodeStatus('gone-1', { appliedVersion: 2 })); // the node spoke again
+    expect(await deleteNodeStatus(kv, 'gone-1', { previousRevision: put.revision })).toBe(false);
+    expect((await readNodeStatuses(nc.jetstream())).map((s) => s.node)).toContain('gone-1');
+    const current = (await kv.get('gone-1'))!.revision;
+    expect(await deleteNodeStatus(kv, 'gone-1', { previousRevision: current })).toBe(true);
+    await watching;
+    expect(events.at(-1)).toMatchObject({ type: 'delete', node: 'gone-1', revision: current + 1 });
+    const snap = await readNodeStatusSnapshot(nc.jetstream());
+    expect(snap.deleted).toContain('gone-1');
+    expect(snap.statuses.map((s) => s.node)).not.toContain('gone-1');
+    expect(await deleteNodeStatus(kv, 'gone-1')).toBe(true); // already deleted: fine
+    expect(await deleteNodeStatus(kv, 'never-there')).toBe(true);
+    await expect(deleteNodeStatus(kv, 'a..b')).rejects.toThrow(RangeError);
   });
 
   it('dotted node names are whole keys: get, watch and the status read see the full name', async () => {

@@ -3,7 +3,9 @@
 // apiVersion or cluster — and a bundle nft itself rejects. Each is reported in
 // natfleet-nodes as failed with its code, and the previous rules stay in force: same
 // table comment, same NAT for real packets. The enforcer keeps running and applies the
-// next good bundle.
+// next good bundle. While it is failed for the version it should run, /readyz is 503 with
+// the reason and the refusal and apply-failure counters move; the next good bundle makes
+// it ready again.
 import { encodeBundle, generateSigningKeyPair, loadSigningKey, sealBundle, type Bundle } from '@natfleet/bundle';
 import type { ServiceProcess } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +29,9 @@ describe('enforcer: refused bundles leave the previous rules in force', () => {
   }, 120_000);
   afterAll(async () => stopWorld(w, enforcer), 60_000);
 
+  type Readyz = { ready: boolean; checks: Record<string, { ok: boolean; detail: string }> };
+  const readyz = (): Promise<{ status: number; body: Readyz }> => enforcer!.getJson<Readyz>('/readyz');
+
   async function expectPreviousRulesInForce(): Promise<void> {
     expect((await liveTable(w))?.comment).toBe(`natfleet v10 ${good.digest}`);
     expect(await w.topo.probe(w.server, 4, { timeoutMs: 3_000 })).toEqual({ ok: true, peer: w.topo.nodeExternal.v4 });
@@ -41,6 +46,10 @@ describe('enforcer: refused bundles leave the previous rules in force', () => {
     expect(s).toMatchObject({ errorCode: code, appliedVersion: 10, appliedDigest: good.digest });
     expect(s.error).not.toBe('');
     expect(await metric(enforcer!, 'natfleet_enforcer_rejections_total', { code })).toBe(before + 1);
+    // Monitoring sees it: not ready, with the version, code and reason.
+    const ready = await readyz();
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks['bundle']).toEqual({ ok: false, detail: expect.stringMatching(new RegExp(`^bundle v${version} refused \\(${code}\\): .+; v10 stays in force$`)) });
     await expectPreviousRulesInForce();
   }
 
@@ -66,6 +75,10 @@ describe('enforcer: refused bundles leave the previous rules in force', () => {
     const s = await waitStatus(w, 'older version refused', (x) => x.state === 'failed' && x.failedVersion === 5);
     expect(s).toMatchObject({ errorCode: 'STALE_VERSION', appliedVersion: 10 });
     expect(await metric(enforcer!, 'natfleet_enforcer_bundles_skipped_total', { reason: 'older' })).toBe(before + 1);
+    // A replay older than what is in force: the node still runs the newest it knows, so it stays ready.
+    const ready = await readyz();
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks['bundle']?.detail).toBe('v10 applied; an older bundle v5 was refused (STALE_VERSION)');
     await expectPreviousRulesInForce();
   });
 
@@ -97,6 +110,7 @@ describe('enforcer: refused bundles leave the previous rules in force', () => {
   });
 
   it('a bundle nft rejects (conflicting intervals) → failed with NFT_SYNTAX, old table intact, not ready', async () => {
+    const failuresBefore = await metric(enforcer!, 'natfleet_enforcer_apply_failures_total', { code: 'NFT_SYNTAX' });
     const base = compiled(w, podPools(true), 20);
     const bad = sealBundle({ ...base, fleet: { ...base.fleet, v4: { masquerade: ['10.0.0.0/8', '10.1.0.0/16'], noNat: ['10.0.0.0/8'] } } }, w.key);
     await publish(w, bad);
@@ -106,10 +120,16 @@ describe('enforcer: refused bundles leave the previous rules in force', () => {
     await expectPreviousRulesInForce();
     const ready = await enforcer!.getJson<{ checks: { bundle: { ok: boolean; detail: string } } }>('/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.body.checks.bundle.detail).toMatch(/^v20 not applied: /);
+    expect(ready.body.checks.bundle.detail).toMatch(/^v20 not applied: .*conflicting intervals.* \(NFT_SYNTAX\); v10 stays in force$/);
+    expect(await metric(enforcer!, 'natfleet_enforcer_apply_failures_total', { code: 'NFT_SYNTAX' })).toBeGreaterThanOrEqual(failuresBefore + 1);
+    const silentFor = await metric(enforcer!, 'natfleet_enforcer_seconds_since_last_apply');
     // It keeps retrying on the timer (and keeps failing), without disturbing the rules in force.
     await new Promise((r) => setTimeout(r, 2_500));
     expect(await metric(enforcer!, 'natfleet_enforcer_applies_total', { result: 'failure' })).toBeGreaterThanOrEqual(2);
+    expect(await metric(enforcer!, 'natfleet_enforcer_apply_failures_total', { code: 'NFT_SYNTAX' })).toBeGreaterThanOrEqual(failuresBefore + 2);
+    // Computed at scrape time: it keeps growing while nothing applies.
+    expect(await metric(enforcer!, 'natfleet_enforcer_seconds_since_last_apply')).toBeGreaterThanOrEqual(silentFor + 2);
+    expect((await readyz()).status).toBe(503);
     await expectPreviousRulesInForce();
   });
 
@@ -118,6 +138,10 @@ describe('enforcer: refused bundles leave the previous rules in force', () => {
     await publish(w, next);
     const s = await waitApplied(w, 21);
     expect(s).toMatchObject({ error: '', errorCode: '', failedVersion: 0, appliedDigest: next.digest });
+    const ready = await readyz();
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks['bundle']).toEqual({ ok: true, detail: 'v21 applied' });
+    expect(await metric(enforcer!, 'natfleet_enforcer_seconds_since_last_apply')).toBeLessThan(2);
     await w.topo.addReturnRoute('10.65.0.0/24');
     expect(await w.topo.probe(w.server, 4, { timeoutMs: 3_000 })).toEqual({ ok: true, peer: w.topo.podAddress.v4 });
     expect(enforcer!.running).toBe(true);

@@ -164,16 +164,36 @@ export class Enforcer {
   }
 
   /**
-   * Ready when the newest verified bundle is in force (or there is none yet) and the
-   * last drift repair did not fail. `detail` says which version or what is wrong.
+   * For /readyz, so monitoring sees a failing node: not ready while the node is `failed`
+   * for the version it should run — the newest verified bundle is not in force (its apply
+   * failed, or it was not applied yet), it is in force but not saved, the table could not
+   * be restored after drift, the saved bundle was refused at start, or a bundle was refused
+   * whose version is the desired one or newer. A refused message older than the desired
+   * version (a replay: STALE_VERSION) leaves the node ready: what it should enforce, it
+   * does. Ready with no bundle at all yet. `detail` gives the version, code and reason.
    */
   readiness(): { ok: boolean; detail: string } {
     const d = this.desired?.bundle;
     const a = this.applied?.bundle;
-    if (this.problem?.kind === 'drift') return { ok: false, detail: `table v${a?.version ?? 0} could not be restored: ${this.problem.message}` };
-    if (!d) return { ok: true, detail: 'no bundle yet' };
-    if (a && a.digest === d.digest) return { ok: true, detail: `v${a.version} applied` };
-    return { ok: false, detail: `v${d.version} not applied${this.problem ? `: ${this.problem.message}` : ' yet'}` };
+    const p = this.problem;
+    const inForce = a ? `v${a.version} stays in force` : 'nothing enforced';
+    switch (p?.kind) {
+      case 'drift':
+        return { ok: false, detail: `table v${a?.version ?? 0} could not be restored: ${p.message}` };
+      case 'persist':
+        return { ok: false, detail: `v${p.version} applied but not saved for restarts (${p.code}): ${p.message}` };
+      case 'restore':
+        return { ok: false, detail: `${p.message} (${p.code}); ${inForce}` };
+      case 'rejected':
+        if (p.version >= (d?.version ?? 0)) return { ok: false, detail: `bundle v${p.version} refused (${p.code}): ${p.message}; ${inForce}` };
+        break;
+      default:
+        break;
+    }
+    const refusedOlder = p?.kind === 'rejected' ? `; an older bundle v${p.version} was refused (${p.code})` : '';
+    if (!d) return { ok: true, detail: `no bundle yet${refusedOlder}` };
+    if (a && a.digest === d.digest) return { ok: true, detail: `v${a.version} applied${refusedOlder}` };
+    return { ok: false, detail: `v${d.version} not applied${p?.kind === 'apply' ? `: ${p.message} (${p.code}); ${inForce}` : ' yet'}` };
   }
 
   /** Resolves when the loop has nothing to do right now (for tests and orderly shutdown). */
@@ -330,6 +350,7 @@ export class Enforcer {
       // Usually nothing was committed, but a timed-out nft may have: verify at the next check.
       this.knownGeneration = undefined;
       this.o.metrics.applies.inc({ result: 'failure' });
+      this.o.metrics.applyFailures.inc({ code: failureCode(err) });
       this.fail({ kind: 'apply', code: failureCode(err), message: failureMessage(err), version: bundle.version });
       const retryInMs = this.scheduleRetry();
       log.error({ err, code: failureCode(err), reason, retryInMs, inForce: this.applied?.bundle.version ?? 0 }, 'apply failed: previous rules stay in force');
@@ -353,9 +374,11 @@ export class Enforcer {
   }
 
   private enforce(held: Held, transaction: string, expected: TableState, applyMs: number): void {
-    this.applied = { ...held, transaction, expected, appliedAt: new Date().toISOString(), applyMs };
+    const now = new Date();
+    this.applied = { ...held, transaction, expected, appliedAt: now.toISOString(), applyMs };
     this.knownGeneration = undefined;
     this.o.metrics.appliedVersion.set(held.bundle.version);
+    this.o.metrics.markApplied(now.getTime());
     this.driftAt = Date.now() + this.o.driftIntervalMs;
   }
 

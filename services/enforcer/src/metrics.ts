@@ -10,8 +10,14 @@ export interface EnforcerMetrics {
   registry: Registry;
   /** Bundle apply attempts by result: `success` or `failure` (drift repairs excluded). */
   applies: Counter<'result'>;
-  /** Bundles refused before any apply, by code (BAD_SIGNATURE, STALE_VERSION, …). */
+  /** Bundles refused before any apply, by code (BAD_SIGNATURE, STALE_VERSION, …): the refused-bundles counter. */
   rejections: Counter<'code'>;
+  /** Failed bundle applies (nft refused, timed out, read-back mismatch), by code (NFT_SYNTAX, NFT_KERNEL, READBACK_MISMATCH, …). */
+  applyFailures: Counter<'code'>;
+  /** Seconds since the last successful apply (or adoption at start) of a bundle, computed at scrape; NaN before the first. */
+  secondsSinceLastApply: Gauge;
+  /** Records a successful apply at `atMs` (epoch ms) for secondsSinceLastApply. */
+  markApplied(atMs: number): void;
   /** Seconds from start of an apply to a verified read-back (successful applies). */
   applySeconds: Histogram;
   /** Version of the bundle in force (0 before the first). */
@@ -46,10 +52,24 @@ export function createMetrics(): EnforcerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let lastApplyAtMs: number | undefined;
   return {
     registry,
     applies: new Counter({ name: `${P}applies_total`, help: 'Bundle apply attempts by result.', labelNames: ['result'], registers }),
     rejections: new Counter({ name: `${P}rejections_total`, help: 'Bundles refused (not applied), by error code.', labelNames: ['code'], registers }),
+    applyFailures: new Counter({ name: `${P}apply_failures_total`, help: 'Failed bundle applies (the previous rules stayed in force), by error code.', labelNames: ['code'], registers }),
+    secondsSinceLastApply: new Gauge({
+      name: `${P}seconds_since_last_apply`,
+      help: 'Seconds since the last successful apply (or adoption at start) of a bundle; NaN before the first.',
+      registers,
+      // Computed at scrape time, so it keeps growing while nothing is applied.
+      collect() {
+        this.set(lastApplyAtMs === undefined ? Number.NaN : Math.max(0, Date.now() - lastApplyAtMs) / 1_000);
+      },
+    }),
+    markApplied: (atMs: number) => {
+      lastApplyAtMs = atMs;
+    },
     applySeconds: new Histogram({
       name: `${P}apply_seconds`,
       help: 'Render + nft transaction + read-back, seconds, for successful applies.',

@@ -38,6 +38,23 @@ describe('applying bundles', () => {
     expect(h.enforcer.readiness()).toEqual({ ok: true, detail: 'v7 applied' });
   });
 
+  it('seconds since the last successful apply: NaN before the first, computed at scrape time, reset by the next apply only', async () => {
+    const h = await started(harness({ retryIntervalMs: 60_000 }));
+    expect(await metricValue(h.metrics, 'secondsSinceLastApply')).toBeNaN();
+    h.enforcer.offer(message(sealed(1)));
+    await eventually(() => h.enforcer.status().appliedVersion === 1);
+    const first = await metricValue(h.metrics, 'secondsSinceLastApply');
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(first).toBeLessThan(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await metricValue(h.metrics, 'secondsSinceLastApply')).toBeGreaterThanOrEqual(first + 0.25);
+    h.nft.failNext(new NftKernelError('Device or resource busy', 'busy'));
+    h.enforcer.offer(message(sealed(2)));
+    await eventually(() => h.enforcer.status().state === 'failed');
+    expect(await metricValue(h.metrics, 'secondsSinceLastApply')).toBeGreaterThanOrEqual(first + 0.25); // a failed apply is not one
+    expect(await metricValue(h.metrics, 'applyFailures', { code: 'NFT_KERNEL' })).toBe(1);
+  });
+
   it('before any bundle: pending and ready, nothing applied', async () => {
     const h = await started(harness());
     expect(h.enforcer.status()).toMatchObject({ state: 'pending', appliedVersion: 0 });
@@ -105,8 +122,8 @@ describe('refused messages are reported as failed and leave the table alone', ()
     expect(commentOf(h.nft)).toBe(tableComment(good));
     expect(h.nft.applied).toBe(1);
     expect(await metricValue(h.metrics, 'rejections', { code })).toBe(1);
-    // Refusing a message does not make the node unready: what should be enforced still is.
-    expect(h.enforcer.readiness().ok).toBe(true);
+    // A refused bundle claiming a newer version makes the node unready (monitoring sees it), saying why.
+    expect(h.enforcer.readiness()).toEqual({ ok: false, detail: expect.stringMatching(new RegExp(`^bundle v9 refused \\(${code}\\): .+; v5 stays in force$`)) });
     // The same stream message again (resync) is not reported twice.
     h.enforcer.offer(message(bytes(), 6, 9));
     await h.enforcer.whenIdle();
@@ -115,6 +132,7 @@ describe('refused messages are reported as failed and leave the table alone', ()
     h.enforcer.offer(message(sealed(10), 7));
     await eventually(() => h.enforcer.status().state === 'applied');
     expect(h.enforcer.status()).toMatchObject({ appliedVersion: 10, errorCode: '', failedVersion: 0 });
+    expect(h.enforcer.readiness()).toEqual({ ok: true, detail: 'v10 applied' });
   });
 
   it('an older (or equal) version is refused as STALE_VERSION', async () => {
@@ -125,10 +143,14 @@ describe('refused messages are reported as failed and leave the table alone', ()
     await eventually(() => h.enforcer.status().state === 'failed');
     expect(h.enforcer.status()).toMatchObject({ errorCode: 'STALE_VERSION', failedVersion: 4, appliedVersion: 8 });
     expect(h.nft.applied).toBe(1);
+    // A replay of an older version: v8, the desired one, is still in force, so the node stays ready.
+    expect(h.enforcer.readiness()).toEqual({ ok: true, detail: 'v8 applied; an older bundle v4 was refused (STALE_VERSION)' });
     h.enforcer.offer(message(sealed(8, { warnings: [{ key: 'k', code: 'C', reason: 'same version, other content' }] }), 3));
     await eventually(async () => (await metricValue(h.metrics, 'rejections', { code: 'STALE_VERSION' })) === 2);
     expect(await metricValue(h.metrics, 'bundlesSkipped', { reason: 'older' })).toBe(2);
     expect(h.nft.applied).toBe(1);
+    // The same version with other content is a refusal for the desired version itself: not ready.
+    expect(h.enforcer.readiness()).toMatchObject({ ok: false, detail: expect.stringMatching(/^bundle v8 refused \(STALE_VERSION\)/) });
   });
 });
 
@@ -143,11 +165,14 @@ describe('nft failures', () => {
     await eventually(() => h.enforcer.status().state === 'failed');
     expect(h.enforcer.status()).toMatchObject({ errorCode: 'NFT_SYNTAX', failedVersion: 2, appliedVersion: 1 });
     expect(commentOf(h.nft)).toBe(tableComment(good));
-    expect(h.enforcer.readiness()).toMatchObject({ ok: false });
+    expect(h.enforcer.readiness()).toEqual({ ok: false, detail: 'v2 not applied: nft rejected line 5:12: conflicting intervals specified (NFT_SYNTAX); v1 stays in force' });
+    expect(await metricValue(h.metrics, 'applyFailures', { code: 'NFT_SYNTAX' })).toBe(1);
     expect(readFileSync(h.store.path, 'utf8')).toBe(canonicalJson(good)); // the saved bundle is still the one in force
     await eventually(() => h.enforcer.status().appliedVersion === 2);
     expect(h.enforcer.status()).toMatchObject({ state: 'applied', errorCode: '' });
+    expect(h.enforcer.readiness()).toEqual({ ok: true, detail: 'v2 applied' });
     expect(await metricValue(h.metrics, 'applies', { result: 'failure' })).toBe(1);
+    expect(await metricValue(h.metrics, 'applyFailures', { code: 'NFT_SYNTAX' })).toBe(1);
   });
 
   it('retries back off exponentially while nft keeps failing', async () => {
@@ -254,9 +279,11 @@ describe('fail static', () => {
     expect(await h.enforcer.start()).toMatchObject({ type: 'refused', code: 'BAD_DIGEST' });
     expect(h.nft.applied).toBe(0);
     expect(h.enforcer.status()).toMatchObject({ state: 'failed', errorCode: 'BAD_DIGEST', appliedVersion: 0 });
+    expect(h.enforcer.readiness()).toEqual({ ok: false, detail: expect.stringMatching(/^saved bundle refused: .+ \(BAD_DIGEST\); nothing enforced$/) });
     // The next good bundle from NATS is applied and clears the failure.
     h.enforcer.offer(message(sealed(6)));
     await eventually(() => h.enforcer.status().state === 'applied');
+    expect(h.enforcer.readiness()).toEqual({ ok: true, detail: 'v6 applied' });
   });
 
   it('a saved bundle for another cluster is refused', async () => {

@@ -115,6 +115,9 @@ export class BundleWatch {
     });
     this.following = (async () => {
       for await (const b of followBundles(this.js, CLUSTER, this.ac.signal)) {
+        // A follow that restarts (reconnect, consumer replaced) may hand over the last
+        // message again: the same stream sequence is the same stored bundle, not a new one.
+        if (this.stored.length > 0 && b.seq <= this.stored[this.stored.length - 1]!.seq) continue;
         this.stored.push({ seq: b.seq, version: b.version, digest: b.digest, bundle: decodeBundle(b.data, { trustedKeys: this.trusted }) });
       }
     })().catch(() => undefined);
@@ -168,7 +171,9 @@ export async function freshCompile(etcd: EtcdCluster, revision?: number): Promis
   const client = new Etcd3({ hosts: etcd.endpoints });
   try {
     const snap = await new EtcdStore(client, PREFIX).snapshot(revision);
-    return compile({ entries: snap.entries }, snap.revision, { cluster: CLUSTER, prefix: PREFIX }).body;
+    // The bundle of `revision` carries that revision as its version (the read's header says
+    // the current one, which moves with writes outside the prefix, e.g. elections).
+    return compile({ entries: snap.entries }, revision ?? snap.revision, { cluster: CLUSTER, prefix: PREFIX }).body;
   } finally {
     client.close();
   }

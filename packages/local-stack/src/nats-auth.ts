@@ -67,6 +67,9 @@ export function compilerPermissions(user = 'compiler'): Permissions {
       // subject after a gap, and it answers the server's flow control.
       `${JS}.CONSUMER.CREATE.${NODES_STREAM}`,
       `$JS.FC.${NODES_STREAM}.>`,
+      // Node GC (--node-gc-after) deletes a silent node's key: a KV delete is a publish on
+      // the key's subject, which NATS cannot tell from a put (the compiler already owns the bucket).
+      `$KV.${NODES_BUCKET}.>`,
     ],
     subscribe: inbox(user),
   };

@@ -9,6 +9,7 @@ import {
   NODES_STREAM,
   bundleAfter,
   bundleHistory,
+  deleteNodeStatus,
   ensureBundleStream,
   followBundles,
   inboxPrefix,
@@ -17,6 +18,7 @@ import {
   pendingNodeStatus,
   publishBundle,
   putNodeStatus,
+  readNodeStatusSnapshot,
   readNodeStatuses,
   watchNodeStatuses,
   type NodeStatus,
@@ -152,6 +154,15 @@ describe('NATS per-role permissions', () => {
       expect(await statusOf(SHORT)).toBe(SHORT);
     });
 
+    it('enforcer: deletes its own key (uninstall deregisters the node) and can announce itself again', async () => {
+      const nc = await as(enforcerUser(SHORT));
+      const kv = await openNodesBucket(nc.jetstream(), { bindOnly: true });
+      expect(await deleteNodeStatus(kv, SHORT)).toBe(true);
+      expect((await readNodeStatusSnapshot(admin.jetstream())).deleted).toContain(SHORT);
+      await putNodeStatus(kv, status(SHORT));
+      expect(await statusOf(SHORT)).toBe(SHORT);
+    });
+
     it('api: reads bundles, history and every node status (dotted keys whole)', async () => {
       const nc = await as('api');
       const js = nc.jetstream();
@@ -261,6 +272,13 @@ describe('NATS per-role permissions', () => {
       expect(await bundleConsumers()).toContain(victim);
     });
 
+    it('enforcer: deletes (uninstall) only its own key, never another node’s', async () => {
+      const kv = await openNodesBucket((await as(enforcerUser(SHORT))).jetstream(), { bindOnly: true });
+      await expect(deleteNodeStatus(kv, LONG)).rejects.toThrow(DENIED);
+      await expect(deleteNodeStatus(kv, NODE)).rejects.toThrow(DENIED);
+      for (const node of [NODE, LONG]) expect(await statusOf(node)).toBe(node);
+    });
+
     it('enforcer: a rollup on its own key is refused by the bucket and every other key survives', async () => {
       const nc = await as(enforcerUser(NODE));
       await expect(rollup(nc, NODE, 'all')).rejects.toThrow(/rollup not permitted/i);
@@ -319,10 +337,12 @@ describe('NATS per-role permissions', () => {
       await expect(nc.request(`$JS.API.CONSUMER.DURABLE.CREATE.${NODES_STREAM}.evil`, enc(JSON.stringify({ stream_name: NODES_STREAM, config: { durable_name: 'evil', ack_policy: AckPolicy.Explicit } })))).rejects.toThrow(DENIED);
     });
 
-    it("compiler: writes no node status and deletes no one's consumer", async () => {
+    it("compiler: may only delete node statuses (node GC), and deletes no one's consumer", async () => {
       const nc = await as('compiler');
-      await expect(putNodeStatus(await openNodesBucket(nc.jetstream()), status(NODE))).rejects.toThrow(DENIED);
-      await expect(rollup(nc, NODE, 'all')).rejects.toThrow(DENIED);
+      // Node GC (--node-gc-after): a KV delete of a silent node's key is allowed (NATS cannot
+      // tell it from a put; the compiler already creates and updates the bucket).
+      expect(await deleteNodeStatus(await openNodesBucket(nc.jetstream()), 'collected-node')).toBe(true);
+      await expect(rollup(nc, NODE, 'all')).rejects.toThrow(/rollup not permitted/); // refused by the bucket itself
       await expect((await nc.jetstreamManager()).consumers.delete(BUNDLE_STREAM, victim)).rejects.toThrow(DENIED);
       expect(await bundleConsumers()).toContain(victim);
     });

@@ -217,7 +217,7 @@ export class CompilerService {
       warnings: this.warnings,
     });
     this.pipeline = pipeline;
-    const registrar = new NodeRegistrar({ kv: nats.kv, store: this.store, prefix: config.etcdPrefix, cluster: config.cluster, logger, metrics });
+    const registrar = new NodeRegistrar({ kv: nats.kv, store: this.store, prefix: config.etcdPrefix, cluster: config.cluster, logger, metrics, ...(config.nodeGcAfterMs !== undefined ? { gcAfterMs: config.nodeGcAfterMs } : {}) });
     return Promise.all([pipeline.run(term), registrar.run(term)]);
   }
 }

@@ -32,6 +32,8 @@ export interface CompilerConfig {
   leaseTtlSeconds: number;
   replicaId: string;
   streamReplicas: number;
+  /** Node GC: decommission nodes silent longer than this (ms); undefined = off (the default). */
+  nodeGcAfterMs: number | undefined;
   opsHost: string;
   opsPort: number;
   logLevel: string;
@@ -103,6 +105,13 @@ function parseLeaseTtl(raw: string): number {
   return ms / 1000;
 }
 
+/** The node GC threshold: a duration of at least 1s (hours or days are typical). */
+function parseNodeGcAfter(raw: string): number {
+  const ms = parseDurationMs(raw);
+  if (ms < 1000) throw new InvalidArgumentError('must be at least 1s (and far longer than the enforcers\' --heartbeat, 5s by default: hours are typical)');
+  return ms;
+}
+
 function parseNonEmpty(raw: string): string {
   if (raw.trim() === '') throw new InvalidArgumentError('must not be empty');
   return raw.trim();
@@ -143,6 +152,9 @@ function daemonOptions(): Option[] {
     opt('--stream-replicas <n>', 'JetStream replicas for the bundle stream and the nodes bucket', 'NATFLEET_STREAM_REPLICAS')
       .argParser(parsePositiveInt)
       .default(DEFAULTS.streamReplicas),
+    // No default: off unless asked for.
+    opt('--node-gc-after <duration>', 'decommission nodes whose last status is older than this (status key and Node resource deleted, logged, counted); only the leader does it. Off by default', 'NATFLEET_NODE_GC_AFTER')
+      .argParser(parseNodeGcAfter),
     opt('--ops-host <host>', 'listen address of /healthz, /readyz, /metrics', 'NATFLEET_OPS_HOST').argParser(parseNonEmpty).default(DEFAULTS.opsHost),
     opt('--ops-port <port>', 'listen port of /healthz, /readyz, /metrics', 'NATFLEET_OPS_PORT').argParser(parsePort).default(DEFAULTS.opsPort),
     opt('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'NATFLEET_LOG_LEVEL').argParser(parseLogLevel).default(DEFAULTS.logLevel),
@@ -162,6 +174,7 @@ interface RawOptions extends EtcdTlsFiles, NatsTlsFiles {
   leaseTtl: number;
   replicaId?: string;
   streamReplicas: number;
+  nodeGcAfter?: number;
   opsHost: string;
   opsPort: number;
   logLevel: string;
@@ -200,6 +213,7 @@ function toConfig(o: RawOptions): CompilerConfig {
     leaseTtlSeconds: o.leaseTtl,
     replicaId: o.replicaId ?? defaultReplicaId(),
     streamReplicas: o.streamReplicas,
+    nodeGcAfterMs: o.nodeGcAfter,
     opsHost: o.opsHost,
     opsPort: o.opsPort,
     logLevel: o.logLevel,

@@ -49,6 +49,7 @@ async function runDaemon(config: CompilerConfig): Promise<void> {
       debounceMs: config.debounceMs,
       maxDelayMs: config.maxDelayMs,
       leaseTtlSeconds: config.leaseTtlSeconds,
+      nodeGcAfterMs: config.nodeGcAfterMs ?? 'off',
       ops: `${config.opsHost}:${opsServer.port}`,
     },
     'natfleet-compiler starting',

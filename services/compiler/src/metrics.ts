@@ -83,6 +83,18 @@ export class CompilerMetrics {
     registers: [this.registry],
   });
 
+  readonly nodesDeregistered = new Counter({
+    name: `${P}nodes_deregistered_total`,
+    help: 'Node resources deleted from etcd because the node was decommissioned (its natfleet-nodes key deleted: uninstall, natctl node delete, node GC).',
+    registers: [this.registry],
+  });
+
+  readonly nodesCollected = new Counter({
+    name: `${P}nodes_collected_total`,
+    help: 'Nodes removed by the node GC (--node-gc-after): silent longer than that, their natfleet-nodes key and Node resource deleted.',
+    registers: [this.registry],
+  });
+
   /** `withProcessMetrics`: also collect prom-client's default process metrics (off in unit tests). */
   constructor({ withProcessMetrics = true } = {}) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: P });

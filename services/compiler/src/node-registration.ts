@@ -4,24 +4,38 @@
  * when those differ, so host-address exclusions are part of the one snapshot the bundle
  * is compiled from (DESIGN.md §2).
  *
- * The planning half is pure ({@link planNodeRegistration}); {@link NodeRegistrar} runs it
- * for one leadership term against the KV watch and etcd. Only `InternalIP` addresses
- * and the labels are natfleet's: other address types and any other fields of a Node
- * written by Calico or an operator are kept. Nodes are never deleted here (an enforcer
- * going quiet is not a node leaving).
+ * The planning half is pure ({@link planNodeRegistration}, {@link planNodeDeregistration});
+ * {@link NodeRegistrar} runs it for one leadership term against the KV watch and etcd.
+ * Only `InternalIP` addresses and the labels are natfleet's: other address types and any
+ * other fields of a Node written by Calico or an operator are kept.
+ *
+ * A node is expected from its first announcement until it is decommissioned (DESIGN.md §9):
+ * its key deleted from the bucket (`natfleet-enforcer uninstall`, `natctl node delete`, or
+ * the opt-in GC in node-gc.ts). Then its Node is deleted too — unless the Node holds
+ * fields natfleet never writes (another system, e.g. Calico, shares it), which is kept and
+ * reported. An enforcer merely going quiet is not a node leaving: nothing is deleted for
+ * silence unless the GC is turned on.
  */
 import type { KV } from 'nats';
-import { watchNodeStatuses, type NodeStatus } from '@natfleet/bus';
+import { NODE_NAME_RE, watchNodeStatuses, type NodeStatus, type NodeStatusEvent } from '@natfleet/bus';
 import { API_VERSION, formatIssues, resourceKey, validateNode, type Node } from '@natfleet/model';
 import type { EtcdStore } from '@natfleet/store';
 import type { Logger } from '@natfleet/service-kit';
 import { sleep } from '@natfleet/service-kit';
 import type { CompilerMetrics } from './metrics.js';
+import { NodeCollector } from './node-gc.js';
 
 export type RegistrationPlan =
   | { type: 'unchanged' }
   | { type: 'write'; value: string; resource: Node }
   | { type: 'invalid'; reason: string };
+
+/** What to do with the stored Node of a decommissioned node. */
+export type DeregistrationPlan =
+  | { type: 'absent' }
+  | { type: 'delete' }
+  /** The Node holds fields natfleet never writes (paths listed): another system shares it. */
+  | { type: 'keep'; foreign: string[] };
 
 const ANNOUNCED_TYPE = 'InternalIP';
 const MAX_CAS_ATTEMPTS = 5;
@@ -89,6 +103,35 @@ export function planNodeRegistration(status: Pick<NodeStatus, 'node' | 'addresse
   return { type: 'write', value: JSON.stringify(resource), resource: result.value };
 }
 
+const OWN_TOP_LEVEL = new Set(['apiVersion', 'kind', 'metadata', 'spec']);
+
+/**
+ * What to do with `stored` (the Node's stored value; undefined when absent) once its node
+ * is decommissioned. `delete` when it holds only what natfleet writes — metadata, labels,
+ * `InternalIP` addresses — or is not a Node at all (garbage under the node's key); `keep`,
+ * with the paths of the others' fields, when it also holds fields natfleet never writes
+ * (`spec.bgp`, a `CalicoNodeIP` address, `status`, …): a Node shared with Calico must
+ * not vanish because natfleet left the node. Metadata (uid, annotations) never counts.
+ */
+export function planNodeDeregistration(stored: string | undefined): DeregistrationPlan {
+  if (stored === undefined) return { type: 'absent' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stored);
+  } catch {
+    return { type: 'delete' };
+  }
+  if (!isObject(parsed) || parsed['kind'] !== 'Node') return { type: 'delete' };
+  const foreign = Object.keys(parsed).filter((k) => !OWN_TOP_LEVEL.has(k));
+  const spec = isObject(parsed['spec']) ? parsed['spec'] : {};
+  for (const k of Object.keys(spec)) if (k !== 'addresses') foreign.push(`spec.${k}`);
+  const addresses = Array.isArray(spec['addresses']) ? (spec['addresses'] as unknown[]) : [];
+  addresses.forEach((a, i) => {
+    if (!isObject(a) || a['type'] !== ANNOUNCED_TYPE) foreign.push(`spec.addresses[${i}]${isObject(a) ? ` (${String(a['type'])})` : ''}`);
+  });
+  return foreign.length > 0 ? { type: 'keep', foreign } : { type: 'delete' };
+}
+
 export interface NodeRegistrarDeps {
   kv: KV;
   store: EtcdStore;
@@ -105,6 +148,11 @@ export interface NodeRegistrarDeps {
    * node per period.
    */
   recheckMs?: number;
+  /**
+   * Node GC (--node-gc-after, ms): a node whose last status was stored longer ago than this
+   * is collected (status key and Node deleted). Undefined = off (the default).
+   */
+  gcAfterMs?: number;
 }
 
 export const DEFAULT_RECHECK_MS = 5 * 60_000;
@@ -113,21 +161,66 @@ export const DEFAULT_RECHECK_MS = 5 * 60_000;
 export class NodeRegistrar {
   /** node → fingerprint already reflected in etcd (or already reported invalid), and when. */
   private readonly done = new Map<string, { fingerprint: string; at: number }>();
+  /** node → cluster of its last announcement: a delete is acted on only for this cluster's nodes. */
+  private readonly clusterOf = new Map<string, string>();
+  private readonly collector: NodeCollector | undefined;
+  /** Watch events and GC sweeps run one at a time, so a node is never registered and collected at once. */
+  private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly deps: NodeRegistrarDeps) {}
+  constructor(private readonly deps: NodeRegistrarDeps) {
+    if (deps.gcAfterMs !== undefined) {
+      this.collector = new NodeCollector({
+        kv: deps.kv,
+        gcAfterMs: deps.gcAfterMs,
+        logger: deps.logger,
+        metrics: deps.metrics,
+        exclusive: (fn) => this.exclusive(fn),
+        deregister: (node, term) => this.deregister(node, term),
+      });
+    }
+  }
 
+  /** Registers and deregisters nodes (and collects silent ones when the GC is on) until `term` aborts. */
   async run(term: AbortSignal): Promise<void> {
+    await Promise.all([this.follow(term), this.collector?.run(term)]);
+  }
+
+  private async follow(term: AbortSignal): Promise<void> {
     const log = this.deps.logger;
     while (!term.aborted) {
       try {
         for await (const ev of watchNodeStatuses(this.deps.kv, term)) {
-          if (ev.type === 'put') await this.handle(ev.status, term);
+          await this.exclusive(() => this.onEvent(ev, term));
         }
       } catch (err) {
         if (!term.aborted) log.warn({ err }, 'node status watch failed; restarting it');
       }
       await sleep(this.deps.retryMs ?? 1_000, term);
     }
+  }
+
+  /** One watch event: an announcement registers, a deleted key deregisters. */
+  async onEvent(ev: NodeStatusEvent, term: AbortSignal): Promise<void> {
+    const { cluster } = this.deps;
+    if (ev.type === 'put') {
+      const ours = ev.status.cluster === '' || ev.status.cluster === cluster;
+      this.clusterOf.set(ev.status.node, ev.status.cluster);
+      this.collector?.observe(ev, ours);
+      await this.handle(ev.status, term);
+      return;
+    }
+    this.collector?.observe(ev, false);
+    const last = this.clusterOf.get(ev.node);
+    this.clusterOf.delete(ev.node);
+    // Another cluster's enforcer sharing the bucket: its own compiler deregisters it.
+    if (last !== undefined && last !== '' && last !== cluster) return;
+    await this.deregister(ev.node, term);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /** Registers one announcement, retrying while the term lasts if etcd fails. */
@@ -168,6 +261,52 @@ export class NodeRegistrar {
         metrics.nodesRegistered.inc();
         logger.info({ node: status.node, key, addresses: normaliseAddresses(status.addresses), labels: status.labels, revision: res.revision }, 'node registered');
         return plan;
+      }
+      if (attempt >= MAX_CAS_ATTEMPTS) throw new Error(`${key} kept changing under us (${attempt} compare-and-swap attempts)`);
+    }
+  }
+
+  /**
+   * The node was decommissioned (its key deleted): deletes its Node from etcd, retrying
+   * while the term lasts if etcd fails. Idempotent: an absent Node (already deleted by
+   * `natctl node delete`, or by an earlier term replaying the same delete marker) is fine.
+   * Forgets the node, so an enforcer that announces itself again registers it anew.
+   */
+  async deregister(node: string, term: AbortSignal): Promise<void> {
+    this.done.delete(node);
+    if (!NODE_NAME_RE.test(node)) return; // not a key an enforcer could have written: no Node to match
+    const log = this.deps.logger.child({ node });
+    for (let attempt = 1; !term.aborted; attempt++) {
+      try {
+        await this.deleteNode(node, log);
+        return;
+      } catch (err) {
+        log.warn({ err, attempt }, 'deleting the Node of a decommissioned node failed; retrying');
+        await sleep(this.deps.retryMs ?? 1_000, term);
+      }
+    }
+  }
+
+  private async deleteNode(node: string, log: Logger): Promise<void> {
+    const { store, prefix, metrics } = this.deps;
+    const key = resourceKey('Node', node, prefix);
+    for (let attempt = 1; ; attempt++) {
+      const stored = await store.get(key);
+      const plan = planNodeDeregistration(stored?.value);
+      if (plan.type === 'absent') {
+        log.debug({ key }, 'node decommissioned; no Node resource to delete');
+        return;
+      }
+      if (plan.type === 'keep') {
+        log.warn({ key, foreign: plan.foreign }, 'node decommissioned, but its Node resource is kept: it holds fields natfleet does not write (shared with Calico or another tool); delete it yourself if the node is gone');
+        return;
+      }
+      // Compare-and-swap: a Node re-written meanwhile (the node announcing itself again) is judged again.
+      const res = await store.commit([{ type: 'delete', key, expectedModRevision: stored!.modRevision }]);
+      if (res.succeeded) {
+        metrics.nodesDeregistered.inc();
+        log.info({ key, revision: res.revision }, 'node decommissioned: Node resource deleted');
+        return;
       }
       if (attempt >= MAX_CAS_ATTEMPTS) throw new Error(`${key} kept changing under us (${attempt} compare-and-swap attempts)`);
     }

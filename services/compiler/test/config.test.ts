@@ -37,6 +37,7 @@ describe('compiler settings', () => {
       opsPort: 9464,
       logLevel: 'info',
       natsUser: undefined,
+      nodeGcAfterMs: undefined,
     });
     expect(config?.replicaId).toMatch(/-\d+$/);
     expect((await parse([])).error).toMatch(/--signing-key-file.*NATFLEET_SIGNING_KEY_FILE.*not specified/);
@@ -62,10 +63,19 @@ describe('compiler settings', () => {
     [['--stream-replicas', '0'], /--stream-replicas/],
     [['--max-delay', '5ms'], /--max-delay.*--debounce/],
     [['--nats-user', 'u'], /--nats-user.*--nats-password/],
+    [['--node-gc-after', '500ms'], /--node-gc-after.*at least 1s/],
+    [['--node-gc-after', 'soon'], /--node-gc-after/],
   ])('bad value %j fails naming the setting', async (args, named) => {
     const { error, config } = await parse(['--signing-key-file', '/k', ...args]);
     expect(config).toBeUndefined();
     expect(error).toMatch(named);
+  });
+
+  it('node GC is off unless --node-gc-after (NATFLEET_NODE_GC_AFTER) is given', async () => {
+    expect((await parse(['--signing-key-file', '/k', '--node-gc-after', '24h'])).config?.nodeGcAfterMs).toBe(24 * 3_600_000);
+    vi.stubEnv('NATFLEET_NODE_GC_AFTER', '90m');
+    expect((await parse(['--signing-key-file', '/k'])).config?.nodeGcAfterMs).toBe(90 * 60_000);
+    expect((await parse(['--signing-key-file', '/k', '--node-gc-after', '2s'])).config?.nodeGcAfterMs).toBe(2_000);
   });
 
   it('a bad env value names the variable', async () => {

@@ -34,12 +34,35 @@ export function buildProgram(): Command {
   addUninstallOptions(
     program
       .command('uninstall')
-      .description('delete the inet natfleet table and the saved bundle (stop the service first); idempotent'),
+      .description(
+        'delete the inet natfleet table and the saved bundle, and deregister the node (delete its natfleet-nodes key, so the compiler deletes its Node) when NATS settings are given; stop the service first; idempotent. ' +
+          'Exits 1 when the node could not be deregistered (the table is removed anyway).',
+      ),
   ).action(async (opts: Record<string, unknown>, cmd: Command) => {
     const config = configOrExit(cmd, () => uninstallConfigFrom(opts));
     const logger = createLogger('natfleet-enforcer', config.logLevel);
     const result = await uninstall(config, logger);
     process.stdout.write(`${result.tableDeleted ? 'deleted table inet natfleet' : 'table inet natfleet was not present'}; removed ${result.removedFiles.length} state file(s)\n`);
+    const node = config.nodeName;
+    const d = result.deregistration;
+    switch (d.type) {
+      case 'deleted':
+        process.stdout.write(`deregistered node ${node}: deleted its key in natfleet-nodes (the compiler deletes its Node resource)\n`);
+        break;
+      case 'skipped':
+        process.stdout.write(`node ${node} left registered (--skip-deregister)\n`);
+        break;
+      case 'not-configured':
+        process.stderr.write(`note: node ${node} is still registered: no NATS settings given (--nats-url / NATFLEET_NATS_URL). Deregister it with "natctl node delete ${node}", or run uninstall again with the NATS settings.\n`);
+        break;
+      case 'failed':
+        process.stderr.write(
+          `error: node ${node} is still registered: ${d.message}\n` +
+            `The table and state are removed. Retry when NATS is reachable, or run "natctl node delete ${node}"; --skip-deregister leaves the node registered on purpose.\n`,
+        );
+        process.exitCode = 1;
+        break;
+    }
   });
   return program;
 }

@@ -43,11 +43,25 @@ export interface RunConfig {
   logLevel: string;
 }
 
+/** Where and as whom to reach NATS (the daemon's NATS settings). */
+export interface NatsSettings {
+  servers: string[];
+  user?: string;
+  password?: string;
+  tls?: NatsTls;
+}
+
 /** Settings of `natfleet-enforcer uninstall`. */
 export interface UninstallConfig {
   stateDir: string;
   netns?: string;
   logLevel: string;
+  /** The node whose key in natfleet-nodes is deleted (deregistration). */
+  nodeName: string;
+  /** NATS to deregister through; undefined when no --nats-url / NATFLEET_NATS_URL was given. */
+  nats?: NatsSettings;
+  /** --skip-deregister: leave the node registered even when NATS settings are given. */
+  skipDeregister: boolean;
 }
 
 export const DEFAULT_STATE_DIR = '/var/lib/natfleet';
@@ -144,7 +158,25 @@ const RUN_SETTINGS: readonly Setting[] = [
   LOG_LEVEL,
 ];
 
-const UNINSTALL_SETTINGS: readonly Setting[] = [STATE_DIR, NETNS, LOG_LEVEL];
+const setting = (key: string): Setting => RUN_SETTINGS.find((s) => s.key === key)!;
+
+/**
+ * The schema of `uninstall`: the daemon's state, netns, node name and NATS settings (so the
+ * same env file serves both), except that the NATS URL has no default: without one, the
+ * node is not deregistered.
+ */
+const UNINSTALL_SETTINGS: readonly Setting[] = [
+  STATE_DIR,
+  NETNS,
+  setting('nodeName'),
+  { ...setting('natsServers'), help: 'NATS server URL(s): when given, uninstall also deregisters the node (deletes its natfleet-nodes key)', default: undefined, defaultText: undefined },
+  setting('natsUser'),
+  setting('natsPassword'),
+  setting('natsCaFile'),
+  setting('natsCertFile'),
+  setting('natsKeyFile'),
+  LOG_LEVEL,
+];
 
 function addSettings(cmd: Command, settings: readonly Setting[]): Command {
   for (const s of settings) {
@@ -159,7 +191,9 @@ function addSettings(cmd: Command, settings: readonly Setting[]): Command {
 /** Adds the `run` options (with env fallbacks and defaults) to `cmd`. */
 export const addRunOptions = (cmd: Command): Command => addSettings(cmd, RUN_SETTINGS);
 /** Adds the `uninstall` options to `cmd`. */
-export const addUninstallOptions = (cmd: Command): Command => addSettings(cmd, UNINSTALL_SETTINGS);
+export const addUninstallOptions = (cmd: Command): Command =>
+  // A one-off decision on the command line: no env variable (commander would take any value of one as true).
+  addSettings(cmd, UNINSTALL_SETTINGS).addOption(new Option('--skip-deregister', 'remove the table and state only; leave the node registered (its natfleet-nodes key and Node stay)').default(false));
 
 /** Re-keys commander's `opts()` (named after the flags) by setting key. */
 function valuesOf(settings: readonly Setting[], opts: Record<string, unknown>): Record<string, unknown> {
@@ -198,17 +232,7 @@ export function runConfigFrom(parsed: Record<string, unknown>): RunConfig {
     throw new ConfigError(settingName('trustedKeysFile'), `${file}: ${(err as Error).message}`, { cause: err });
   }
   if (trustedKeys.size === 0) throw new ConfigError(settingName('trustedKeysFile'), `${file} holds no public key`);
-  const natsUser = opts.natsUser as string | undefined;
-  const natsPassword = opts.natsPassword as string | undefined;
-  if ((natsUser === undefined) !== (natsPassword === undefined)) {
-    throw new ConfigError(natsUser === undefined ? settingName('natsUser') : settingName('natsPassword'), 'NATS user and password go together');
-  }
-  let natsTls: NatsTls | undefined;
-  try {
-    natsTls = loadNatsTls({ natsCaFile: opts.natsCaFile as string | undefined, natsCertFile: opts.natsCertFile as string | undefined, natsKeyFile: opts.natsKeyFile as string | undefined });
-  } catch (err) {
-    throw new ConfigError(settingName('natsCaFile'), (err as Error).message, { cause: err });
-  }
+  const { user: natsUser, password: natsPassword, tls: natsTls } = natsCredentials(opts);
   const stateDir = opts.stateDir as string;
   if (!stateDir) throw new ConfigError(settingName('stateDir'), 'must not be empty');
   return {
@@ -235,10 +259,39 @@ export function runConfigFrom(parsed: Record<string, unknown>): RunConfig {
   };
 }
 
-/** Validates parsed `uninstall` options. */
+/** User/password (given together) and TLS files of the NATS settings; throws ConfigError naming the setting. */
+function natsCredentials(opts: Record<string, unknown>): Omit<NatsSettings, 'servers'> {
+  const user = opts.natsUser as string | undefined;
+  const password = opts.natsPassword as string | undefined;
+  if ((user === undefined) !== (password === undefined)) {
+    throw new ConfigError(user === undefined ? settingName('natsUser') : settingName('natsPassword'), 'NATS user and password go together');
+  }
+  let tls: NatsTls | undefined;
+  try {
+    tls = loadNatsTls({ natsCaFile: opts.natsCaFile as string | undefined, natsCertFile: opts.natsCertFile as string | undefined, natsKeyFile: opts.natsKeyFile as string | undefined });
+  } catch (err) {
+    throw new ConfigError(settingName('natsCaFile'), (err as Error).message, { cause: err });
+  }
+  return { ...(user !== undefined ? { user, password: password ?? '' } : {}), ...(tls ? { tls } : {}) };
+}
+
+/**
+ * Validates parsed `uninstall` options. `nats` is set only when a NATS URL was given (flag
+ * or env) and --skip-deregister was not; the credentials are checked as for `run` either way.
+ */
 export function uninstallConfigFrom(parsed: Record<string, unknown>): UninstallConfig {
   const opts = valuesOf(UNINSTALL_SETTINGS, parsed);
   const stateDir = opts.stateDir as string;
   if (!stateDir) throw new ConfigError('--state-dir (NATFLEET_STATE_DIR)', 'must not be empty');
-  return { stateDir, ...(opts.netns !== undefined ? { netns: opts.netns as string } : {}), logLevel: opts.logLevel as string };
+  const credentials = natsCredentials(opts);
+  const servers = opts.natsServers as string[] | undefined;
+  const skipDeregister = parsed['skipDeregister'] === true;
+  return {
+    stateDir,
+    ...(opts.netns !== undefined ? { netns: opts.netns as string } : {}),
+    logLevel: opts.logLevel as string,
+    nodeName: opts.nodeName as string,
+    ...(servers !== undefined && !skipDeregister ? { nats: { servers, ...credentials } } : {}),
+    skipDeregister,
+  };
 }

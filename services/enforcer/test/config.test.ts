@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { generateSigningKeyPair } from '@natfleet/bundle';
 import { Command } from 'commander';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { addRunOptions, ConfigError, parseSize, runConfigFrom, type RunConfig } from '../src/index.js';
+import { addRunOptions, addUninstallOptions, ConfigError, parseSize, runConfigFrom, uninstallConfigFrom, type RunConfig, type UninstallConfig } from '../src/index.js';
 import { tempDir, removeTempDirs } from './helpers.js';
 
 afterAll(removeTempDirs);
@@ -128,5 +128,40 @@ describe('run settings', () => {
     expect(parseSize('1MB')).toBe(1_000_000);
     expect(() => parseSize('0')).toThrow();
     expect(() => parseSize('1TiB')).toThrow();
+  });
+});
+
+describe('uninstall settings', () => {
+  function parseUninstall(args: string[]): UninstallConfig {
+    const cmd = addUninstallOptions(new Command('uninstall')).exitOverride().configureOutput({ writeErr: () => undefined });
+    cmd.parse(args, { from: 'user' });
+    return uninstallConfigFrom(cmd.opts());
+  }
+
+  it('without a NATS URL nothing is deregistered (no default server is tried)', () => {
+    const c = parseUninstall([]);
+    expect(c).toMatchObject({ stateDir: '/var/lib/natfleet', skipDeregister: false, logLevel: 'info' });
+    expect(c.nats).toBeUndefined();
+    expect(c.nodeName).not.toBe('');
+  });
+
+  it("the daemon's NATS and node settings (same env file), flags over env", () => {
+    setEnv({ NATFLEET_NODE_NAME: 'ip-10-0-0-5.ec2.internal', NATFLEET_NATS_URL: 'nats://a:4222,nats://b:4222', NATFLEET_NATS_USER: 'enforcer-x', NATFLEET_NATS_PASSWORD: 'pw' });
+    expect(parseUninstall([])).toMatchObject({ nodeName: 'ip-10-0-0-5.ec2.internal', nats: { servers: ['nats://a:4222', 'nats://b:4222'], user: 'enforcer-x', password: 'pw' } });
+    expect(parseUninstall(['--node-name', 'other', '--nats-url', 'nats://c:4222'])).toMatchObject({ nodeName: 'other', nats: { servers: ['nats://c:4222'] } });
+  });
+
+  it('--skip-deregister leaves the node registered even with NATS settings', () => {
+    setEnv({ NATFLEET_NATS_URL: 'nats://a:4222' });
+    const c = parseUninstall(['--skip-deregister']);
+    expect(c.skipDeregister).toBe(true);
+    expect(c.nats).toBeUndefined();
+  });
+
+  it('bad NATS settings fail naming the setting, as for run', () => {
+    expect(() => parseUninstall(['--nats-url', 'nats://a:4222', '--nats-user', 'enf'])).toThrow(/--nats-password/);
+    expect(() => parseUninstall(['--nats-url', 'http://x y'])).toThrow(/--nats-url/);
+    expect(() => parseUninstall(['--node-name', 'a..b'])).toThrow(/--node-name/);
+    expect(() => parseUninstall(['--nats-cert-file', '/x.pem', '--nats-key-file', '/y.pem'])).toThrow(/--nats-ca-file/);
   });
 });

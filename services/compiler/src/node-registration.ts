@@ -18,7 +18,7 @@
  */
 import type { KV } from 'nats';
 import { NODE_NAME_RE, watchNodeStatuses, type NodeStatus, type NodeStatusEvent } from '@natfleet/bus';
-import { API_VERSION, formatIssues, resourceKey, validateNode, type Node } from '@natfleet/model';
+import { API_VERSION, formatIssues, kindKeyPrefix, resourceKey, validateNode, type Node } from '@natfleet/model';
 import type { EtcdStore } from '@natfleet/store';
 import type { Logger } from '@natfleet/service-kit';
 import { sleep } from '@natfleet/service-kit';
@@ -166,6 +166,12 @@ export class NodeRegistrar {
   private readonly collector: NodeCollector | undefined;
   /** Watch events and GC sweeps run one at a time, so a node is never registered and collected at once. */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Names of the Nodes in etcd: read in one range read, kept up to date by this registrar,
+   * re-read after recheckMs. A new term's watch replays the delete marker of every node
+   * ever decommissioned; this spares one etcd read per marker whose Node is long gone.
+   */
+  private nodeNames: { names: Set<string>; at: number } | undefined;
 
   constructor(private readonly deps: NodeRegistrarDeps) {
     if (deps.gcAfterMs !== undefined) {
@@ -255,9 +261,11 @@ export class NodeRegistrar {
     for (let attempt = 1; ; attempt++) {
       const stored = await store.get(key);
       const plan = planNodeRegistration(status, stored?.value);
+      if (plan.type === 'unchanged') this.nodeNames?.names.add(status.node);
       if (plan.type !== 'write') return plan;
       const res = await store.commit([{ type: 'put', key, value: plan.value, expectedModRevision: stored?.modRevision ?? 0 }]);
       if (res.succeeded) {
+        this.nodeNames?.names.add(status.node);
         metrics.nodesRegistered.inc();
         logger.info({ node: status.node, key, addresses: normaliseAddresses(status.addresses), labels: status.labels, revision: res.revision }, 'node registered');
         return plan;
@@ -287,9 +295,23 @@ export class NodeRegistrar {
     }
   }
 
+  /** False when `node` surely has no Node in etcd (see nodeNames). Throws when etcd cannot be read. */
+  private async mayHaveNode(node: string): Promise<boolean> {
+    if (!this.nodeNames || Date.now() - this.nodeNames.at >= (this.deps.recheckMs ?? DEFAULT_RECHECK_MS)) {
+      const prefix = kindKeyPrefix('Node', this.deps.prefix);
+      const listed = await this.deps.store.list(prefix);
+      this.nodeNames = { names: new Set(listed.entries.map((e) => e.key.slice(prefix.length))), at: Date.now() };
+    }
+    return this.nodeNames.names.has(node);
+  }
+
   private async deleteNode(node: string, log: Logger): Promise<void> {
     const { store, prefix, metrics } = this.deps;
     const key = resourceKey('Node', node, prefix);
+    if (!(await this.mayHaveNode(node))) {
+      log.debug({ key }, 'node decommissioned; no Node resource to delete');
+      return;
+    }
     for (let attempt = 1; ; attempt++) {
       const stored = await store.get(key);
       const plan = planNodeDeregistration(stored?.value);
@@ -304,6 +326,7 @@ export class NodeRegistrar {
       // Compare-and-swap: a Node re-written meanwhile (the node announcing itself again) is judged again.
       const res = await store.commit([{ type: 'delete', key, expectedModRevision: stored!.modRevision }]);
       if (res.succeeded) {
+        this.nodeNames?.names.delete(node);
         metrics.nodesDeregistered.inc();
         log.info({ key, revision: res.revision }, 'node decommissioned: Node resource deleted');
         return;

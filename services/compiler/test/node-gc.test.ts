@@ -19,6 +19,7 @@ function fakeStore() {
     data,
     prefix: PREFIX,
     get: vi.fn(async (key: string) => (data.has(key) ? { key, ...data.get(key)!, createRevision: 1 } : undefined)),
+    list: vi.fn(async (keyPrefix: string) => ({ revision, entries: [...data].filter(([k]) => k.startsWith(keyPrefix)).map(([key, v]) => ({ key, ...v, createRevision: 1 })) })),
     commit: vi.fn(async (ops: { type: string; key: string; value?: string; expectedModRevision?: number }[]) => {
       const ok = ops.every((op) => op.expectedModRevision === undefined || (op.expectedModRevision === 0 ? !data.has(op.key) : data.get(op.key)?.modRevision === op.expectedModRevision));
       if (!ok) return { succeeded: false, revision };
@@ -125,7 +126,10 @@ describe('NodeRegistrar: decommissioned nodes', () => {
     expect(store.data.has(nodeKey('n1'))).toBe(true);
     await r.onEvent(del('n1', 2), term);
     expect(store.data.has(nodeKey('n1'))).toBe(false);
-    await r.onEvent(del('n1', 2), term); // a new term replays the marker: nothing left to delete
+    store.get.mockClear();
+    await r.onEvent(del('n1', 2), term); // a new term replays the marker: nothing left to delete…
+    expect(store.get).not.toHaveBeenCalled(); // …and no etcd read per long-gone node (one list per recheckMs)
+    expect(store.list).toHaveBeenCalledTimes(1);
     await r.onEvent(put('n1', 3, Date.now()), term); // same announcement as before, well within recheckMs
     expect(store.data.has(nodeKey('n1'))).toBe(true);
   });

@@ -23,5 +23,7 @@ export { BundleError, isBundleError } from './errors.js';
 export type { BundleErrorCode } from './errors.js';
 export { effectiveSettings } from './settings.js';
 export { IFNAME_FILTER, bundleShapeProblem } from './schema.js';
+export { EVALUATION_KIND, MAX_EVALUATION_BYTES, decodeEvaluation, encodeEvaluation, sealEvaluation } from './evaluation.js';
+export type { Evaluation, EvaluationBody } from './evaluation.js';
 export { generateSigningKeyPair, keyIdOf, loadSigningKey, loadTrustedKeys, signDigest, verifyDigest } from './signing.js';
 export type { SigningKey, TrustedKeys } from './signing.js';

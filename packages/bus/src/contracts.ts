@@ -6,6 +6,16 @@
 export const BUNDLE_STREAM = 'NATFLEET_BUNDLES';
 export const BUNDLE_SUBJECT_PREFIX = 'natfleet.bundle';
 export const NODES_BUCKET = 'natfleet-nodes';
+/**
+ * Subjects `natfleet.evaluated.<cluster>` in the bundle stream: the compiler's signed
+ * evaluation records ("etcd evaluated up to revision R; bundle V enforces it"), read
+ * last-per-subject. A subject of their own rather than a key in natfleet-nodes, whose
+ * every key is a node (the API and the compiler read all keys as node statuses), and in
+ * the stream every reader of bundles can already read, under the compiler's publish
+ * permission only. See @natfleet/bundle evaluation.ts and the compiler's
+ * evaluation-recorder.ts.
+ */
+export const EVALUATED_SUBJECT_PREFIX = 'natfleet.evaluated';
 
 /** Headers on every published bundle, so readers can index without decoding the body. */
 export const HDR_VERSION = 'Natfleet-Version';
@@ -19,6 +29,12 @@ const CLUSTER_RE = /^[A-Za-z0-9_-]{1,64}$/;
 export function bundleSubject(cluster: string): string {
   if (!CLUSTER_RE.test(cluster)) throw new RangeError(`cluster name ${JSON.stringify(cluster)} must match ${CLUSTER_RE}`);
   return `${BUNDLE_SUBJECT_PREFIX}.${cluster}`;
+}
+
+/** `natfleet.evaluated.<cluster>`. Throws RangeError for a cluster name that is not a single subject token. */
+export function evaluatedSubject(cluster: string): string {
+  if (!CLUSTER_RE.test(cluster)) throw new RangeError(`cluster name ${JSON.stringify(cluster)} must match ${CLUSTER_RE}`);
+  return `${EVALUATED_SUBJECT_PREFIX}.${cluster}`;
 }
 
 export type NodeState = 'applied' | 'failed' | 'pending';

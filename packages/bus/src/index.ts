@@ -5,12 +5,14 @@
 export {
   BUNDLE_STREAM,
   BUNDLE_SUBJECT_PREFIX,
+  EVALUATED_SUBJECT_PREFIX,
   NODES_BUCKET,
   HDR_CONTENT,
   HDR_DIGEST,
   HDR_VERSION,
   NODE_NAME_RE,
   bundleSubject,
+  evaluatedSubject,
   inboxPrefix,
   nodeStatusSubject,
 } from './contracts.js';
@@ -21,5 +23,7 @@ export { NODES_STREAM, bundleStreamConfig, ensureBundleStream, nodesBucketStream
 export type { BucketOptions, StreamOptions } from './setup.js';
 export { bundleAfter, bundleHistory, followBundles, latestBundle, publishBundle } from './bundles.js';
 export type { FollowEvent, FollowOptions, PublishBundleInput, PublishResult, StoredBundle } from './bundles.js';
+export { latestEvaluation, publishEvaluation } from './evaluations.js';
+export type { PublishEvaluationInput, StoredEvaluation } from './evaluations.js';
 export { MonotonicNodeStatuses, decodeNodeStatus, deleteNodeStatus, pendingNodeStatus, putNodeStatus, readNodeStatusSnapshot, readNodeStatuses, watchNodeStatuses } from './node-status.js';
 export type { NodeStatusEvent, NodeStatusSnapshot } from './node-status.js';

@@ -5,7 +5,7 @@
  * all` on that write would otherwise erase every node's status.
  */
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type KV, type StreamConfig } from 'nats';
-import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, NODES_BUCKET } from './contracts.js';
+import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, EVALUATED_SUBJECT_PREFIX, NODES_BUCKET } from './contracts.js';
 import { BusError } from './errors.js';
 
 export interface StreamOptions {
@@ -25,7 +25,8 @@ const ms = (n: number): number => n * 1_000_000; // nanoseconds
 export function bundleStreamConfig(o: StreamOptions = {}): Partial<StreamConfig> & { name: string; subjects: string[] } {
   return {
     name: BUNDLE_STREAM,
-    subjects: [`${BUNDLE_SUBJECT_PREFIX}.>`],
+    // Bundles, and the compiler's evaluation records (contracts.ts EVALUATED_SUBJECT_PREFIX).
+    subjects: [`${BUNDLE_SUBJECT_PREFIX}.>`, `${EVALUATED_SUBJECT_PREFIX}.>`],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
@@ -37,9 +38,11 @@ export function bundleStreamConfig(o: StreamOptions = {}): Partial<StreamConfig>
 }
 
 /**
- * Creates the bundle stream, or updates an existing one to natfleet's settings. A stream
- * of that name whose subjects do not cover `natfleet.bundle.>` is a STREAM_CONFLICT
- * (someone else's stream; natfleet will not take it over).
+ * Creates the bundle stream, or updates an existing one to natfleet's settings (a stream
+ * made before evaluation records existed gains `natfleet.evaluated.>`; subjects it has
+ * besides natfleet's are kept). A stream of that name whose subjects do not cover
+ * `natfleet.bundle.>` is a STREAM_CONFLICT (someone else's stream; natfleet will not take
+ * it over).
  */
 export async function ensureBundleStream(jsm: JetStreamManager, options: StreamOptions = {}): Promise<void> {
   const want = bundleStreamConfig(options);
@@ -59,12 +62,14 @@ export async function ensureBundleStream(jsm: JetStreamManager, options: StreamO
     if (!existing.subjects?.includes(want.subjects[0]!)) {
       throw new BusError('STREAM_CONFLICT', `stream ${BUNDLE_STREAM} exists with subjects ${JSON.stringify(existing.subjects)}, not ${want.subjects[0]}`, false);
     }
+    const missing = want.subjects.filter((x) => !existing.subjects?.includes(x));
     const drift =
+      missing.length > 0 ||
       existing.max_msgs_per_subject !== want.max_msgs_per_subject ||
       existing.duplicate_window !== want.duplicate_window ||
       existing.max_msg_size !== want.max_msg_size ||
       existing.num_replicas !== want.num_replicas;
-    if (drift) await jsm.streams.update(BUNDLE_STREAM, { ...existing, ...want });
+    if (drift) await jsm.streams.update(BUNDLE_STREAM, { ...existing, ...want, subjects: [...(existing.subjects ?? []), ...missing] });
   } catch (err) {
     if (err instanceof BusError) throw err;
     throw new BusError('STREAM_CONFLICT', `cannot create or update stream ${BUNDLE_STREAM}: ${(err as Error).message}`, false, { cause: err });

@@ -3,6 +3,9 @@ export { apiPermissions, compilerPermissions, enforcerPermissions, enforcerUser,
 export { childEnv, natsServerEnv } from './process-env.js';
 export type { NatsUser, Permissions } from './nats-auth.js';
 export { LocalStack, podSubnet } from './stack.js';
+export { LocalStackError, isLocalStackError } from './errors.js';
+export type { LocalStackErrorCode } from './errors.js';
+export { probeLine, probeTargets } from './probe.js';
 export type { StackOptions } from './stack.js';
 export { StackState } from './state.js';
 export type { NodeRecord, Secrets, StackPorts, StackRecord } from './state.js';

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { Netns, REPO_ROOT, isMissingBinaryError, isRoot, listTestNamespaces, pidAlive as alive, probePeer } from '@natfleet/testkit';
 import { natfleetUsers, renderAuthorization } from './nats-auth.js';
+import { probeLine, probeTargets } from './probe.js';
 import { LocalStack } from './stack.js';
 import { StackState } from './state.js';
 
@@ -118,11 +119,14 @@ program
       console.error('natfleet-local: not running (start it with `npm start`)');
       process.exit(1);
     }
-    for (const n of r.nodes.filter((x) => !only || x.name === only)) {
-      const res = await probePeer(Netns.attach(n.podNetns), n.extAddress, n.peerPort);
-      const verdict = !res.ok ? `no answer (${res.error})` : res.peer === n.podAddress ? 'not NATed' : res.peer === n.nodeAddress ? 'masqueraded to the node address' : 'SNATed';
-      console.log(`${n.name}: pod ${n.podAddress} → ${n.extAddress}:${n.peerPort} seen as ${res.ok ? res.peer : '-'} (${verdict})`);
+    let targets;
+    try {
+      targets = probeTargets(r.nodes, only);
+    } catch (err) {
+      console.error(`natfleet-local probe: ${(err as Error).message}`);
+      process.exit(1);
     }
+    for (const n of targets) console.log(probeLine(n, await probePeer(Netns.attach(n.podNetns), n.extAddress, n.peerPort)));
   });
 
 program

@@ -2,7 +2,8 @@
  * The NATS users and permissions of a natfleet deployment (DESIGN.md §5), rendered as a
  * nats-server `authorization` block. One source of truth for deploy/nats/natfleet-auth.conf
  * (checked by a golden test) and the local stack:
- *   compiler          — manages the stream and bucket, publishes bundles, reads both
+ *   compiler          — manages the stream and bucket, publishes bundles and evaluation
+ *                       records (natfleet.evaluated.<cluster>), reads both
  *   enforcer-<node>   — reads bundles, writes only its own key in natfleet-nodes
  *   api               — reads bundles and node status, nothing else
  * Every user subscribes only under its own inbox prefix (`inboxPrefix(user)` from
@@ -19,7 +20,7 @@
  * Passwords are `$NATFLEET_<USER>_PASSWORD` environment references (nats-server expands
  * `$VAR` in its config), so the file itself holds no secret. Never logs.
  */
-import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, NODES_BUCKET, NODES_STREAM, inboxPrefix, nodeStatusSubject } from '@natfleet/bus';
+import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, EVALUATED_SUBJECT_PREFIX, NODES_BUCKET, NODES_STREAM, inboxPrefix, nodeStatusSubject } from '@natfleet/bus';
 
 const JS = '$JS.API';
 
@@ -56,6 +57,8 @@ export function compilerPermissions(user = 'compiler'): Permissions {
       `${JS}.STREAM.UPDATE.${BUNDLE_STREAM}`,
       ...readStream(BUNDLE_STREAM),
       `${BUNDLE_SUBJECT_PREFIX}.>`,
+      // The newest etcd revision evaluated (DESIGN.md §9), read by the API with the bundles.
+      `${EVALUATED_SUBJECT_PREFIX}.>`,
       // openNodesBucket: creates the bucket, or turns rollups off on an existing one.
       `${JS}.STREAM.CREATE.${NODES_STREAM}`,
       `${JS}.STREAM.UPDATE.${NODES_STREAM}`,

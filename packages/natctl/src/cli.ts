@@ -9,6 +9,8 @@ import { formatIssues, isParseError, parseResources, validateResource, validateR
 import { ApiClient, CliError, resolveConnection } from './client.js';
 import { getNodes, isNodeType, registerNodeCommands } from './node-commands.js';
 import { EXIT, EXIT_HELP } from './exit-codes.js';
+import { carriesRevision, progressText } from './rollout-gate.js';
+import { registerVersionCommand } from './version-command.js';
 import { formatExplanation, formatNatDiff, formatResources, formatWriteResult, historyTable, rolloutLine, rolloutTable, type OutputFormat } from './format.js';
 
 export interface Io {
@@ -280,8 +282,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       const expect = o.expectNodes === undefined ? 0 : Number(o.expectNodes);
       if (!Number.isSafeInteger(expect) || expect < 1 && o.expectNodes !== undefined) throw new CliError(`--expect-nodes must be a positive number, got "${o.expectNodes}"`, EXIT.INVALID);
       // The newest bundle may not carry a write yet (debounce, leader change): until the
-      // desired version reaches --min-version, neither success nor failure is final.
-      const reached = (r: any): boolean => (r.desired?.version ?? 0) >= min;
+      // desired version reaches --min-version, or the compiler evaluated at or past it and
+      // the desired bundle enforces that (a write that changed nothing enforced), neither
+      // success nor failure is final.
+      const reached = (r: any): boolean => carriesRevision(r, min);
       const counted = (r: any): any[] => (r.nodes as any[]).filter((n) => !(o.ignoreSilent && n.status === 'silent'));
       const complete = (r: any): boolean => r.desired !== null && counted(r).length > 0 && counted(r).every((n) => n.status === 'in-sync') && r.summary.total >= expect;
       const finished = (r: any): boolean => reached(r) && (complete(r) || r.summary.failed > 0);
@@ -292,7 +296,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         let drawn = 0;
         let last = '';
         for (;;) {
-          const view = reached(r) ? `${rolloutLine(r)}\n${rolloutTable(r)}` : `waiting for version ${min} (newest published: ${r.desired?.version ?? 'none'})`;
+          const view = reached(r) ? `${rolloutLine(r)}\n${rolloutTable(r)}` : `waiting for version ${min} (${progressText(r)})`;
           if (io.isTTY) {
             io.err(`${drawn > 0 ? `\x1b[${drawn}A\x1b[J` : ''}${view}`);
             drawn = view.split('\n').length;
@@ -315,7 +319,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         io.err(`rollout incomplete: ${r.summary.total} node(s) registered, --expect-nodes ${expect}`);
         code = EXIT.ROLLOUT_INCOMPLETE;
       } else if (!reached(r)) {
-        io.err(`rollout incomplete: version ${min} not published yet (newest: ${r.desired?.version ?? 'none'})`);
+        io.err(`rollout incomplete: version ${min} not published yet, nor evaluated (${progressText(r)})`);
         code = EXIT.ROLLOUT_INCOMPLETE;
       } else if (!complete(r)) {
         io.err(`rollout incomplete:${behindNames(r, o.ignoreSilent) || ' no nodes counted'}`);
@@ -343,6 +347,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       const r = await client().request('POST', `/v1/rollback${o.dryRun ? '?dryRun=true' : ''}`, { version: v });
       io.out(formatWriteResult(r, `rolled back to v${v}`));
     });
+
+  registerVersionCommand(program, { client, out: io.out, err: io.err });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

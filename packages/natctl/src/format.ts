@@ -75,7 +75,11 @@ export function formatNatDiff(nat: Json): string {
 export function formatWriteResult(r: Json, verb: string): string {
   const lines = (r.changes as Json[]).map((c) => `${r.dryRun ? '(dry run) ' : ''}${c.kind}/${c.name}: ${c.action}`);
   for (const w of (r.warnings as Json[] | undefined) ?? []) lines.push(`warning: ${w.resource} ${w.path}: ${w.reason}`);
-  if (!r.dryRun && r.changes.some((c: Json) => c.action !== 'unchanged')) lines.push(`${verb} at revision ${r.revision} (the bundle version that will carry it)`);
+  if (!r.dryRun && r.changes.some((c: Json) => c.action !== 'unchanged')) {
+    // A write that changes nothing enforced gets no bundle of its own (the compiler skips
+    // unchanged content); `rollout status --min-version` still resolves it (DESIGN.md §9).
+    lines.push(r.nat && !r.nat.changed ? `no NAT change: nothing to roll out (stored at revision ${r.revision})` : `${verb} at revision ${r.revision} (the bundle version that will carry it)`);
+  }
   lines.push(formatNatDiff(r.nat));
   if (!r.dryRun && r.nat?.changed) lines.push(`follow the rollout: natctl rollout status --watch --min-version ${r.revision}`);
   for (const w of r.nat?.warnings ?? []) lines.push(`warning: ${w.key}: ${w.code}: ${w.reason}`);
@@ -86,7 +90,10 @@ export function formatWriteResult(r: Json, verb: string): string {
 export function rolloutLine(r: Json): string {
   const s = r.summary;
   if (!r.desired) return `no bundle published yet for cluster ${r.cluster} (${s.total} node(s) expected)`;
-  return `version ${r.desired.version}: ${s.inSync}/${s.total} node(s) in sync, ${s.behind} behind, ${s.failed} failed, ${s.silent} silent`;
+  // Writes after the bundle's own revision that changed nothing enforced: it carries them too.
+  const e = r.evaluated;
+  const asOf = e && e.bundleVersion === r.desired.version && e.revision > r.desired.version ? ` (current as of revision ${e.revision})` : '';
+  return `version ${r.desired.version}${asOf}: ${s.inSync}/${s.total} node(s) in sync, ${s.behind} behind, ${s.failed} failed, ${s.silent} silent`;
 }
 
 /** Per-node rollout table (like `istioctl proxy-status`). */

@@ -14,6 +14,7 @@ import type { NodeService } from './node-service.js';
 import { openApiDocument } from './openapi.js';
 import { MAX_BATCH_RESOURCES, type ResourceService, type WritableKind, type WriteMode } from './resource-service.js';
 import type { RolloutService } from './rollout-service.js';
+import { registerVersionRoute } from './version-route.js';
 import type { Readiness } from '@natfleet/service-kit';
 import type { Logger } from 'pino';
 
@@ -224,6 +225,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.nodes) registerNodeRoutes(app, deps.nodes, { read, write });
   app.get('/v1/rollout', read, async () => deps.rollout.rollout());
+  registerVersionRoute(app, deps.rollout.cluster, read);
   app.get('/v1/bundles', read, async () => ({ items: await deps.rollout.history() }));
   app.get<{ Params: { version: string } }>('/v1/bundles/:version', read, async (req) => {
     // Digits only: Number() would also read '0x10', '1e3' and ' 5 '.

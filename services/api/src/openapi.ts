@@ -57,7 +57,19 @@ export function openApiDocument(): object {
       },
       '/v1/resources/delete': { post: { summary: 'Delete the resources named in the body', parameters: [dryRun], requestBody: body, responses: { '200': resp('Deleted', { $ref: '#/components/schemas/WriteResult' }), ...errors } } },
       '/v1/status/{plural}': { get: { summary: "The compiler's verdict on each stored resource (Active, Skipped, Shadowed by, Unknown fields), from the newest bundle", parameters: [plural], responses: { '200': resp('Statuses'), ...errors } } },
-      '/v1/rollout': { get: { summary: 'Desired version (the newest valid bundle, see History) and, per node, applied version, state, error, heartbeat; summary counts', responses: { '200': resp('Rollout'), ...errors } } },
+      '/v1/rollout': {
+        get: {
+          summary:
+            'Desired version (the newest valid bundle, see History); `evaluated` {revision, bundleVersion, bundleDigest, evaluatedAt}: the newest etcd revision the compiler evaluated and the bundle enforcing it (null before the first), so a write that changed nothing enforced resolves once `bundleVersion` is the desired version; per node, applied version, state, error, heartbeat; summary counts',
+          responses: { '200': resp('Rollout'), ...errors },
+        },
+      },
+      '/v1/version': {
+        get: {
+          summary: 'The API server version, the bundle apiVersion and the cluster (natctl version)',
+          responses: { '200': resp('Version', { type: 'object', required: ['version', 'bundleApiVersion', 'cluster'], properties: { version: { type: 'string' }, bundleApiVersion: { type: 'string' }, cluster: { type: 'string' } } }), ...errors },
+        },
+      },
       '/v1/bundles': {
         get: {
           summary: 'Bundle history from the stream, newest first; messages that are not valid bundles are listed with `invalid` and used by no other view',

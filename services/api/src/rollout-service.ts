@@ -13,6 +13,9 @@
  * Bundles are taken from the stream only when their body passes (stored-bundles.ts:
  * signature with --trusted-keys-file, else digest; cluster; headers): a garbage or forged
  * message never fails a view and never sets the desired version; history flags it.
+ * `evaluated` is the compiler's newest evaluation record (stored-evaluation.ts): a write
+ * that changed nothing enforced makes no bundle of its own, and this says the desired
+ * bundle already carries it.
  */
 import type { Bundle, TrustedKeys } from '@natfleet/bundle';
 import { MonotonicNodeStatuses, pendingNodeStatus, readNodeStatusSnapshot, type NodeStatus, type StoredBundle } from '@natfleet/bus';
@@ -23,6 +26,7 @@ import { kindKeyPrefix, type ResourceKind } from '@natfleet/model';
 import { ApiError } from './errors.js';
 import { resourceStatuses, type ResourceStatus } from './resource-status.js';
 import { StoredBundles, type InvalidCode } from './stored-bundles.js';
+import { StoredEvaluation, type EvaluatedView } from './stored-evaluation.js';
 
 export type NodeRolloutStatus = 'in-sync' | 'behind' | 'failed' | 'silent';
 
@@ -39,6 +43,13 @@ export interface RolloutNode extends ClassifiedNode {
 export interface Rollout {
   cluster: string;
   desired: { version: number; digest: string; publishedAt: string } | null;
+  /**
+   * The newest etcd revision the compiler evaluated and the bundle enforcing etcd's state at
+   * it (null before the first record). When `bundleVersion` is the desired version, the
+   * desired bundle carries every write up to `revision`, including writes that changed
+   * nothing enforced and so never got a bundle of their own: "current as of revision N".
+   */
+  evaluated: EvaluatedView | null;
   nodes: RolloutNode[];
   /** `total` counts every expected node: registered in etcd or reporting in the KV. */
   summary: { total: number; inSync: number; behind: number; failed: number; silent: number };
@@ -107,7 +118,10 @@ export class RolloutService {
   private readonly statuses = new MonotonicNodeStatuses();
   /** The newest desired version seen, for the same reason. */
   private desiredSeen: Rollout['desired'] = null;
+  /** The newest evaluation seen, for the same reason. */
+  private evaluatedSeen: EvaluatedView | null = null;
   private readonly bundles: StoredBundles;
+  private readonly evaluation: StoredEvaluation;
 
   constructor(
     private readonly deps: {
@@ -121,11 +135,17 @@ export class RolloutService {
     },
   ) {
     this.bundles = new StoredBundles(deps);
+    this.evaluation = new StoredEvaluation(deps);
+  }
+
+  /** The cluster whose bundles this service reads. */
+  get cluster(): string {
+    return this.deps.cluster;
   }
 
   async rollout(now = Date.now()): Promise<Rollout> {
     const { js, cluster, silentAfterMs, store } = this.deps;
-    const [latest, read, registered] = await Promise.all([this.bundles.newest().then((n) => n?.stored), readNodeStatusSnapshot(js), registeredNodes(store)]);
+    const [latest, read, registered, evaluatedRead] = await Promise.all([this.bundles.newest().then((n) => n?.stored), readNodeStatusSnapshot(js), registeredNodes(store), this.evaluation.newest()]);
     const reported = this.statuses.merge(read);
     // The fleet is every registered node plus every node reporting: a registered node
     // with no status at all is expected and silent, never left out.
@@ -134,12 +154,14 @@ export class RolloutService {
     let desired = latest ? { version: latest.version, digest: latest.digest, publishedAt: latest.time.toISOString() } : null;
     if (this.desiredSeen !== null && (desired === null || desired.version < this.desiredSeen.version)) desired = this.desiredSeen;
     this.desiredSeen = desired;
+    const evaluated = this.evaluatedSeen !== null && (evaluatedRead === null || evaluatedRead.revision < this.evaluatedSeen.revision) ? this.evaluatedSeen : evaluatedRead;
+    this.evaluatedSeen = evaluated;
     const nodes = statuses
       .filter((s) => s.cluster === '' || s.cluster === cluster)
       .map((s) => ({ ...classifyNode(s, desired, now, silentAfterMs), registered: registered.has(s.node) }));
     const count = (st: NodeRolloutStatus): number => nodes.filter((n) => n.status === st).length;
     const summary = { total: nodes.length, inSync: count('in-sync'), behind: count('behind'), failed: count('failed'), silent: count('silent') };
-    return { cluster, desired, nodes, summary, complete: desired !== null && summary.total > 0 && summary.inSync === summary.total };
+    return { cluster, desired, evaluated, nodes, summary, complete: desired !== null && summary.total > 0 && summary.inSync === summary.total };
   }
 
   /**
@@ -168,8 +190,17 @@ export class RolloutService {
   /**
    * Explains a flow under the latest bundle (or `version`). Pools are named from etcd at the
    * bundle's source revision when it is still there; otherwise only CIDRs are given.
+   * NOT_FOUND for a `node` that is neither registered nor reporting: explaining it with
+   * the fleet defaults would be a plausible wrong answer for a misspelt name.
    */
   async explain(input: { node?: string; src: string; dst: string; version?: number }): Promise<Explanation & { version: number }> {
+    if (input.node !== undefined && input.node !== '') {
+      const known = (await this.rollout()).nodes.map((n) => n.node);
+      if (!known.includes(input.node)) {
+        const list = known.length === 0 ? 'none' : `${known.slice(0, 20).join(', ')}${known.length > 20 ? `, … (${known.length} in all)` : ''}`;
+        throw new ApiError('NOT_FOUND', `unknown node ${JSON.stringify(input.node)}: no Node resource is registered and no enforcer reports under that name (known nodes: ${list})`);
+      }
+    }
     let bundle: Bundle;
     if (input.version !== undefined) bundle = await this.bundle(input.version);
     else {

@@ -17,6 +17,7 @@ import { sleep } from '@natfleet/service-kit';
 import { BundlePublisher, natsBundleChannel, ownKeys } from './bundle-publisher.js';
 import type { CompilerConfig } from './config.js';
 import { etcdClientFactory } from './etcd-client.js';
+import { EvaluationRecorder, natsEvaluationChannel } from './evaluation-recorder.js';
 import { ForeignMessageTracker } from './foreign-message-tracker.js';
 import { leaderElection } from './leader-election.js';
 import { LeaderPipeline } from './leader-pipeline.js';
@@ -203,6 +204,7 @@ export class CompilerService {
     const publisher = new BundlePublisher(natsBundleChannel(nats.js, config.cluster, ownKeys(key)), undefined, (foreign) => {
       this.foreign.update(foreign, logger, metrics);
     });
+    const evaluations = new EvaluationRecorder({ channel: natsEvaluationChannel(nats.js, nats.jsm, config.cluster, ownKeys(key)), key, cluster: config.cluster, logger, metrics }, term);
     const pipeline = new LeaderPipeline({
       snapshot: () => this.store.snapshot(),
       feed: (fromRevision, signal) => changeFeed(this.makeEtcdClient, config.etcdPrefix, { fromRevision, signal, retryMs: 200 }),
@@ -215,9 +217,11 @@ export class CompilerService {
       metrics,
       logger,
       warnings: this.warnings,
+      // Every evaluation is recorded on natfleet.evaluated.<cluster> (DESIGN.md §9).
+      evaluations,
     });
     this.pipeline = pipeline;
     const registrar = new NodeRegistrar({ kv: nats.kv, store: this.store, prefix: config.etcdPrefix, cluster: config.cluster, logger, metrics, ...(config.nodeGcAfterMs !== undefined ? { gcAfterMs: config.nodeGcAfterMs } : {}) });
-    return Promise.all([pipeline.run(term), registrar.run(term)]);
+    return Promise.all([pipeline.run(term).then(() => evaluations.settled()), registrar.run(term)]);
   }
 }

@@ -13,6 +13,8 @@ export type { Batch, DebouncerOptions } from './debouncer.js';
 export { BundlePublisher, NOTHING_PUBLISHED, decidePublish, natsBundleChannel, ownKeys } from './bundle-publisher.js';
 export type { BundleChannel, Candidate, PublishDecision, PublishOutcome, PublishedState } from './bundle-publisher.js';
 export { etcdClientFactory, etcdClientOptions } from './etcd-client.js';
+export { EvaluationRecorder, natsEvaluationChannel } from './evaluation-recorder.js';
+export type { EvaluationChannel, EvaluationRecorderDeps, EvaluationSubjectState, Evaluated } from './evaluation-recorder.js';
 export type { EtcdClientOptions } from './etcd-client.js';
 export { CompilerError, isCompilerError } from './errors.js';
 export { ForeignMessageTracker } from './foreign-message-tracker.js';

@@ -9,6 +9,11 @@
  * pipeline reports itself unhealthy, and it retries with backoff. It stops when the
  * term's AbortSignal aborts; a publish is never started after that.
  *
+ * After every evaluation whose result is known to be enforced by the newest bundle
+ * (published now, skipped as unchanged, or that very revision already published) it
+ * notes `{revision, bundleVersion}` to the evaluation recorder (evaluation-recorder.ts), so
+ * a write that changed nothing enforced still resolves (DESIGN.md §9).
+ *
  * Never: campaigns, touches the node registry, or creates clients — all arrive as deps,
  * so tests can drive it with fakes.
  */
@@ -20,6 +25,7 @@ import type { Logger } from '@natfleet/service-kit';
 import { decidePublish, type BundlePublisher } from './bundle-publisher.js';
 import { Debouncer, type Batch, type DebouncerOptions } from './debouncer.js';
 import { abortReason, isCompilerError } from './errors.js';
+import type { Evaluated } from './evaluation-recorder.js';
 import type { CompilerMetrics } from './metrics.js';
 import { WarningTracker } from './warning-tracker.js';
 
@@ -39,6 +45,8 @@ export interface PipelineDeps {
   /** Retry backoff after a failed cycle (ms). Default 200 → 5000. */
   retryMs?: number;
   maxRetryMs?: number;
+  /** Told each evaluated revision and the bundle enforcing it (an EvaluationRecorder); none = not recorded. */
+  evaluations?: { note(e: Evaluated): void };
 }
 
 /** What /readyz shows for the leader. */
@@ -165,6 +173,10 @@ export class LeaderPipeline {
         log.error({ publishedVersion: published }, 'etcd revision is behind the last published bundle (etcd restored or replaced?): not publishing until it passes it; see deploy/README.md "etcd restored from a backup"');
       }
       metrics.publishSkipped.inc({ reason: 'stale' });
+      // This very revision is the newest bundle (a new term, or a retry after a failed
+      // cycle): evaluated. An older revision (etcd restored) is not recorded.
+      const state = publisher.state;
+      if (state && state.version === version) this.deps.evaluations?.note({ revision: version, bundleVersion: state.version, bundleDigest: state.digest });
       this.succeed(`v${publisher.state?.version ?? 0} already published`);
       return version;
     }
@@ -179,6 +191,7 @@ export class LeaderPipeline {
       metrics.compileSeconds.observe((performance.now() - tc) / 1000);
       metrics.publishSkipped.inc({ reason: 'unchanged' });
       log.debug({ lastVersion: known.version }, 'nothing enforced changed: not publishing');
+      this.evaluated(version, contentDigest);
       this.succeed(`v${known.version} current (v${version} unchanged)`);
       return version;
     }
@@ -215,6 +228,7 @@ export class LeaderPipeline {
         );
       }
       if (publisher.state) metrics.lastPublishedVersion.set(publisher.state.version);
+      this.evaluated(version, contentDigest);
       this.succeed(`v${publisher.state?.version ?? version} published`);
     } catch (err) {
       if (isCompilerError(err, 'LEADERSHIP_LOST')) {
@@ -224,6 +238,17 @@ export class LeaderPipeline {
       this.fail(err, `publishing v${version}`, debouncer);
     }
     return version;
+  }
+
+  /**
+   * Notes `revision` as evaluated when the newest genuine bundle enforces exactly what it
+   * compiled to (same content digest, not newer than it). Nothing when it does not (fenced
+   * by a newer bundle, or skipped as stale): whoever published that one records it.
+   */
+  private evaluated(revision: number, contentDigest: string): void {
+    const state = this.deps.publisher.state;
+    if (!state || state.digest === '' || state.contentDigest !== contentDigest || state.version > revision) return;
+    this.deps.evaluations?.note({ revision, bundleVersion: state.version, bundleDigest: state.digest });
   }
 
   private succeed(detail: string): void {

@@ -45,6 +45,12 @@ export class CompilerMetrics {
     registers: [this.registry],
   });
 
+  readonly lastEvaluatedRevision = new Gauge({
+    name: `${P}last_evaluated_revision`,
+    help: 'Newest etcd revision this replica recorded as evaluated on natfleet.evaluated.<cluster> (the fleet is current as of it once nodes run the bundle it names).',
+    registers: [this.registry],
+  });
+
   readonly bundleWarnings = new Gauge({
     name: `${P}bundle_warnings`,
     help: 'Warnings (skipped or adjusted resources) in the last compiled bundle.',

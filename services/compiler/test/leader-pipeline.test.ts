@@ -5,7 +5,7 @@ import { decodeBundle, generateSigningKeyPair, loadSigningKey, loadTrustedKeys }
 import { compile } from '@natfleet/compiler-core';
 import { DEFAULT_KEY_PREFIX } from '@natfleet/model';
 import { AsyncQueue, StoreError, type ChangeEvent, type StoreSnapshot } from '@natfleet/store';
-import { BundlePublisher, CompilerMetrics, LeaderPipeline, WarningTracker } from '../src/index.js';
+import { BundlePublisher, CompilerMetrics, LeaderPipeline, WarningTracker, type Evaluated } from '../src/index.js';
 import { FakeSubject, memoryLogger } from './fakes.js';
 
 const pair = generateSigningKeyPair();
@@ -50,9 +50,8 @@ class FakeEtcd {
   };
 }
 
-function setup() {
-  const etcd = new FakeEtcd();
-  const subject = new FakeSubject();
+function setup(etcd = new FakeEtcd(), subject = new FakeSubject()) {
+  const notes: Evaluated[] = [];
   const metrics = new CompilerMetrics({ withProcessMetrics: false });
   const { logger, lines } = memoryLogger();
   const term = new AbortController();
@@ -69,13 +68,14 @@ function setup() {
     warnings: new WarningTracker(),
     retryMs: 10,
     maxRetryMs: 40,
+    evaluations: { note: (e) => notes.push(e) },
   });
   const done = pipeline.run(term.signal);
   const latest = () => {
     const m = subject.last;
     return m && decodeBundle(m.data, { trustedKeys });
   };
-  return { etcd, subject, metrics, lines, term, pipeline, done, latest };
+  return { etcd, subject, metrics, lines, term, pipeline, done, latest, notes };
 }
 
 const settle = { timeout: 5_000, interval: 5 };
@@ -125,6 +125,29 @@ describe('LeaderPipeline', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect((await s.metrics.publishSkipped.get()).values.find((v) => v.labels.reason === 'unchanged')?.value).toBe(1);
     expect(s.subject.messages).toHaveLength(published);
+  });
+
+  it('notes every evaluated revision with the bundle enforcing it, no-op writes and a new term included', async () => {
+    const s = setup();
+    terms.push(s.term);
+    const v1 = s.etcd.put(`${P}/ippools/a`, pool('a', '10.1.0.0/16'));
+    await vi.waitFor(() => expect(s.notes.at(-1)).toEqual({ revision: v1, bundleVersion: v1, bundleDigest: s.subject.last!.digest }), settle);
+    // Nothing enforced changes (a label): no bundle, but the revision is evaluated, carried by v1.
+    const noop = s.etcd.put(`${P}/ippools/a`, pool('a', '10.1.0.0/16', { labels: { x: 'y' } }));
+    await vi.waitFor(() => expect(s.notes.at(-1)).toEqual({ revision: noop, bundleVersion: v1, bundleDigest: s.subject.last!.digest }), settle);
+    expect(s.subject.last!.version).toBe(v1);
+    // A new leader (new term) at a revision that is the newest bundle itself: evaluated too.
+    s.term.abort();
+    await s.done;
+    const v2 = s.etcd.put(`${P}/ippools/b`, pool('b', '10.2.0.0/16'));
+    const next = setup(s.etcd, s.subject);
+    terms.push(next.term);
+    await vi.waitFor(() => expect(next.notes.at(-1)).toMatchObject({ revision: v2, bundleVersion: v2 }), settle);
+    next.term.abort();
+    await next.done;
+    const again = setup(s.etcd, s.subject);
+    terms.push(again.term);
+    await vi.waitFor(() => expect(again.notes).toEqual([{ revision: v2, bundleVersion: v2, bundleDigest: s.subject.last!.digest }]), settle);
   });
 
   it('while etcd fails: unhealthy, the last bundle stays, retries until it converges', async () => {

@@ -124,7 +124,7 @@ describe('local stack end to end (npm start → natctl/etcdctl → packets → n
   });
 
   it('natctl rollback restores the earlier NAT sets on the nodes', async () => {
-    const r = await cli('rollback', '--to', String(beforeNoNat));
+    const r = await cli('rollback', '--to', String(beforeNoNat), '--yes');
     expect(r.code, r.err).toBe(0);
     await rolledOut(revisionOf(r.out));
     expect(await seen()).toEqual(nodeAddrs());

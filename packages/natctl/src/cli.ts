@@ -11,7 +11,8 @@ import { getNodes, isNodeType, registerNodeCommands } from './node-commands.js';
 import { EXIT, EXIT_HELP } from './exit-codes.js';
 import { carriesRevision, progressText } from './rollout-gate.js';
 import { registerVersionCommand } from './version-command.js';
-import { formatExplanation, formatNatDiff, formatResources, formatWriteResult, historyTable, rolloutLine, rolloutTable, type OutputFormat } from './format.js';
+import { formatExplanation, formatNatDiff, formatResources, formatWriteResult, rolloutLine, rolloutTable, type OutputFormat } from './format.js';
+import { registerHistoryCommands } from './history-commands.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -23,6 +24,8 @@ export interface Io {
   sleep: (ms: number) => Promise<void>;
   /** stderr is a terminal: live views redraw in place instead of printing a line per change. */
   isTTY?: boolean;
+  /** Asks on the terminal and resolves the line typed; present only when stdin and stderr are terminals (rollback's y/N). */
+  readLine?: (prompt: string) => Promise<string>;
 }
 
 /** ` a (failed: …), b (silent (last applied v3, heartbeat 47s ago))`: every counted node not in sync; '' when none. */
@@ -327,26 +330,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       }
     });
 
-  program
-    .command('history')
-    .description('published bundles, newest first (as many as the stream keeps)')
-    .option('-o, --output <format>', 'text | json', 'text')
-    .action(async (o: { output: string }) => {
-      const h = await client().request('GET', '/v1/bundles');
-      io.out(o.output === 'json' ? JSON.stringify(h.items, null, 2) : historyTable(h.items));
-    });
-
-  program
-    .command('rollback')
-    .description('restore pools and NAT config as they were at bundle VERSION (one etcd transaction; creates a new version)')
-    .requiredOption('--to <version>', 'bundle version (etcd revision) to restore')
-    .option('--dry-run', 'show what would change, write nothing')
-    .action(async (o: { to: string; dryRun?: boolean }) => {
-      const v = Number(o.to);
-      if (!Number.isSafeInteger(v) || v < 1) throw new CliError(`--to must be a version number, got "${o.to}"`, EXIT.INVALID);
-      const r = await client().request('POST', `/v1/rollback${o.dryRun ? '?dryRun=true' : ''}`, { version: v });
-      io.out(formatWriteResult(r, `rolled back to v${v}`));
-    });
+  // history, rollback and their kubectl aliases (rollout history, rollout undo).
+  registerHistoryCommands(program, rollout, { io, client });
 
   registerVersionCommand(program, { client, out: io.out, err: io.err });
 

@@ -12,10 +12,12 @@ export const EXIT = {
 export const EXIT_HELP = `
 Exit codes:
   0  success (for "rollout status": every expected node applied the desired version)
-  1  error (usage, network, API unavailable)
-  2  invalid input (validation failed; every problem is listed)
-  3  conflict (already exists, or resourceVersion is stale: nothing was written)
-  4  not found
+  1  error (usage, network, API unavailable; a rollback you declined)
+  2  invalid input (validation failed; every problem is listed; a rollback not confirmed:
+     no terminal to ask on and no --yes)
+  3  conflict (already exists, or resourceVersion is stale, or pools changed since the
+     rollback preview: nothing was written)
+  4  not found (also: rollback to a version not in history, without --force)
   5  rollout incomplete: a node failed, is behind at --timeout, or is silent (its rules are
      unknown; --ignore-silent opts out), fewer nodes than --expect-nodes, or none at all
   6  unauthorized or forbidden (check --token / NATFLEET_API_TOKEN)

@@ -112,18 +112,6 @@ export function rolloutTable(r: Json): string {
   );
 }
 
-export function historyTable(items: Json[]): string {
-  return table(
-    ['VERSION', 'PUBLISHED', 'DIGEST', 'MASQ(v4/v6)', 'NONAT(v4/v6)', 'WARNINGS'],
-    items.map((b) =>
-      // A message on the subject that is not a usable bundle: its header version is unverified.
-      b.invalid
-        ? [`(${b.version})`, b.publishedAt, String(b.digest).slice(0, 19), `INVALID ${b.invalid.code}`, '-', '-']
-        : [String(b.version), b.publishedAt, String(b.digest).slice(0, 19), `${b.masquerade.v4}/${b.masquerade.v6}`, `${b.noNat.v4}/${b.noNat.v6}`, String(b.warnings)],
-    ),
-  );
-}
-
 /** explain output: the decision, the reason, then the evidence. */
 export function formatExplanation(e: Json): string {
   const lines = [`${e.decision.toUpperCase()}${e.snatAddress ? ` to ${e.snatAddress}` : ''} (bundle v${e.version})`, `  ${e.reason}`];

@@ -4,5 +4,7 @@ export type { Io } from './cli.js';
 export { ApiClient, CliError, findConfigUpwards, resolveConnection } from './client.js';
 export type { Connection } from './client.js';
 export { EXIT, EXIT_HELP, exitFor } from './exit-codes.js';
-export { formatExplanation, formatNatDiff, formatResources, formatWriteResult, historyTable, rolloutLine, rolloutTable, table } from './format.js';
+export { formatExplanation, formatNatDiff, formatResources, formatWriteResult, rolloutLine, rolloutTable, table } from './format.js';
+export { authorText, changeText, formatRollbackDone, formatRollbackPreview, formatVersionDetail, historyTable } from './history-format.js';
+export { confirms, registerHistoryCommands } from './history-commands.js';
 export type { OutputFormat } from './format.js';

@@ -5,6 +5,8 @@
  */
 export { EtcdStore, MAX_TXN_OPS } from './etcd-store.js';
 export type { CommitResult, StoreSnapshot, StoredEntry, WriteOp } from './etcd-store.js';
+export { RevisionReader } from './revision-reads.js';
+export type { RevisionChanges } from './revision-reads.js';
 export { changeFeed } from './change-feed.js';
 export type { ChangeEvent, ChangeFeedOptions } from './change-feed.js';
 export { StoreError, isStoreError } from './errors.js';

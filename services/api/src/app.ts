@@ -1,5 +1,5 @@
 /**
- * The HTTP surface (fastify): /v1 resources, rollout, bundles, explain, rollback, plus
+ * The HTTP surface (fastify): /v1 resources, rollout, bundles, history, explain, rollback, plus
  * /healthz, /readyz, /metrics and /openapi.json. Bodies are JSON or YAML (one or many
  * documents); every error is `{code, message, issues?}` from the registry in errors.ts,
  * never a stack trace. Reads need a read or write token; writes need a write token.
@@ -9,6 +9,7 @@ import { parseResources, type InputFormat, type UnknownFieldPolicy } from '@natf
 import type { Registry } from 'prom-client';
 import { bearerToken, type Role, type TokenSet } from './auth.js';
 import { ApiError, RETRY_AFTER_SECONDS, toApiError } from './errors.js';
+import { registerHistoryRoutes, rollbackHistoryOptions, writerName } from './history-routes.js';
 import { registerNodeRoutes } from './node-routes.js';
 import type { NodeService } from './node-service.js';
 import { openApiDocument } from './openapi.js';
@@ -145,6 +146,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   const read = { preHandler: guard('read') };
   const write = { preHandler: guard('write') };
+  /** Who a write is recorded as (natctl history's CHANGE column): the token's name. */
+  const by = (req: FastifyRequest): string => writerName(deps.tokens, req);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -179,7 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const kind = kindOf(req.params.plural);
     const items = bodyResources(req);
     for (const it of items) (it.object as Record<string, unknown>).kind = sameKind(it.object.kind, kind);
-    const r = await deps.resources.write('create', items, writeOptions(req.query));
+    const r = await deps.resources.write('create', items, { ...writeOptions(req.query), by: by(req) });
     return reply.code(r.dryRun ? 200 : 201).send(r);
   });
   app.put<{ Params: { plural: string; name: string }; Querystring: WriteQuery }>('/v1/:plural/:name', write, async (req) => {
@@ -195,26 +198,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (m.name !== undefined && m.name !== req.params.name) throw new ApiError('BAD_REQUEST', `metadata.name ${JSON.stringify(m.name)} does not match the URL name "${req.params.name}"`);
       obj.metadata = { ...m, name: req.params.name };
     }
-    return deps.resources.write('replace', items, writeOptions(req.query));
+    return deps.resources.write('replace', items, { ...writeOptions(req.query), by: by(req) });
   });
   app.delete<{ Params: { plural: string; name: string }; Querystring: { dryRun?: string; resourceVersion?: string } }>('/v1/:plural/:name', write, async (req) => {
     const kind = kindOf(req.params.plural);
     const rv = param(req.query, 'resourceVersion');
-    return deps.resources.delete([{ kind, name: req.params.name, ...(rv ? { resourceVersion: rv } : {}) }], { dryRun: flag(req.query, 'dryRun') });
+    return deps.resources.delete([{ kind, name: req.params.name, ...(rv ? { resourceVersion: rv } : {}) }], { dryRun: flag(req.query, 'dryRun'), by: by(req) });
   });
 
   // Multi-kind batches (natctl apply/create/replace -f, delete -f).
   app.post<{ Querystring: WriteQuery & { mode?: string } }>('/v1/resources', write, async (req) => {
     const mode = (param(req.query, 'mode') ?? 'apply') as WriteMode;
     if (!['apply', 'create', 'replace'].includes(mode)) throw new ApiError('BAD_REQUEST', 'mode must be apply, create or replace');
-    return deps.resources.write(mode, bodyResources(req), writeOptions(req.query));
+    return deps.resources.write(mode, bodyResources(req), { ...writeOptions(req.query), by: by(req) });
   });
   app.post<{ Querystring: { dryRun?: string } }>('/v1/resources/delete', write, async (req) => {
     const targets = bodyResources(req).map((it) => {
       const meta = (it.object.metadata ?? {}) as Record<string, unknown>;
       return { kind: String(it.object.kind ?? ''), name: String(meta.name ?? ''), ...(meta.resourceVersion ? { resourceVersion: String(meta.resourceVersion) } : {}) };
     });
-    return deps.resources.delete(targets, { dryRun: flag(req.query, 'dryRun') });
+    return deps.resources.delete(targets, { dryRun: flag(req.query, 'dryRun'), by: by(req) });
   });
 
   // natctl get's STATUS column: what the compiler made of each stored resource.
@@ -240,12 +243,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const version = versionOf(b, 'explain', 0);
     return deps.rollout.explain({ src: b.src as string, dst: b.dst as string, ...(typeof b.node === 'string' ? { node: b.node } : {}), ...(version !== undefined ? { version } : {}) });
   });
-  app.post<{ Querystring: { dryRun?: string } }>('/v1/rollback', write, async (req) => {
+  const history = registerHistoryRoutes(app, deps, read);
+  app.post<{ Querystring: { dryRun?: string; force?: string } }>('/v1/rollback', write, async (req) => {
     const b = jsonBody(req);
     const v = versionOf(b, 'rollback', 1);
     if (v === undefined) throw new ApiError('VALIDATION_FAILED', 'version is required', [{ resource: 'rollback', path: 'version', reason: 'required: a bundle version (etcd revision) ≥ 1' }]);
     if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean') throw new ApiError('VALIDATION_FAILED', 'dryRun must be a boolean', [{ resource: 'rollback', path: 'dryRun', reason: 'must be true or false', value: b.dryRun }]);
-    return deps.resources.rollback(v, { dryRun: flag(req.query, 'dryRun') || b.dryRun === true });
+    const o = rollbackHistoryOptions(b);
+    return history.rollback(v, { ...o, dryRun: flag(req.query, 'dryRun') || b.dryRun === true, force: flag(req.query, 'force') || o.force === true, by: by(req) });
   });
   return app;
 }

@@ -84,11 +84,25 @@ export function openApiDocument(): object {
           responses: { '200': resp('Explanation'), ...errors },
         },
       },
+      '/v1/history': {
+        get: {
+          summary: 'Bundle history (as /v1/bundles), each valid bundle with `change`: the resources changed since the previous one and who changed them (`via` api with the token name `by`, rollback with `rollbackOf`, etcdctl, inventory for Nodes), or `status` compacted / no-predecessor',
+          responses: { '200': resp('History with changes'), ...errors },
+        },
+      },
+      '/v1/history/{version}': {
+        get: {
+          summary: "One bundle against its predecessor in history: `change`, `nat` (set diff per family), `settings` (leaf diff of fleet settings and node overrides) and every warning in full (`new` when the predecessor lacked it)",
+          parameters: [{ name: 'version', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { '200': resp('Version detail'), ...errors },
+        },
+      },
       '/v1/rollback': {
         post: {
-          summary: 'Restore pools and NAT config as of a bundle version (etcd revision), in one transaction, creating a new version',
-          parameters: [dryRun],
-          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['version'], properties: { version: { type: 'integer' } } } } } },
+          summary:
+            'Restore pools and NAT config as of a bundle version in history, in one transaction, creating a new version; a version not in history is a 404 with nothing written unless `force` (then `version` is any etcd revision). `previewRevision` (the `revision` of the dry run the operator confirmed): 409 with nothing written when pools or NAT config changed since',
+          parameters: [dryRun, { name: 'force', in: 'query', schema: { type: 'boolean' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['version'], properties: { version: { type: 'integer' }, dryRun: { type: 'boolean' }, force: { type: 'boolean' }, previewRevision: { type: 'integer' } } } } } },
           responses: { '200': resp('Rolled back', { $ref: '#/components/schemas/WriteResult' }), ...errors },
         },
       },

@@ -11,6 +11,8 @@
  * ignores `resourceVersion`, `uid` and `creationTimestamp`, so `get -o yaml` output
  * restores into an empty store. Unknown fields are errors unless the caller asks for
  * warnings. Dry-run computes the same changes and the NAT diff, and writes nothing.
+ * Every commit also records who made it and what it changed (write-audit.ts), in the same
+ * transaction, for `natctl history`.
  * Owns no HTTP concerns.
  */
 import { randomUUID } from 'node:crypto';
@@ -32,6 +34,7 @@ import {
 import { MAX_TXN_OPS, type EtcdStore, type StoreSnapshot, type StoredEntry, type WriteOp } from '@natfleet/store';
 import { ApiError } from './errors.js';
 import { natDiff, type NatDiff } from './nat-diff.js';
+import { auditOp, type AuditRecord } from './write-audit.js';
 
 export const WRITABLE_KINDS = ['IPPool', 'FelixConfiguration'] as const;
 
@@ -62,7 +65,12 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** Unknown and deprecated fields: `error` (default: 422, nothing stored) or `warn` (stored, listed in `warnings`). */
   unknownFields?: UnknownFieldPolicy;
+  /** Who writes (the API token's name), recorded with the write for `natctl history`. Default `api`. */
+  by?: string;
 }
+
+/** What the audit record of a commit says besides its changes (write-audit.ts). */
+type AuditMeta = Omit<AuditRecord, 'changes' | 'at'>;
 
 export interface WriteResult {
   /** Problems let through under `unknownFields: 'warn'` (absent when none). */
@@ -127,10 +135,14 @@ export class ResourceService {
     return `${this.prefix}.natfleet-guard/ippools`;
   }
 
-  /** Adds the pool fence when any op touches an IPPool key; checks etcd's transaction size. */
-  private guarded(ops: WriteOp[], snap: StoreSnapshot): WriteOp[] {
+  /**
+   * Adds the pool fence when any op touches an IPPool key, and the audit record of the
+   * write (who, what) when `audit` is given; checks etcd's transaction size.
+   */
+  private guarded(ops: WriteOp[], snap: StoreSnapshot, audit?: AuditRecord): WriteOp[] {
     const poolPrefix = kindKeyPrefix('IPPool', this.prefix);
-    const out = ops.some((o) => o.key.startsWith(poolPrefix)) ? [...ops, { type: 'fence' as const, key: this.poolGuardKey, notModifiedAfter: snap.revision }] : ops;
+    const fenced = ops.some((o) => o.key.startsWith(poolPrefix)) ? [...ops, { type: 'fence' as const, key: this.poolGuardKey, notModifiedAfter: snap.revision }] : ops;
+    const out = audit ? [...fenced, auditOp(this.prefix, audit)] : fenced;
     if (out.length > MAX_TXN_OPS) {
       throw new ApiError('BAD_REQUEST', `this change needs ${out.length} etcd operations; one transaction holds at most ${MAX_TXN_OPS} (etcd --max-txn-ops): split it into smaller batches`);
     }
@@ -157,7 +169,7 @@ export class ResourceService {
   }
 
   /** create / replace / apply a batch (see module header). */
-  async write(mode: WriteMode, items: readonly RawResource[], { dryRun = false, unknownFields = 'error' }: WriteOptions = {}): Promise<WriteResult> {
+  async write(mode: WriteMode, items: readonly RawResource[], { dryRun = false, unknownFields = 'error', by = 'api' }: WriteOptions = {}): Promise<WriteResult> {
     if (items.length === 0) throw new ApiError('BAD_REQUEST', 'no resources in the request body');
     checkBatchSize(items.length);
     const snap = await this.store.snapshot();
@@ -218,7 +230,7 @@ export class ResourceService {
       ops.push({ type: 'put', key, value, expectedModRevision: stored?.modRevision ?? 0 });
       changes.push({ kind, name, action: stored ? 'updated' : 'created' });
     });
-    const result = await this.commit(snap, ops, changes, dryRun);
+    const result = await this.commit(snap, ops, changes, dryRun, { by, action: 'write' });
     return validated.warnings && validated.warnings.length > 0 ? { ...result, warnings: [...validated.warnings] } : result;
   }
 
@@ -227,7 +239,7 @@ export class ResourceService {
    * back with `disabled: true` (so the compiler and IPAM see it stop being used), then
    * deleted, each step guarded by the mod revision. `resourceVersion` (single delete) must match.
    */
-  async delete(targets: readonly { kind: string; name: string; resourceVersion?: string }[], { dryRun = false } = {}): Promise<WriteResult> {
+  async delete(targets: readonly { kind: string; name: string; resourceVersion?: string }[], { dryRun = false, by = 'api' }: { dryRun?: boolean; by?: string } = {}): Promise<WriteResult> {
     if (targets.length === 0) throw new ApiError('BAD_REQUEST', 'nothing to delete');
     checkBatchSize(targets.length);
     const snap = await this.store.snapshot();
@@ -258,15 +270,16 @@ export class ResourceService {
     }
     const after = this.applyOps(snap.entries, deleteOps);
     const nat = natDiff(snap.entries, after, this.prefix, this.decodeCache);
-    this.guarded(deleteOps, snap); // size check before writing anything
+    const audit = auditRecord({ by, action: 'delete' }, changes);
+    this.guarded(deleteOps, snap, audit); // size check before writing anything
     if (dryRun) return { dryRun, revision: snap.revision, changes, nat };
     let expected = new Map(deleteOps.map((o) => [o.key, o.expectedModRevision]));
     if (disableOps.length > 0) {
-      const r = await this.store.commit(this.guarded(disableOps, snap));
+      const r = await this.store.commit(this.guarded(disableOps, snap, audit));
       if (!r.succeeded) throw new ApiError('CONFLICT', 'a resource changed while deleting; nothing was deleted, retry');
       expected = new Map([...expected, ...disableOps.map((o) => [o.key, r.revision] as const)]);
     }
-    const r = await this.store.commit(deleteOps.map((o) => ({ ...o, expectedModRevision: expected.get(o.key)! })));
+    const r = await this.store.commit([...deleteOps.map((o) => ({ ...o, expectedModRevision: expected.get(o.key)! })), auditOp(this.prefix, audit)]);
     if (!r.succeeded) throw new ApiError('CONFLICT', 'a resource changed while deleting; pools may be left disabled, retry the delete');
     return { dryRun, revision: r.revision, changes, nat };
   }
@@ -275,9 +288,10 @@ export class ResourceService {
    * Restores every IPPool and FelixConfiguration to what it was at etcd revision
    * `revision` (a bundle version), in one transaction guarded by current mod revisions.
    * Nodes are left alone (they describe the fleet, not the desired NAT). NOT_FOUND when
-   * that revision has been compacted.
+   * that revision has been compacted. Whether `revision` is a bundle in history is the
+   * caller's check (history-service.ts); `rollbackOf` and `forced` are recorded with `by`.
    */
-  async rollback(revision: number, { dryRun = false } = {}): Promise<WriteResult> {
+  async rollback(revision: number, { dryRun = false, by = 'api', rollbackOf = revision, forced = false }: { dryRun?: boolean; by?: string; rollbackOf?: number; forced?: boolean } = {}): Promise<WriteResult> {
     const now = await this.store.snapshot();
     if (revision > now.revision) throw new ApiError('BAD_REQUEST', `version ${revision} is in the future (current revision ${now.revision})`);
     const then = await this.store.snapshot(revision);
@@ -305,12 +319,12 @@ export class ResourceService {
       ops.push({ type: 'put', key: old.key, value: old.value, expectedModRevision: 0 });
       changes.push({ kind: p.kind as WritableKind, name: p.name, action: 'created' });
     }
-    return this.commit(now, ops, changes, dryRun);
+    return this.commit(now, ops, changes, dryRun, { by, action: 'rollback', rollbackOf, ...(forced ? { forced } : {}) });
   }
 
-  private async commit(snap: StoreSnapshot, ops: WriteOp[], changes: ResourceChange[], dryRun: boolean): Promise<WriteResult> {
+  private async commit(snap: StoreSnapshot, ops: WriteOp[], changes: ResourceChange[], dryRun: boolean, meta: AuditMeta): Promise<WriteResult> {
     const nat = natDiff(snap.entries, this.applyOps(snap.entries, ops), this.prefix, this.decodeCache);
-    const guardedOps = this.guarded(ops, snap); // size checked on dry-run too
+    const guardedOps = this.guarded(ops, snap, auditRecord(meta, changes)); // size checked on dry-run too
     if (dryRun || ops.length === 0) return { dryRun, revision: snap.revision, changes, nat };
     const r = await this.store.commit(guardedOps);
     if (!r.succeeded) throw new ApiError('CONFLICT', 'a resource changed concurrently; nothing was written, retry');
@@ -355,6 +369,11 @@ export class ResourceService {
     return JSON.stringify({ ...res, metadata });
   }
 
+}
+
+/** The audit record of a commit: `meta` and every change but the unchanged ones. */
+function auditRecord(meta: AuditMeta, changes: readonly ResourceChange[]): AuditRecord {
+  return { ...meta, changes: changes.filter((c) => c.action !== 'unchanged').map((c) => ({ kind: c.kind, name: c.name, action: c.action as Exclude<ResourceChange['action'], 'unchanged'> })), at: new Date().toISOString() };
 }
 
 export type { ResourceKind };

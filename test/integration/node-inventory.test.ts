@@ -1,22 +1,15 @@
 // The node inventory through the API and natctl, against real etcd and NATS: the fleet is
 // every registered Node plus every node reporting; `get nodes`, `describe node` (with the
 // desired-vs-enforced NAT diff), `node delete`, and errors for unknown nodes.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { NodeService, ResourceService, RolloutService, TokenSet, buildApp } from '@natfleet/api';
 import { bundleContentDigest, encodeBundle, generateSigningKeyPair, loadSigningKey } from '@natfleet/bundle';
 import { ensureBundleStream, openNodesBucket, pendingNodeStatus, publishBundle, putNodeStatus } from '@natfleet/bus';
 import { compileBundle } from '@natfleet/compiler-core';
-import { EXIT, run, type Io } from '@natfleet/natctl';
-import { EtcdStore } from '@natfleet/store';
+import { EXIT } from '@natfleet/natctl';
 import { startEtcd, startNats, type EtcdCluster, type NatsCluster } from '@natfleet/testkit';
 import { Etcd3 } from 'etcd3';
-import type { FastifyInstance } from 'fastify';
 import { connect, type NatsConnection } from 'nats';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApi, natctlAgainst, type TestApi } from './api-harness.js';
 import { nodeKey, poolJson, poolKey } from './compiler-helpers.js';
 
 const TOKEN = 'inventory-token-0123456789';
@@ -26,19 +19,10 @@ describe('node inventory', () => {
   let nats: NatsCluster;
   let client: Etcd3;
   let nc: NatsConnection;
-  let app: FastifyInstance;
-  let apiUrl: string;
+  let api: TestApi;
   let v1 = 0;
   let v2 = 0;
-  const dir = mkdtempSync(join(tmpdir(), 'natfleet-inventory-'));
-
-  async function natctl(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s), env: { NATFLEET_API_URL: apiUrl, NATFLEET_API_TOKEN: TOKEN }, cwd: dir, stdin: async () => '', sleep: async () => undefined };
-    const code = await run(args, io);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const natctl = natctlAgainst(() => api.url, TOKEN);
 
   beforeAll(async () => {
     [etcd, nats] = await Promise.all([startEtcd(), startNats()]);
@@ -46,19 +30,10 @@ describe('node inventory', () => {
     nc = await connect({ servers: nats.url });
     await ensureBundleStream(await nc.jetstreamManager());
     const kv = await openNodesBucket(nc.jetstream());
-    const store = new EtcdStore(client);
-    const rollout = new RolloutService({ js: nc.jetstream(), jsm: await nc.jetstreamManager(), store, cluster: 'default', silentAfterMs: 30_000 });
-    app = await buildApp({
-      resources: new ResourceService(store),
-      rollout,
-      nodes: new NodeService({ rollout, store, js: nc.jetstream() }),
-      tokens: TokenSet.parse(`${TOKEN} write\n`),
-      registry: new Registry(),
-      readiness: () => ({}),
-      logger: pino({ level: 'silent' }),
-      bodyLimit: 64 * 1024,
-    });
-    apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    api = await buildTestApi({ etcd: client, js: nc.jetstream(), jsm: await nc.jetstreamManager(), cluster: 'default', tokens: `${TOKEN} write
+` });
+    await api.listen();
+    const store = api.store;
 
     const key = loadSigningKey(generateSigningKeyPair().privateKeyPem);
     const publish = async (): Promise<number> => {
@@ -80,7 +55,7 @@ describe('node inventory', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await app?.close();
+    await api?.app.close();
     await nc?.close();
     client?.close();
     await Promise.all([etcd?.destroy(), nats?.destroy()]);

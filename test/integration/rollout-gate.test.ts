@@ -2,19 +2,12 @@
 // SIGSTOP past the silent threshold while a change turns NAT off: the gate must fail
 // naming it (its rules are unknown — here it really still masquerades), pass with
 // --ignore-silent when the other nodes are in sync, and pass once it is thawed and applies.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { NodeService, ResourceService, RolloutService, TokenSet, buildApp } from '@natfleet/api';
 import { pendingNodeStatus, putNodeStatus } from '@natfleet/bus';
-import { EXIT, run, type Io } from '@natfleet/natctl';
-import { EtcdStore } from '@natfleet/store';
+import { EXIT } from '@natfleet/natctl';
 import { startEtcd, waitUntil, type EtcdCluster, type ServiceProcess } from '@natfleet/testkit';
 import { Etcd3 } from 'etcd3';
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApi, natctlAgainst, type TestApi } from './api-harness.js';
 import { CLUSTER, NODE, compiled, podPools, publish, startEnforcer, startWorld, stopWorld, waitApplied, type World } from './enforcer-world.js';
 
 const TOKEN = 'gate-token-0123456789';
@@ -25,42 +18,24 @@ describe('rollout status with a frozen enforcer', () => {
   let etcd: EtcdCluster;
   let client: Etcd3;
   let enforcer: ServiceProcess;
-  let app: FastifyInstance;
-  let apiUrl: string;
-  const dir = mkdtempSync(join(tmpdir(), 'natfleet-gate-'));
+  let api: TestApi;
 
-  async function natctl(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s), env: { NATFLEET_API_URL: apiUrl, NATFLEET_API_TOKEN: TOKEN }, cwd: dir, stdin: async () => '', sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
-    const code = await run(args, io);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const natctl = natctlAgainst(() => api.url, TOKEN);
   /** A second node, in sync with `version` and heartbeating now (a stand-in for a healthy peer). */
   const peer = (version: number) => putNodeStatus(w.kv, pendingNodeStatus('node-2', { cluster: CLUSTER, state: 'applied', appliedVersion: version, heartbeatAt: new Date().toISOString() }));
 
   beforeAll(async () => {
     [w, etcd] = await Promise.all([startWorld(), startEtcd()]);
     client = new Etcd3({ hosts: etcd.endpoints });
-    const store = new EtcdStore(client);
-    const rollout = new RolloutService({ js: w.nc.jetstream(), jsm: await w.nc.jetstreamManager(), store, cluster: CLUSTER, silentAfterMs: SILENT_AFTER_MS });
-    app = await buildApp({
-      resources: new ResourceService(store),
-      rollout,
-      nodes: new NodeService({ rollout, store, js: w.nc.jetstream() }),
-      tokens: TokenSet.parse(`${TOKEN} write\n`),
-      registry: new Registry(),
-      readiness: () => ({}),
-      logger: pino({ level: 'silent' }),
-      bodyLimit: 64 * 1024,
-    });
-    apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    api = await buildTestApi({ etcd: client, js: w.nc.jetstream(), jsm: await w.nc.jetstreamManager(), cluster: CLUSTER, tokens: `${TOKEN} write
+`, silentAfterMs: SILENT_AFTER_MS });
+    await api.listen();
     enforcer = await startEnforcer(w, ['--heartbeat', '500ms']);
   }, 90_000);
 
   afterAll(async () => {
     enforcer?.proc.signal('SIGCONT');
-    await app?.close();
+    await api?.app.close();
     client?.close();
     await stopWorld(w, enforcer);
     await etcd?.destroy();

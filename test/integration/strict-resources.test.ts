@@ -13,16 +13,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ResourceService, RolloutService, TokenSet, buildApp } from '@natfleet/api';
-import { EXIT, run, type Io } from '@natfleet/natctl';
-import { EtcdStore } from '@natfleet/store';
+import { EXIT } from '@natfleet/natctl';
 import { startEtcd, startNats, waitUntil, type EtcdCluster, type NatsCluster, type ServiceProcess } from '@natfleet/testkit';
 import { Etcd3 } from 'etcd3';
-import type { FastifyInstance } from 'fastify';
 import { connect, type NatsConnection } from 'nats';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApi, natctlAgainst, type TestApi } from './api-harness.js';
 import { BundleWatch, CLUSTER, PREFIX, TestKeys, metric, poolKey, startCompiler } from './compiler-helpers.js';
 
 const WRITE = 'strict-write-token-0123456789';
@@ -32,7 +28,7 @@ describe('strict resources end to end', () => {
   let nats: NatsCluster;
   let client: Etcd3;
   let nc: NatsConnection;
-  let app: FastifyInstance;
+  let api: TestApi;
   let apiUrl: string;
   let keys: TestKeys;
   let compiler: ServiceProcess;
@@ -47,21 +43,13 @@ describe('strict resources end to end', () => {
     watch = await BundleWatch.open(nats.url, keys.trusted);
     client = new Etcd3({ hosts: etcd.endpoints });
     nc = await connect({ servers: nats.url });
-    const store = new EtcdStore(client);
-    app = await buildApp({
-      resources: new ResourceService(store),
-      rollout: new RolloutService({ js: nc.jetstream(), jsm: await nc.jetstreamManager(), store, cluster: CLUSTER, silentAfterMs: 30_000 }),
-      tokens: TokenSet.parse(`${WRITE} write\n`),
-      registry: new Registry(),
-      readiness: () => ({}),
-      logger: pino({ level: 'silent' }),
-      bodyLimit: 1024 * 1024,
-    });
-    apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    api = await buildTestApi({ etcd: client, js: nc.jetstream(), jsm: await nc.jetstreamManager(), cluster: CLUSTER, tokens: `${WRITE} write
+` });
+    apiUrl = await api.listen();
   }, 120_000);
 
   afterAll(async () => {
-    await app?.close();
+    await api?.app.close();
     await watch?.close();
     await nc?.close();
     client?.close();
@@ -71,20 +59,7 @@ describe('strict resources end to end', () => {
   }, 60_000);
 
   /** Runs natctl in-process against the API; stdin is `input`. */
-  async function natctl(args: string[], input = ''): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Io = {
-      out: (s) => out.push(s),
-      err: (s) => err.push(s),
-      env: { NATFLEET_API_URL: apiUrl, NATFLEET_API_TOKEN: WRITE },
-      cwd: dir,
-      stdin: async () => input,
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    };
-    const code = await run(args, io);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const natctl = natctlAgainst(() => apiUrl, WRITE);
   const file = (name: string, text: string): string => {
     const p = join(dir, name);
     writeFileSync(p, text);

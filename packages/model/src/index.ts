@@ -111,3 +111,5 @@ export {
   validateResourcesOrThrow,
 } from './resource-validation.js';
 export type { ValidateResourceOptions, ValidateResourcesOptions } from './resource-validation.js';
+export { validateRolloutPolicy, parseDuration, rolloutPolicyKey, rolloutPolicyKeyPrefix, natfleetPrefixOverlapsCalico, DEFAULT_NATFLEET_KEY_PREFIX, NATFLEET_API_VERSION, ROLLOUT_POLICY_KIND, ROLLOUT_POLICY_DEFAULTS, ON_FAILURE_ACTIONS } from './rollout-policy.js';
+export type { RolloutPolicy, RolloutPolicySpec, RolloutWave, RolloutGates, RolloutHealthCommand, OnFailureAction } from './rollout-policy.js';

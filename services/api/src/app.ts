@@ -16,6 +16,8 @@ import { openApiDocument } from './openapi.js';
 import { MAX_BATCH_RESOURCES, type ResourceService, type WritableKind, type WriteMode } from './resource-service.js';
 import type { RolloutService } from './rollout-service.js';
 import { registerVersionRoute } from './version-route.js';
+import { registerRolloutPolicyRoutes } from './rollout-policy-routes.js';
+import { RolloutPolicyService } from './rollout-policy-service.js';
 import type { Readiness } from '@natfleet/service-kit';
 import type { Logger } from 'pino';
 
@@ -24,6 +26,8 @@ export interface AppDeps {
   rollout: RolloutService;
   /** The node inventory (/v1/nodes); without it those routes answer 404. */
   nodes?: NodeService;
+  /** RolloutPolicies (stored and validated only); default: natfleet's default prefix in the resources' etcd. */
+  rolloutPolicies?: RolloutPolicyService;
   tokens: TokenSet;
   registry: Registry;
   readiness: () => Readiness;
@@ -227,6 +231,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return deps.rollout.resourceStatus(kind, items);
   });
   if (deps.nodes) registerNodeRoutes(app, deps.nodes, { read, write });
+  registerRolloutPolicyRoutes(app, deps.rolloutPolicies ?? new RolloutPolicyService(deps.resources.store), { read, write });
   app.get('/v1/rollout', read, async () => deps.rollout.rollout());
   registerVersionRoute(app, deps.rollout.cluster, read);
   app.get('/v1/bundles', read, async () => ({ items: await deps.rollout.history() }));

@@ -17,3 +17,5 @@ export type { InvalidCode, StoredBundlesOptions, StoredVerdict } from './stored-
 export { readTrustedKeysFile } from './trusted-keys.js';
 export { NodeService } from './node-service.js';
 export type { NodeDescription } from './node-service.js';
+export { RolloutPolicyService } from './rollout-policy-service.js';
+export type { RolloutPolicyChange, RolloutPolicyWriteResult } from './rollout-policy-service.js';

@@ -9,12 +9,13 @@ import { connect, type NatsConnection } from 'nats';
 import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
 import type { TrustedKeys } from '@natfleet/bundle';
 import { inboxPrefix } from '@natfleet/bus';
-import { DEFAULT_KEY_PREFIX } from '@natfleet/model';
+import { DEFAULT_KEY_PREFIX, DEFAULT_NATFLEET_KEY_PREFIX } from '@natfleet/model';
 import { EtcdStore } from '@natfleet/store';
 import { createLogger, etcdTlsOptions, loadEtcdTls, loadNatsTls, natsTlsOptions, onShutdown, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt, type EtcdCredentials, type NatsTls } from '@natfleet/service-kit';
 import { buildApp } from './app.js';
 import { TokenSet } from './auth.js';
 import { ResourceService } from './resource-service.js';
+import { RolloutPolicyService } from './rollout-policy-service.js';
 import { NodeService } from './node-service.js';
 import { RolloutService } from './rollout-service.js';
 import { readTrustedKeysFile } from './trusted-keys.js';
@@ -23,6 +24,7 @@ const program = new Command('natfleet-api')
   .description('natfleet REST API: pools and NAT config in (Calico v3 shape), rollout status out.')
   .addOption(new Option('--etcd-endpoints <urls>', 'etcd client URLs, comma-separated').env('NATFLEET_ETCD_ENDPOINTS').default(['http://127.0.0.1:2379'], 'http://127.0.0.1:2379').argParser(parseList))
   .addOption(new Option('--etcd-prefix <prefix>', 'key prefix of the Calico v3 resources').env('NATFLEET_ETCD_PREFIX').default(DEFAULT_KEY_PREFIX))
+  .addOption(new Option('--natfleet-prefix <prefix>', "key prefix of natfleet's own resources (RolloutPolicy); must lie outside --etcd-prefix").env('NATFLEET_NATFLEET_PREFIX').default(DEFAULT_NATFLEET_KEY_PREFIX))
   .addOption(new Option('--nats-url <urls>', 'NATS server URLs, comma-separated').env('NATFLEET_NATS_URL').default(['nats://127.0.0.1:4222'], 'nats://127.0.0.1:4222').argParser(parseList))
   .addOption(new Option('--nats-user <user>', 'NATS user').env('NATFLEET_NATS_USER'))
   .addOption(new Option('--nats-password <password>', 'NATS password').env('NATFLEET_NATS_PASSWORD'))
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
   const o = program.opts<{
     etcdEndpoints: string[];
     etcdPrefix: string;
+    natfleetPrefix: string;
     etcdCaFile?: string;
     etcdCertFile?: string;
     etcdKeyFile?: string;
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
   const rollout = new RolloutService({ js, jsm, store, cluster: o.cluster, silentAfterMs: o.silentAfter, trustedKeys });
   const app = await buildApp({
     resources: new ResourceService(store),
+    rolloutPolicies: new RolloutPolicyService(store, o.natfleetPrefix),
     rollout,
     nodes: new NodeService({ rollout, store, js }),
     tokens,

@@ -4,6 +4,8 @@
  * schemas are left open (`additionalProperties`) rather than duplicated here.
  */
 
+import { ROLLOUT_POLICY_PATHS } from './rollout-policy-routes.js';
+
 const err = { $ref: '#/components/schemas/Error' };
 const resp = (description: string, schema: object = { type: 'object' }) => ({ description, content: { 'application/json': { schema } } });
 const errors = {
@@ -106,6 +108,7 @@ export function openApiDocument(): object {
           responses: { '200': resp('Rolled back', { $ref: '#/components/schemas/WriteResult' }), ...errors },
         },
       },
+      ...ROLLOUT_POLICY_PATHS,
       '/healthz': { get: { security: [], summary: 'Liveness', responses: { '200': resp('ok') } } },
       '/readyz': { get: { security: [], summary: 'Readiness (etcd and NATS reachable)', responses: { '200': resp('ready'), '503': resp('not ready') } } },
       '/metrics': { get: { security: [], summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain' } } } },

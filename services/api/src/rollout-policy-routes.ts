@@ -1,0 +1,112 @@
+/**
+ * /v1/rolloutpolicies: natfleet's own RolloutPolicy kind (natfleet.io/v1), stored and
+ * validated only — no controller enforces waves yet (DESIGN.md §10, issue 14).
+ *   GET    /v1/rolloutpolicies          list      POST /v1/rolloutpolicies   create
+ *   GET    /v1/rolloutpolicies/:name    get       PUT  …/:name               replace
+ *   DELETE /v1/rolloutpolicies/:name    delete (?resourceVersion, ?dryRun)
+ * Static routes, so they win over the Calico kinds' `/v1/:plural` routes. Also the
+ * OpenAPI entries for them. Owns HTTP shape only; rollout-policy-service.ts owns the rules.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { NATFLEET_API_VERSION, ROLLOUT_POLICY_KIND, parseResources, type UnknownFieldPolicy } from '@natfleet/model';
+import { ApiError } from './errors.js';
+import type { RolloutPolicyService } from './rollout-policy-service.js';
+
+type Guard = { preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<void> };
+type Q = Record<string, unknown>;
+type Json = Record<string, unknown>;
+
+function param(q: Q, name: string): string | undefined {
+  const v = q[name];
+  if (v === undefined || typeof v === 'string') return v;
+  throw new ApiError('BAD_REQUEST', `query parameter ${name} must be given once`);
+}
+
+/** As app.ts: absent = false; true/1/""/All = true; false/0 = false; anything else 400. */
+function flag(q: Q, name: string): boolean {
+  const v = param(q, name);
+  if (v === undefined) return false;
+  const l = v.toLowerCase();
+  if (l === 'true' || l === '1' || l === '' || l === 'all') return true;
+  if (l === 'false' || l === '0') return false;
+  throw new ApiError('BAD_REQUEST', `${name} must be true or false (got ${JSON.stringify(v)})`);
+}
+
+function unknownFieldsOf(q: Q): UnknownFieldPolicy {
+  const raw = param(q, 'validate') ?? param(q, 'fieldValidation');
+  if (raw === undefined || raw === '') return 'error';
+  const v = raw.toLowerCase();
+  if (v === 'strict' || v === 'true') return 'error';
+  if (v === 'warn') return 'warn';
+  throw new ApiError('BAD_REQUEST', `validate must be strict or warn (got ${JSON.stringify(raw)})`);
+}
+
+/** The one policy in the body (JSON or YAML); its kind, when given, must be RolloutPolicy. */
+function onePolicy(req: FastifyRequest): Json {
+  if (typeof req.body !== 'string' || req.body.trim() === '') throw new ApiError('BAD_REQUEST', 'request body is empty');
+  const ct = String(req.headers['content-type'] ?? '');
+  const items = parseResources(req.body, { format: ct.includes('json') ? 'json' : ct.includes('yaml') ? 'yaml' : 'auto', maxResources: 1 });
+  if (items.length !== 1) throw new ApiError('BAD_REQUEST', 'send exactly one RolloutPolicy');
+  const obj = items[0]!.object as Json;
+  if (obj.kind !== undefined && obj.kind !== ROLLOUT_POLICY_KIND) throw new ApiError('BAD_REQUEST', `body kind ${JSON.stringify(obj.kind)} does not match the URL (${ROLLOUT_POLICY_KIND})`);
+  return { ...obj, kind: ROLLOUT_POLICY_KIND };
+}
+
+export function registerRolloutPolicyRoutes(app: FastifyInstance, svc: RolloutPolicyService, g: { read: Guard; write: Guard }): void {
+  app.get('/v1/rolloutpolicies', g.read, async () => {
+    const { revision, items } = await svc.list();
+    return { apiVersion: NATFLEET_API_VERSION, kind: `${ROLLOUT_POLICY_KIND}List`, metadata: { resourceVersion: String(revision) }, items };
+  });
+  app.get<{ Params: { name: string } }>('/v1/rolloutpolicies/:name', g.read, async (req) => svc.get(req.params.name));
+  app.post<{ Querystring: Q }>('/v1/rolloutpolicies', g.write, async (req, reply) => {
+    const r = await svc.write('create', onePolicy(req), { dryRun: flag(req.query, 'dryRun'), unknownFields: unknownFieldsOf(req.query) });
+    return reply.code(r.dryRun ? 200 : 201).send(r);
+  });
+  app.put<{ Params: { name: string }; Querystring: Q }>('/v1/rolloutpolicies/:name', g.write, async (req) => {
+    const obj = onePolicy(req);
+    const meta = obj.metadata === undefined ? {} : obj.metadata;
+    // A metadata that is not an object is left for validation to report.
+    if (typeof meta === 'object' && meta !== null && !Array.isArray(meta)) {
+      const m = meta as Json;
+      if (m.name !== undefined && m.name !== req.params.name) throw new ApiError('BAD_REQUEST', `metadata.name ${JSON.stringify(m.name)} does not match the URL name "${req.params.name}"`);
+      obj.metadata = { ...m, name: req.params.name };
+    }
+    return svc.write(flag(req.query, 'apply') ? 'apply' : 'replace', obj, { dryRun: flag(req.query, 'dryRun'), unknownFields: unknownFieldsOf(req.query) });
+  });
+  app.delete<{ Params: { name: string }; Querystring: Q }>('/v1/rolloutpolicies/:name', g.write, async (req) => {
+    const rv = param(req.query, 'resourceVersion');
+    return svc.delete(req.params.name, { dryRun: flag(req.query, 'dryRun'), ...(rv ? { resourceVersion: rv } : {}) });
+  });
+}
+
+const err = { $ref: '#/components/schemas/Error' };
+const resp = (description: string, schema: object = { type: 'object' }) => ({ description, content: { 'application/json': { schema } } });
+const errors = {
+  '400': resp('Malformed request or body', err),
+  '401': resp('Missing or unknown bearer token', err),
+  '403': resp('Token may only read', err),
+  '404': resp('Not found', err),
+  '409': resp('Exists already, or resourceVersion is stale; nothing was written', err),
+  '422': resp('Validation failed; every problem is listed in issues with its path', err),
+  '503': resp('etcd unavailable', err),
+};
+const q = (name: string, schema: object, description?: string) => ({ name, in: 'query', schema, ...(description ? { description } : {}) });
+const dryRun = q('dryRun', { type: 'boolean' }, 'Validate and report what would change without writing.');
+const validate = q('validate', { enum: ['strict', 'warn'], default: 'strict' }, 'Unknown fields: strict answers 422; warn stores the policy and lists them in `warnings`.');
+const name = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+const body = { required: true, content: { 'application/json': { schema: { type: 'object', additionalProperties: true, description: 'One RolloutPolicy (apiVersion natfleet.io/v1)' } }, 'application/yaml': { schema: { type: 'string' } } } };
+const result = resp('Written', { type: 'object', properties: { dryRun: { type: 'boolean' }, revision: { type: 'integer' }, changes: { type: 'array', items: { type: 'object' } }, warnings: { type: 'array', items: { $ref: '#/components/schemas/FieldIssue' } } } });
+const NOTE = ' RolloutPolicies are stored and validated; not enforced yet (no controller acts on them).';
+
+/** OpenAPI `paths` entries for /v1/rolloutpolicies, spread into openapi.ts. */
+export const ROLLOUT_POLICY_PATHS = {
+  '/v1/rolloutpolicies': {
+    get: { summary: `List RolloutPolicies (natfleet.io/v1, stored under natfleet's etcd prefix, not Calico's).${NOTE}`, responses: { '200': resp('RolloutPolicyList'), ...errors } },
+    post: { summary: `Create a RolloutPolicy (fails if it exists; metadata.resourceVersion must not be set).${NOTE}`, parameters: [dryRun, validate], requestBody: body, responses: { '201': result, '200': resp('Dry run'), ...errors } },
+  },
+  '/v1/rolloutpolicies/{name}': {
+    get: { summary: 'Get one RolloutPolicy; metadata.resourceVersion is the etcd mod revision', parameters: [name], responses: { '200': resp('RolloutPolicy'), ...errors } },
+    put: { summary: `Replace (fails if absent), or apply with ?apply=true (creates or updates); resourceVersion must match when set.${NOTE}`, parameters: [name, dryRun, validate, q('apply', { type: 'boolean' })], requestBody: body, responses: { '200': result, ...errors } },
+    delete: { summary: 'Delete a RolloutPolicy', parameters: [name, dryRun, q('resourceVersion', { type: 'string' })], responses: { '200': result, ...errors } },
+  },
+} as const;

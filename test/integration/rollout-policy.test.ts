@@ -7,7 +7,7 @@ import { ensureBundleStream, openNodesBucket } from '@natfleet/bus';
 import { Etcd3 } from 'etcd3';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApi, type TestApi } from './api-harness.js';
+import { buildTestApi, natctlAgainst, type TestApi } from './api-harness.js';
 
 const TOKEN = 'write-token-rollout-policy-0123';
 const policy = (name: string, spec: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({ apiVersion: 'natfleet.io/v1', kind: 'RolloutPolicy', metadata: { name, ...meta }, spec });
@@ -125,6 +125,34 @@ describe('RolloutPolicy API against real etcd', () => {
     // A create carrying a resourceVersion is refused too; a Calico kind in the body is a 400.
     expect((await call('POST', '/v1/rolloutpolicies', policy('rv', SPEC, { resourceVersion: '5' }))).status).toBe(422);
     expect((await call('POST', '/v1/rolloutpolicies', { ...policy('k', SPEC), kind: 'IPPool' })).status).toBe(400);
+  });
+
+  it('natctl apply -f / get rolloutpolicies', async () => {
+    await api.listen();
+    const natctl = natctlAgainst(() => api.url, TOKEN);
+    const file = 'apiVersion: natfleet.io/v1\nkind: RolloutPolicy\nmetadata: {name: cli}\nspec:\n  waves:\n    - {name: canary, selector: "rack == \'r1\'", bake: 5m}\n    - {percent: 100, bake: 1m}\n';
+    const applied = await natctl(['apply', '-f', '-'], file);
+    expect(applied).toMatchObject({ code: 0 });
+    expect(applied.out).toContain('RolloutPolicy/cli: created');
+    expect(applied.out).toContain('not enforced yet');
+    expect((await natctl(['apply', '-f', '-'], file)).out).toContain('RolloutPolicy/cli: unchanged');
+    expect((await natctl(['create', '-f', '-'], file)).code).toBe(3);
+
+    const table = await natctl(['get', 'rolloutpolicies']);
+    expect(table.code).toBe(0);
+    expect(table.out).toMatch(/^NAME\s+WAVES\s+ON-FAILURE\s+PROGRESS-DEADLINE/);
+    expect(table.out).toMatch(/^cli\s+canary\(rack == 'r1', bake 5m\) → wave-2\(100%, bake 1m\)\s+rollback\s+10m$/m);
+    const yaml = await natctl(['get', 'rolloutpolicy', 'cli', '-o', 'yaml']);
+    expect(yaml.out).toContain('kind: RolloutPolicy');
+    // get -o yaml applies back unchanged (resourceVersion matches).
+    expect((await natctl(['apply', '-f', '-'], yaml.out)).out).toContain('RolloutPolicy/cli: unchanged');
+
+    const bad = await natctl(['apply', '-f', '-'], file.replace('bake: 5m', 'bak: 5m'));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('spec.waves[0].bak: unknown field (did you mean bake?)');
+    const mixed = await natctl(['apply', '-f', '-'], `${file}---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.9.0.0/16}\n`);
+    expect(mixed.code).toBe(2);
+    expect(mixed.err).toContain('mixes RolloutPolicy with Calico resources');
   });
 
   it('is in the OpenAPI document', async () => {

@@ -13,6 +13,7 @@ import { carriesRevision, progressText } from './rollout-gate.js';
 import { registerVersionCommand } from './version-command.js';
 import { formatExplanation, formatNatDiff, formatResources, formatWriteResult, rolloutLine, rolloutTable, type OutputFormat } from './format.js';
 import { registerHistoryCommands } from './history-commands.js';
+import { getRolloutPolicies, isRolloutPolicyType, writeRolloutPolicyFile } from './rollout-policy-commands.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -134,6 +135,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       .addOption(validateOption())
       .action(async (o: { filename: string; dryRun?: boolean; validate: string }) => {
         const input = await readInput(o.filename, io);
+        const policies = await writeRolloutPolicyFile(client(), input, mode, o); // RolloutPolicy files: /v1/rolloutpolicies
+        if (policies !== undefined) return void io.out(policies);
         const r = await client().request('POST', `/v1/resources?mode=${mode}${o.dryRun ? '&dryRun=true' : ''}${validateQuery(o.validate)}`, { text: input.text, type: input.type });
         io.out(formatWriteResult(r, mode === 'create' ? 'created' : mode === 'replace' ? 'replaced' : 'applied'));
       });
@@ -162,13 +165,13 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   program
     .command('get')
     .description('list or show resources (columns like calicoctl)')
-    .argument('<type>', 'ippools | felixconfigurations | nodes')
+    .argument('<type>', 'ippools | felixconfigurations | nodes | rolloutpolicies')
     .argument('[name]')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'wide', 'yaml', 'json', 'name']).default('table'))
     .option('--no-headers', 'tables without the header row')
     .action(async (type: string, name: string | undefined, o: { output: OutputFormat; headers: boolean }) => {
-      if (isNodeType(type)) {
-        const text = await getNodes(client(), name, o.output, !o.headers);
+      if (isRolloutPolicyType(type) || isNodeType(type)) {
+        const text = isRolloutPolicyType(type) ? await getRolloutPolicies(client(), name, o.output, !o.headers) : await getNodes(client(), name, o.output, !o.headers);
         if (text === 'No resources found') io.err(text);
         else if (text !== '') io.out(text);
         return;

@@ -149,7 +149,12 @@ function parseJson(text: string, source: string | undefined): unknown {
 }
 
 /** Thrown from inside the token stream; turned into a ParseError for the current document. */
-class FlowTooDeep extends Error {}
+class FlowTooDeep extends Error {
+  /** The document it was found in, when known before composing (the block-nesting pre-scan). */
+  constructor(readonly documentIndex?: number) {
+    super('nested too deeply');
+  }
+}
 
 /** The lexer's marker before a scalar's text (yaml's CST.SCALAR) and for a flow collection cut short (CST.FLOW_END). */
 const YAML_SCALAR = '\x1f';
@@ -162,6 +167,7 @@ const YAML_FLOW_END = '\x18';
  * size can only nest so far that way, and the depth check after decoding catches it.
  */
 function* yamlTokens(text: string, lines: LineCounter): Generator<CST.Token> {
+  blockNestingProblem(text);
   const parser = new Parser(lines.addNewLine);
   lines.addNewLine(0);
   let depth = 0;
@@ -178,8 +184,39 @@ function* yamlTokens(text: string, lines: LineCounter): Generator<CST.Token> {
   yield* parser.end();
 }
 
+/** Deepest indentation (in columns) a YAML line may have; no resource comes near it. */
+const MAX_YAML_INDENT = 256;
+const LINE_START = /^( *)((?:[-?:](?: +|$))*)/gm;
+
+/**
+ * Block nesting, bounded before the yaml library recurses into it: `- - - - x` (compact
+ * nested sequences, or `? ? ?`, `: : :`) nests one level per indicator on one line, and
+ * indentation one level per column at most. Past ~900 levels the library overflows the
+ * stack, and V8 does not always survive a second overflow (seen here: a 4 KB body of
+ * `- ` repeated aborted the API process on its second request). Linear in the text.
+ */
+function blockNestingProblem(text: string): void {
+  LINE_START.lastIndex = 0;
+  for (let m = LINE_START.exec(text); m !== null; m = LINE_START.exec(text)) {
+    if (m[0].length === 0) LINE_START.lastIndex++;
+    const indicators = m[2]!.length === 0 ? 0 : m[2]!.split(/ +/).filter((x) => x !== '').length;
+    if (m[1]!.length > MAX_YAML_INDENT || indicators > MAX_NESTING_DEPTH) throw new FlowTooDeep(documentAt(text, m.index));
+  }
+}
+
+/** Index of the YAML document holding `offset`: `---` markers before it (a leading one opens document 0). */
+function documentAt(text: string, offset: number): number {
+  const before = text.slice(0, offset);
+  const markers = before.match(/^---(?=[ \t]|$)/gm)?.length ?? 0;
+  const leading = /^(?:[ \t]*#[^\n]*\n|[ \t]*\n)*---(?=[ \t\r\n]|$)/.test(text) ? 1 : 0;
+  return Math.max(0, markers - leading);
+}
+
 function yamlFailure(e: unknown, where: ParseLocation): ParseError {
-  if (e instanceof FlowTooDeep || e instanceof RangeError) return new ParseError(`nested deeper than ${MAX_NESTING_DEPTH} levels`, where, { cause: e });
+  if (e instanceof FlowTooDeep || e instanceof RangeError) {
+    const at = e instanceof FlowTooDeep && e.documentIndex !== undefined ? { ...where, documentIndex: e.documentIndex } : where;
+    return new ParseError(`nested deeper than ${MAX_NESTING_DEPTH} levels`, at, { cause: e });
+  }
   return new ParseError(`invalid YAML: ${e instanceof Error ? e.message : String(e)}`, where, { cause: e });
 }
 

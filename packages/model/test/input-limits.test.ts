@@ -132,3 +132,21 @@ describe('maxResources', () => {
     expect(isBatchTooLargeError(failure(() => parseResources(yaml, { format: 'yaml', maxResources: 3 })))).toBe(true);
   });
 });
+
+describe('YAML block nesting (from review)', () => {
+  it('block nesting bombs (compact `- - -`, `? ?`, `: :`, deep indentation) are a ParseError, twice in a row (V8 once aborted on a second stack overflow), fast', () => {
+    for (const body of ['- '.repeat(2000) + 'x', '? '.repeat(2000) + 'x', ': '.repeat(2000) + 'x', Array.from({ length: 1200 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')]) {
+      for (let k = 0; k < 2; k++) {
+        const t0 = performance.now();
+        let err: unknown;
+        try { parseResources(body, { format: 'yaml' }); } catch (e) { err = e; }
+        expect(isParseError(err), String(err)).toBe(true);
+        expect((err as Error).message).toMatch(/nested deeper than 64 levels/);
+        expect(performance.now() - t0).toBeLessThan(2000);
+      }
+    }
+  });
+  it('ordinary block YAML still parses under the block-nesting bound', () => {
+    expect(parseResources('apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: a\n  labels: {a: b}\nspec:\n  cidr: 10.0.0.0/16\n  allowedUses:\n  - Workload\n').length).toBe(1);
+  });
+});

@@ -263,6 +263,24 @@ describe('strict resources end to end', () => {
     await wipe();
   }, 90_000);
 
+  it('deletes name their targets with strings only; a node called "constructor" is just a name (from review)', async () => {
+    expect((await natctl(['apply', '-f', file('del.yaml', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: b}\nspec: {cidr: 10.95.0.0/16}\n')])).code).toBe(EXIT.OK);
+    const del = async (body: unknown) => {
+      const res = await fetch(`${apiUrl}/v1/resources/delete`, { method: 'POST', headers: { authorization: `Bearer ${WRITE}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const arr = await del({ kind: ['IPPool'], metadata: { name: ['b'] } });
+    expect(arr.status).toBe(422);
+    expect(arr.body.issues.map((i: any) => i.path)).toEqual(['kind', 'metadata.name']);
+    expect((await del({ kind: { toString: 1 }, metadata: { name: 'b' } })).status).toBe(422);
+    expect((await del({ kind: 'IPPool', metadata: { name: 'b', resourceVersion: { a: 1 } } })).status).toBe(422);
+    expect(await stored('b')).not.toBeNull();
+    const ctor = await natctl(['apply', '-f', file('ctor.yaml', 'apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: node.constructor}\nspec: {natPortRange: "1024:2048"}\n')]);
+    expect(ctor.code, ctor.err).toBe(EXIT.OK);
+    expect((await natctl(['delete', 'felixconfiguration', 'node.constructor'])).code).toBe(EXIT.OK);
+    await wipe();
+  });
+
   it('the API answers 422 for typos on every write path, and ?validate=warn is explicit', async () => {
     const body = JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'direct' }, spec: { cidr: '10.90.0.0/16', natOutgoign: true } });
     const post = async (url: string, method = 'POST') => {

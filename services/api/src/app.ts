@@ -217,10 +217,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return deps.resources.write(mode, bodyResources(req), { ...writeOptions(req.query), by: by(req) });
   });
   app.post<{ Querystring: { dryRun?: string } }>('/v1/resources/delete', write, async (req) => {
-    const targets = bodyResources(req).map((it) => {
-      const meta = (it.object.metadata ?? {}) as Record<string, unknown>;
-      return { kind: String(it.object.kind ?? ''), name: String(meta.name ?? ''), ...(meta.resourceVersion ? { resourceVersion: String(meta.resourceVersion) } : {}) };
+    // Every field a delete names must be a string: String() of an array or object would
+    // turn {"name":["b"]} into "b" (and delete it) or throw on a hostile toString.
+    const issues: { resource: string; path: string; reason: string }[] = [];
+    const targets = bodyResources(req).map((it, i) => {
+      const meta = it.object.metadata;
+      const m = meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? (meta as Record<string, unknown>) : undefined;
+      const str = (v: unknown, path: string, required: boolean): string | undefined => {
+        if (typeof v === 'string' && v !== '') return v;
+        if (v === undefined || v === null || v === '') {
+          if (required) issues.push({ resource: `[${i}]`, path, reason: 'required (a string)' });
+          return undefined;
+        }
+        issues.push({ resource: `[${i}]`, path, reason: `must be a string (got ${Array.isArray(v) ? 'an array' : typeof v})` });
+        return undefined;
+      };
+      if (meta !== undefined && m === undefined) issues.push({ resource: `[${i}]`, path: 'metadata', reason: 'must be an object' });
+      const kind = str(it.object.kind, 'kind', true) ?? '';
+      const name = str(m?.['name'], 'metadata.name', true) ?? '';
+      const resourceVersion = str(m?.['resourceVersion'], 'metadata.resourceVersion', false);
+      return { kind, name, ...(resourceVersion !== undefined ? { resourceVersion } : {}) };
     });
+    if (issues.length > 0) throw new ApiError('VALIDATION_FAILED', `${issues.length} problem(s) in the request`, issues);
     return deps.resources.delete(targets, { dryRun: flag(req.query, 'dryRun'), by: by(req) });
   });
 

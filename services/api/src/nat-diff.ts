@@ -46,7 +46,9 @@ export function diffBodies(before: BundleBody, after: BundleBody): NatDiff {
   );
   const settingsChanged = canonicalJson(before.fleet.settings) !== canonicalJson(after.fleet.settings);
   const names = new Set([...Object.keys(before.nodes), ...Object.keys(after.nodes)]);
-  const nodesChanged = [...names].filter((n) => canonicalJson(before.nodes[n] ?? null) !== canonicalJson(after.nodes[n] ?? null)).sort();
+  // Own keys only: a node named "constructor" must not find Object.prototype's member.
+  const own = (o: Record<string, unknown>, n: string): unknown => (Object.hasOwn(o, n) ? o[n] : null);
+  const nodesChanged = [...names].filter((n) => canonicalJson(own(before.nodes, n)) !== canonicalJson(own(after.nodes, n))).sort();
   const lists = [v4.masquerade, v4.noNat, v6.masquerade, v6.noNat, hostAddresses];
   const changed = settingsChanged || nodesChanged.length > 0 || lists.some((l) => l.added.length > 0 || l.removed.length > 0);
   return { changed, v4, v6, hostAddresses, settingsChanged, nodesChanged, warnings: after.warnings };

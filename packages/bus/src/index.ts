@@ -25,5 +25,5 @@ export { bundleAfter, bundleHistory, followBundles, latestBundle, publishBundle 
 export type { FollowEvent, FollowOptions, PublishBundleInput, PublishResult, StoredBundle } from './bundles.js';
 export { latestEvaluation, publishEvaluation } from './evaluations.js';
 export type { PublishEvaluationInput, StoredEvaluation } from './evaluations.js';
-export { MonotonicNodeStatuses, decodeNodeStatus, deleteNodeStatus, pendingNodeStatus, putNodeStatus, readNodeStatusSnapshot, readNodeStatuses, watchNodeStatuses } from './node-status.js';
+export { MonotonicNodeStatuses, READ_CONSUMER_IDLE_MS, decodeNodeStatus, deleteNodeStatus, pendingNodeStatus, putNodeStatus, readNodeStatusSnapshot, readNodeStatuses, watchNodeStatuses } from './node-status.js';
 export type { NodeStatusEvent, NodeStatusSnapshot } from './node-status.js';

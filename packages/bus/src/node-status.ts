@@ -90,12 +90,21 @@ export function decodeNodeStatus(bytes: Uint8Array): NodeStatus | undefined {
   }
 }
 
+/** How long the server keeps a one-shot read consumer once it is idle (ms). */
+export const READ_CONSUMER_IDLE_MS = 10_000;
+
 /** Every node's current status and the nodes whose key was deleted or purged, read at one moment. */
 export interface NodeStatusSnapshot {
   /** Sorted by node name; empty when none. */
   statuses: NodeStatus[];
   /** Node names whose latest KV entry is a delete or purge marker (decommissioned). */
   deleted: string[];
+  /**
+   * Stream sequence of each node's latest entry (put or delete) in this read. The stream
+   * orders every write of the bucket, whatever the writers' clocks say: what decides
+   * "newer" between two reads. Absent for hand-made snapshots (then heartbeats decide).
+   */
+  seq?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -111,9 +120,13 @@ export async function readNodeStatusSnapshot(js: JetStreamClient, { timeoutMs = 
   const stream = `KV_${NODES_BUCKET}`;
   const jsm = await js.jetstreamManager();
   const info = await jsm.streams.info(stream);
-  if (info.state.messages === 0) return { statuses: [], deleted: [] };
-  const consumer = await js.consumers.get(stream, { filterSubjects: `$KV.${NODES_BUCKET}.>`, deliver_policy: DeliverPolicy.LastPerSubject });
+  if (info.state.messages === 0) return { statuses: [], deleted: [], seq: new Map() };
+  // A one-shot read: the server drops the consumer 10 s after it goes idle. Readers may not
+  // delete consumers (NATS permissions), and nats.js's default of 5 minutes left one
+  // consumer per API request behind (200 GETs, 200 consumers, each a cluster proposal).
+  const consumer = await js.consumers.get(stream, { filterSubjects: `$KV.${NODES_BUCKET}.>`, deliver_policy: DeliverPolicy.LastPerSubject, inactive_threshold: READ_CONSUMER_IDLE_MS });
   const latest = new Map<string, NodeStatus | undefined>();
+  const seq = new Map<string, number>();
   const messages = await consumer.consume();
   // A read must never hang a caller (an API request): past the deadline, give up loudly.
   let timedOut = false;
@@ -125,7 +138,12 @@ export async function readNodeStatusSnapshot(js: JetStreamClient, { timeoutMs = 
     for await (const m of messages) {
       const key = m.subject.slice(`$KV.${NODES_BUCKET}.`.length);
       const op = m.headers?.get('KV-Operation');
-      latest.set(key, op === 'DEL' || op === 'PURGE' ? undefined : decodeNodeStatus(m.data));
+      const status = op === 'DEL' || op === 'PURGE' ? undefined : decodeNodeStatus(m.data);
+      // An undecodable value is not a delete: skip it (the node keeps what was known).
+      if (status !== undefined || op === 'DEL' || op === 'PURGE') {
+        latest.set(key, status);
+        seq.set(key, m.seq);
+      }
       if (m.info.pending === 0) break;
     }
   } finally {
@@ -135,7 +153,7 @@ export async function readNodeStatusSnapshot(js: JetStreamClient, { timeoutMs = 
   if (timedOut) throw new BusError('UNAVAILABLE', `reading node statuses took longer than ${timeoutMs} ms`, true);
   const statuses = [...latest.values()].filter((s): s is NodeStatus => s !== undefined).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   const deleted = [...latest].filter(([, v]) => v === undefined).map(([k]) => k).sort();
-  return { statuses, deleted };
+  return { statuses, deleted, seq };
 }
 
 /** {@link readNodeStatusSnapshot} without the deleted names: every node's latest status, sorted by name. */
@@ -146,24 +164,38 @@ export async function readNodeStatuses(js: JetStreamClient, options: { timeoutMs
 /**
  * Keeps what successive status reads report from ever going backwards. A read can be
  * served by a JetStream replica that has not caught up (seen after a NATS server restart:
- * a node shown on v197 right after v238); an enforcer's puts carry strictly newer
- * heartbeats, so of two statuses of one node the one with the newer heartbeat (then the
- * higher applied version) is the truth, and an older one read later is a stale replica.
- * A node stays until a read shows its key deleted. One instance per reader process; state
- * is in memory only (a restarted reader starts from its first read).
+ * a node shown on v197 right after v238). Of two reads of one node, the entry with the
+ * higher stream sequence is the newer — the stream orders every write, whatever the
+ * writers' clocks say (a node whose clock jumped, a reinstalled node); only snapshots
+ * without sequences fall back to heartbeats. Deletes are remembered with their sequence,
+ * so a lagging read cannot bring a decommissioned node back. One instance per reader
+ * process, in memory: each API replica is monotonic on its own (a client polling through
+ * a load balancer can see two replicas disagree for a moment).
  */
 export class MonotonicNodeStatuses {
-  private readonly known = new Map<string, NodeStatus>();
+  private readonly known = new Map<string, { status: NodeStatus | undefined; seq: number | undefined }>();
 
   /** Merges one read; returns every known node's newest status, sorted by name. */
   merge(read: NodeStatusSnapshot): NodeStatus[] {
-    for (const name of read.deleted) this.known.delete(name);
-    for (const s of read.statuses) {
-      const prev = this.known.get(s.node);
-      if (prev === undefined || !isOlder(s, prev)) this.known.set(s.node, s);
+    const entries: [string, NodeStatus | undefined][] = [...read.deleted.map((n): [string, undefined] => [n, undefined]), ...read.statuses.map((s): [string, NodeStatus] => [s.node, s])];
+    for (const [node, status] of entries) {
+      const seq = read.seq?.get(node);
+      const prev = this.known.get(node);
+      if (prev === undefined || isNewer({ status, seq }, prev)) this.known.set(node, { status, seq });
     }
-    return [...this.known.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    return [...this.known.values()]
+      .map((k) => k.status)
+      .filter((s): s is NodeStatus => s !== undefined)
+      .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }
+}
+
+/** Whether `a` is a newer entry than `b` of the same node (stream sequence first; heartbeat, then version, without one). */
+function isNewer(a: { status: NodeStatus | undefined; seq: number | undefined }, b: { status: NodeStatus | undefined; seq: number | undefined }): boolean {
+  if (a.seq !== undefined && b.seq !== undefined) return a.seq >= b.seq;
+  if (a.status === undefined) return true; // a delete without sequences: trust it
+  if (b.status === undefined) return true;
+  return !isOlder(a.status, b.status);
 }
 
 /** True when `a` is an older report than `b` of the same node. */

@@ -16,6 +16,9 @@ import {
   publishBundle,
   putNodeStatus,
   readNodeStatuses,
+  readNodeStatusSnapshot,
+  READ_CONSUMER_IDLE_MS,
+  NODES_STREAM,
   watchNodeStatuses,
   type FollowEvent,
   type NodeStatus,
@@ -185,6 +188,18 @@ describe('bus against a real nats-server', () => {
     expect((await readNodeStatuses(js)).map((s) => s.node)).toEqual(['node-a']);
     expect(decodeNodeStatus(enc('[]'))).toBeUndefined();
     await expect(putNodeStatus(kv, status('bad name'))).rejects.toThrow(RangeError);
+  });
+
+  it('a status read leaves no long-lived consumer behind (readers may not delete consumers)', async () => {
+    const js = nc.jetstream();
+    await putNodeStatus(await openNodesBucket(js), status('node-c'));
+    const snap = await readNodeStatusSnapshot(js);
+    expect(snap.seq?.get('node-c')).toBeGreaterThan(0);
+    const jsm = await nc.jetstreamManager();
+    const consumers = await jsm.consumers.list(NODES_STREAM).next();
+    expect(consumers.length).toBeGreaterThan(0);
+    // nats.js's default would be 300 s; the one-shot read asks the server to drop it after 10 s idle.
+    for (const c of consumers) expect(c.config.inactive_threshold).toBeLessThanOrEqual(READ_CONSUMER_IDLE_MS * 1_000_000);
   });
 
   it('bindOnly fails clearly when the bucket does not exist', async () => {

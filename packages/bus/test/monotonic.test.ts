@@ -25,3 +25,28 @@ describe('MonotonicNodeStatuses', () => {
     expect(m.merge({ statuses: [at('a', 6, '2026-01-01T00:00:10Z')], deleted: [] })[0]!.appliedVersion).toBe(7);
   });
 });
+
+describe('MonotonicNodeStatuses with stream sequences (what real reads carry)', () => {
+  const snap = (entries: [string, number, number, string][], deleted: [string, number][] = []) => ({
+    statuses: entries.map(([node, version, , hb]) => at(node, version, hb)),
+    deleted: deleted.map(([n]) => n),
+    seq: new Map([...entries.map(([n, , s]): [string, number] => [n, s]), ...deleted]),
+  });
+  it('a lagging read (lower sequence) never wins, whatever its heartbeat says', () => {
+    const m = new MonotonicNodeStatuses();
+    m.merge(snap([['a', 238, 40, '2026-01-01T00:00:10Z']]));
+    expect(m.merge(snap([['a', 197, 12, '2027-01-01T00:00:00Z']]))[0]!.appliedVersion).toBe(238);
+  });
+  it('a writer whose clock jumped backwards (reinstalled, NTP) still moves forward', () => {
+    const m = new MonotonicNodeStatuses();
+    m.merge(snap([['a', 5, 10, '2027-06-01T00:00:00Z']])); // a year ahead
+    expect(m.merge(snap([['a', 6, 11, '2026-06-01T00:00:00Z']]))[0]!.appliedVersion).toBe(6);
+  });
+  it('a decommissioned node is not brought back by a lagging read', () => {
+    const m = new MonotonicNodeStatuses();
+    m.merge(snap([['a', 5, 10, '2026-01-01T00:00:10Z']]));
+    expect(m.merge(snap([], [['a', 11]]))).toEqual([]);
+    expect(m.merge(snap([['a', 5, 10, '2026-01-01T00:00:10Z']]))).toEqual([]);
+    expect(m.merge(snap([['a', 7, 12, '2026-01-01T00:00:20Z']])).map((s) => s.appliedVersion)).toEqual([7]); // re-registered later
+  });
+});

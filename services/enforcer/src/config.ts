@@ -79,8 +79,16 @@ interface Setting {
   defaultText?: string;
 }
 
+/** A Kubernetes node name: DNS-1123 subdomain (what the Node resource it registers as must be called). */
+const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+
 const nodeName = (raw: string): string => {
-  if (!NODE_NAME_RE.test(raw)) throw new InvalidArgumentError(`must match ${NODE_NAME_RE} (it is the node's KV key)`);
+  // Both: its KV key must be a NATS subject, and its Node resource a valid Calico name —
+  // otherwise the node reports but is never registered, described or decommissioned.
+  if (!NODE_NAME_RE.test(raw) || !DNS1123_SUBDOMAIN.test(raw)) {
+    const hint = raw.toLowerCase() !== raw && DNS1123_SUBDOMAIN.test(raw.toLowerCase()) ? ` (did you mean ${raw.toLowerCase()}?)` : '';
+    throw new InvalidArgumentError(`must be a Kubernetes node name: lower-case letters, digits, '-' and '.', at most 253 characters${hint}`);
+  }
   return raw;
 };
 const cluster = (raw: string): string => {
@@ -134,7 +142,7 @@ const LOG_LEVEL: Setting = { key: 'logLevel', flags: '--log-level <level>', env:
 
 /** The schema of `run`. Defaults are documented here and shown by --help. */
 const RUN_SETTINGS: readonly Setting[] = [
-  { key: 'nodeName', flags: '--node-name <name>', env: 'NATFLEET_NODE_NAME', help: "this node's name (its KV key and Node resource)", parse: nodeName, default: hostname(), defaultText: 'the host name' },
+  { key: 'nodeName', flags: '--node-name <name>', env: 'NATFLEET_NODE_NAME', help: "this node's name (its KV key and Node resource)", parse: nodeName, default: hostname().toLowerCase(), defaultText: 'the host name, lower-cased (as the kubelet names nodes)' },
   { key: 'cluster', flags: '--cluster <name>', env: 'NATFLEET_CLUSTER', help: 'cluster whose bundles to enforce (subject natfleet.bundle.<cluster>)', parse: cluster, default: 'default' },
   { key: 'labels', flags: '--labels <k=v,...>', env: 'NATFLEET_LABELS', help: "the node's labels, reported for the Node resource", parse: parseLabels, default: {}, defaultText: 'none' },
   { key: 'addresses', flags: '--addresses <ip,...>', env: 'NATFLEET_ADDRESSES', help: "the node's host IPs, reported for the Node resource", parse: addresses, default: [], defaultText: 'none' },

@@ -105,6 +105,9 @@ describe('run settings', () => {
     [['--feed-heartbeat', '20s'], /--feed-heartbeat/],
     [['--feed-check-interval', 'often'], /--feed-check-interval/],
     [['--node-name', 'has space'], /--node-name/],
+    // Names the Node resource could not carry: the node would report but never be registered.
+    [['--node-name', 'WEB01'], /--node-name.*did you mean web01\?/],
+    [['--node-name', 'ip_10_0_0_5'], /--node-name.*Kubernetes node name/],
     [['--cluster', 'a.b'], /--cluster/],
     [['--addresses', '10.0.0.1,nope'], /--addresses.*nope/],
     [['--labels', 'novalue'], /--labels/],

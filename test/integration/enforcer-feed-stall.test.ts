@@ -4,7 +4,8 @@
 // slowly, nothing was logged and /readyz stayed green. Now missed idle heartbeats (or a
 // bundle left undelivered) are noticed within ~2 s, logged, counted, and the consumer is
 // re-created from the latest bundle: a bundle published right after the crash is enforced
-// within 3 s. While the consumer cannot be re-created (quorum lost), /readyz says so.
+// within 3 s. While the consumer cannot be re-created (quorum lost), /readyz says so, for
+// as long as it lasts, and an enforcer started then is not ready either.
 //
 // Placement is arranged so the crash hits only the consumer: the enforcer connects to the
 // JetStream meta leader, the stream leader is moved there too, and the enforcer is
@@ -142,6 +143,28 @@ describe('enforcer: the NATS server hosting its bundle consumer crashes', () => 
     expect(ready!.body.checks.feed!.detail).toMatch(/^bundle feed stalled since .* \((heartbeats_missed|behind): /);
     expect(ready!.body.checks.nats?.ok).toBe(true); // still connected: only the feed check tells
     expect(await metric(enforcer!, 'natfleet_enforcer_feed_stalled')).toBe(1);
+    // And it stays so for as long as nothing is followed: the sessions that cannot start
+    // (no quorum to create a consumer or read the stream) never turn it green again (before:
+    // 200 "following bundles (consumer … on <a dead server>)").
+    const holdUntil = Date.now() + 8_000;
+    while (Date.now() < holdUntil) {
+      const r = await enforcer!.getJson<Readyz>('/readyz');
+      expect(r.body.checks.feed?.ok, `feed check during the outage: ${r.body.checks.feed?.detail}`).toBe(false);
+      expect(r.status).toBe(503);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    // An enforcer started during the outage is not ready either: it follows nothing.
+    await enforcer!.stop();
+    enforcer = await startEnforcer(w, ['--nats-url', entry.url], 'healthz');
+    const startedAt = Date.now();
+    await waitUntil('connected to the survivor', async () => (await enforcer!.getJson<Readyz>('/readyz')).body.checks.nats?.ok === true, { timeoutMs: 20_000, intervalMs: 100 });
+    while (Date.now() < startedAt + 6_000) {
+      const r = await enforcer!.getJson<Readyz>('/readyz');
+      expect(r.status).toBe(503);
+      expect(r.body.checks.feed).toEqual({ ok: false, detail: expect.stringMatching(/^not following bundles since \S+: (no consumer yet|following bundles failed: .+)$/) });
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    console.info(`started during the outage: ${(await enforcer!.getJson<Readyz>('/readyz')).body.checks.feed?.detail}`);
 
     await w.nats.startStopped(60_000);
     const b = compiled(w, podPools(true), ++version);

@@ -3,7 +3,7 @@
 // namespace, and the API: the unsigned Natfleet-Version header of a re-published or forged
 // message must never make the compiler skip a write, the enforcer must apply the next
 // genuine bundle, and every API view keeps answering, flagging what it skipped.
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import { RolloutService, TokenSet, ResourceService, buildApp } from '@natfleet/api';
 import { decodeBundle, encodeBundle, generateSigningKeyPair, loadSigningKey, sealBundle, type Bundle } from '@natfleet/bundle';
@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestKeys, etcdRevision, metric as compilerMetric, nodeKey, poolJson, poolKey, startCompiler } from './compiler-helpers.js';
-import { CLUSTER, NODE, startEnforcer, startWorld, stopWorld, waitApplied, waitStatus, type World } from './enforcer-world.js';
+import { CLUSTER, NODE, metric as enforcerMetric, startEnforcer, startWorld, stopWorld, waitApplied, waitStatus, type World } from './enforcer-world.js';
 
 const READ = 'read-token-0123456789';
 const HUGE = 9_007_199_254_740_000; // a header version no etcd revision will reach
@@ -110,6 +110,10 @@ describe('messages the compiler did not publish neither stall publishing nor bre
     return b;
   }
 
+  /** What the enforcer noted last as not a genuine bundle (its /status), or null. */
+  const lastUnverified = async (): Promise<{ code: string; seq: number; headerVersion: number } | null> =>
+    (await enforcer!.getJson<{ lastUnverified: { code: string; seq: number; headerVersion: number } | null }>('/status')).body.lastUnverified;
+
   const get = async (url: string) => {
     const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${READ}` } });
     return { status: res.statusCode, body: res.json() as any };
@@ -131,8 +135,11 @@ describe('messages the compiler did not publish neither stall publishing nor bre
     const forged = sealBundle({ ...base, version: next, sourceRevision: next, fleet: { ...base.fleet, v4: { masquerade: ['0.0.0.0/0'], noNat: [] } } }, intruder);
     const data = encodeBundle({ ...forged, signature: { keyId: compilerKeyId, sig: forged.signature.sig } });
     await publishRaw(data, next, forged.digest, forged.digest);
-    // The enforcer refuses it (and keeps its rules)…
-    await waitStatus(w, `forged v${next} refused`, (s) => s.state === 'failed' && s.failedVersion === next && s.errorCode === 'BAD_SIGNATURE');
+    // The enforcer refuses it (and keeps its rules), noting it but reporting no failure at v<next>…
+    await waitUntil(`forged v${next} refused`, async () => (await lastUnverified())?.headerVersion === next, { timeoutMs: 15_000, intervalMs: 50 });
+    expect(await lastUnverified()).toMatchObject({ code: 'BAD_SIGNATURE' });
+    expect(await enforcerMetric(enforcer!, 'natfleet_enforcer_rejections_total', { code: 'BAD_SIGNATURE' })).toBe(1);
+    expect(await waitStatus(w, 'still applied', (s) => s.appliedVersion === base.version)).toMatchObject({ state: 'applied', failedVersion: 0, errorCode: '' });
     // …and the compiler publishes the real v<next>, which the enforcer applies.
     const b = await writeAndExpectEnforced('after-forgery', '10.90.0.0/16', next);
     expect(b.fleet.v4.masquerade).not.toContain('0.0.0.0/0');
@@ -165,13 +172,17 @@ describe('messages the compiler did not publish neither stall publishing nor bre
     const ex = await app.inject({ method: 'POST', url: '/v1/explain', headers: { authorization: `Bearer ${READ}`, 'content-type': 'application/json' }, payload: JSON.stringify({ src: '10.65.0.5', dst: '198.51.100.1', node: NODE }) });
     expect(ex.statusCode).toBe(200);
     expect(ex.json()).toMatchObject({ version: genuine.version, decision: 'masquerade' });
-    // The enforcer refuses the garbage and reports it (README: a refusal shows as failed,
-    // with its code, until the next good bundle), still enforcing the genuine bundle.
-    await waitStatus(w, 'garbage refused', (s) => s.state === 'failed' && s.failedVersion === HUGE + 1 && s.errorCode === 'MALFORMED');
+    // The enforcer refuses the garbage and notes it, still enforcing the genuine bundle; the
+    // garbage's header version is unsigned, so the node is neither failed nor unready, and
+    // the rollout stays complete (before: failed at v9e12 until an unrelated write).
+    await waitUntil('garbage refused', async () => (await lastUnverified())?.seq === garbageSeq, { timeoutMs: 15_000, intervalMs: 50 });
+    expect(await lastUnverified()).toMatchObject({ code: 'MALFORMED', headerVersion: HUGE + 1 });
+    expect((await enforcer!.getJson<{ checks: Record<string, { ok: boolean }> }>('/readyz')).status).toBe(200);
+    expect(await waitStatus(w, 'still applied', (s) => s.appliedVersion === genuine.version)).toMatchObject({ state: 'applied', failedVersion: 0, errorCode: '' });
     const rollout = await get('/v1/rollout');
     expect(rollout.status).toBe(200);
-    expect(rollout.body.desired).toMatchObject({ version: genuine.version, digest: genuine.digest });
-    expect(rollout.body.nodes.find((n: { node: string }) => n.node === NODE)).toMatchObject({ appliedVersion: genuine.version, appliedDigest: genuine.digest, errorCode: 'MALFORMED' });
+    expect(rollout.body).toMatchObject({ desired: { version: genuine.version, digest: genuine.digest }, complete: true });
+    expect(rollout.body.nodes.find((n: { node: string }) => n.node === NODE)).toMatchObject({ status: 'in-sync', appliedVersion: genuine.version, appliedDigest: genuine.digest, errorCode: '' });
     const status = await get('/v1/status/ippools');
     expect(status.status).toBe(200);
     expect(status.body.version).toBe(genuine.version);
@@ -196,5 +207,30 @@ describe('messages the compiler did not publish neither stall publishing nor bre
     // Without trusted keys the API still skips garbage (digest-only checks).
     const digestOnly = new RolloutService({ js: w.nc.jetstream(), jsm: await w.nc.jetstreamManager(), store: new EtcdStore(client), cluster: CLUSTER, silentAfterMs: 30_000 });
     expect((await digestOnly.history()).filter((i) => 'invalid' in i).map((i) => ('invalid' in i ? i.invalid.code : ''))).toContain('MALFORMED');
+  });
+
+  it('(d) a reinstalled node gets the newest genuine bundle although the newest message on the subject is garbage', async () => {
+    const genuine = (await newestGenuine())!;
+    const garbageSeq = await publishRaw(new Uint8Array([0x13, 0x37, 0x00]), HUGE + 2, 'sha256:garbage-2', 'garbage-2');
+    await waitUntil('garbage noted', async () => (await lastUnverified())?.seq === garbageSeq, { timeoutMs: 15_000, intervalMs: 50 });
+    // Reinstall: stopped, state dir wiped, started again with nothing saved.
+    await enforcer?.stop();
+    rmSync(w.stateDir, { recursive: true, force: true });
+    enforcer = await startEnforcer(w, [], 'healthz');
+    // Before the fix it stayed at v0: the latest message and the last-per-subject consumer only offered the garbage.
+    // Its own /status (the KV still holds what the previous incarnation wrote until the first write).
+    type Local = { appliedVersion: number; appliedDigest: string; state: string; errorCode: string; reported: { appliedVersion: number } | null };
+    let local: Local | undefined;
+    await waitUntil(`v${genuine.version} applied and reported by the new process`, async () => {
+      local = (await enforcer!.getJson<Local>('/status')).body;
+      return local.appliedVersion === genuine.version && local.reported?.appliedVersion === genuine.version;
+    }, { timeoutMs: 20_000, intervalMs: 50 }).catch((err: Error) => {
+      throw new Error(`${err.message}; last /status: ${JSON.stringify(local)}`);
+    });
+    expect(local).toMatchObject({ appliedDigest: genuine.digest, state: 'applied', errorCode: '' });
+    expect(enforcer.logs().some((l) => l.msg === 'the newest message on the subject is not a genuine bundle: offering the newest genuine one instead')).toBe(true);
+    await enforcer.waitReady('readyz', 20_000);
+    const rollout = await get('/v1/rollout');
+    expect(rollout.body).toMatchObject({ desired: { version: genuine.version }, complete: true });
   });
 });

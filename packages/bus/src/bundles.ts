@@ -169,6 +169,11 @@ export interface FollowOptions {
   idleHeartbeatMs?: number;
   /** Called with each consumer event; must not throw (a throw is ignored). */
   onEvent?: (e: FollowEvent) => void;
+  /**
+   * Start after this stream sequence instead of at the subject's latest message (0, the
+   * default): for a caller that already read the latest itself and must not get it again.
+   */
+  after?: number;
 }
 
 /** Create attempts that time out before followBundles gives up (UNAVAILABLE). */
@@ -261,7 +266,7 @@ export async function* followBundles(js: JetStreamClient, cluster: string, optio
     }
   };
   const jsm = await js.jetstreamManager(false);
-  let last = 0; // stream sequence of the last bundle yielded
+  let last = Math.max(0, o.after ?? 0); // stream sequence of the last bundle yielded
   for (;;) {
     const info = await createFollowConsumer(jsm, cluster, last, signal, tell);
     if (!info) return;

@@ -89,15 +89,38 @@ export interface InvalidBundleItem {
 export type HistoryItem = BundleSummary | InvalidBundleItem;
 
 /**
+ * Codes of a message that did not verify (not a genuine bundle). Its version came from an
+ * unsigned header, so a failure "newer than desired" with one of these proves nothing
+ * (older enforcers reported such messages as failed at the header's version, e.g. 9e12).
+ */
+const VERIFICATION_CODES: ReadonlySet<string> = new Set([
+  'MALFORMED',
+  'TOO_LARGE',
+  'UNSUPPORTED_API_VERSION',
+  'BAD_DIGEST',
+  'UNKNOWN_KEY',
+  'BAD_SIGNATURE',
+  'WRONG_CLUSTER',
+  'HEADER_MISMATCH',
+]);
+
+/**
  * Classifies one node against the desired version at time `now` (ms). A failure counts
- * only when it concerns the desired version or a newer one (or no version at all, e.g. a
- * failed drift repair): a node that refused an older message but runs the desired version
- * is in sync, and one that failed on v10 while v11 (the fix) is on its way is behind.
+ * only when it concerns exactly the desired version, or no version at all (failedVersion
+ * 0, e.g. a failed drift repair), or a newer version when its code is not a verification
+ * code (a header version is unsigned): a node that refused an older message but runs the
+ * desired version is in sync, one that failed on v10 while v11 (the fix) is on its way is
+ * behind, and one that noted junk claiming v9e12 is judged by what it applied.
  */
 export function classifyNode(s: NodeStatus, desired: Rollout['desired'], now: number, silentAfterMs: number): ClassifiedNode {
   const hb = Date.parse(s.heartbeatAt);
   const age = Number.isNaN(hb) ? null : Math.max(0, (now - hb) / 1000);
-  const failureCounts = s.state === 'failed' && (!desired || s.failedVersion === 0 || s.failedVersion >= desired.version);
+  const failureCounts =
+    s.state === 'failed' &&
+    (!desired ||
+      s.failedVersion === 0 ||
+      s.failedVersion === desired.version ||
+      (s.failedVersion > desired.version && !VERIFICATION_CODES.has(s.errorCode)));
   let status: NodeRolloutStatus;
   if (age === null || age * 1000 > silentAfterMs) status = 'silent';
   else if (failureCounts) status = 'failed';

@@ -24,5 +24,17 @@ describe('classifyNode', () => {
     expect(classify({ state: 'failed', appliedVersion: 12, failedVersion: 5, errorCode: 'STALE_VERSION' })).toBe('in-sync');
     // Failed on v10; v12 (the fix) not processed yet: behind, not failed — `rollout status --watch` keeps waiting.
     expect(classify({ state: 'failed', appliedVersion: 9, failedVersion: 10, errorCode: 'NFT_SYNTAX' })).toBe('behind');
+    // A genuine failure of a newer version (the desired one's successor, not seen by the API yet) still counts.
+    expect(classify({ state: 'failed', appliedVersion: 12, failedVersion: 13, errorCode: 'NFT_SYNTAX' })).toBe('failed');
+  });
+
+  it('a message that did not verify never counts at its (unsigned) header version', () => {
+    // What an older enforcer reports for 3 junk bytes under `Natfleet-Version: 9000000000000`.
+    for (const errorCode of ['MALFORMED', 'BAD_DIGEST', 'BAD_SIGNATURE', 'UNKNOWN_KEY', 'WRONG_CLUSTER', 'HEADER_MISMATCH', 'TOO_LARGE', 'UNSUPPORTED_API_VERSION']) {
+      expect(classify({ state: 'failed', appliedVersion: 12, failedVersion: 9_000_000_000_000, errorCode })).toBe('in-sync');
+      expect(classify({ state: 'failed', appliedVersion: 11, failedVersion: 9_000_000_000_000, errorCode })).toBe('behind');
+    }
+    // Claiming exactly the desired version, it still counts: that version did not arrive intact.
+    expect(classify({ state: 'failed', appliedVersion: 11, failedVersion: 12, errorCode: 'BAD_SIGNATURE' })).toBe('failed');
   });
 });

@@ -15,11 +15,20 @@
  * A stall is logged, counted, makes /readyz fail with the reason, and starts the session
  * over at once (a new consumer from the latest bundle); the feed is ready again when a
  * bundle flows (or the new consumer has nothing to deliver).
+ *
+ * Not following is not ready either: until a session has a live consumer — before the
+ * first one, while a consumer cannot be created (JetStream unavailable, quorum lost, no
+ * stream) and after a session ends (disconnect, error) — /readyz fails with the reason.
+ *
+ * A forged or garbage newest message must not hide the genuine bundle from a node that
+ * starts (or starts over) with nothing newer: when the latest does not verify, the kept
+ * messages are walked back to the newest that does, which is offered instead (the core
+ * still keeps "newest wins" among genuine ones).
  */
-import { bundleAfter, followBundles, latestBundle, type FollowEvent, type StoredBundle } from '@natfleet/bus';
+import { bundleAfter, bundleHistory, followBundles, latestBundle, type FollowEvent, type StoredBundle } from '@natfleet/bus';
 import type { Logger, ReadinessCheck } from '@natfleet/service-kit';
 import { sleep } from '@natfleet/service-kit';
-import type { JetStreamManager } from 'nats';
+import type { JetStreamManager, NatsConnection } from 'nats';
 import type { IncomingBundle } from './enforcer.js';
 import type { EnforcerMetrics } from './metrics.js';
 import type { NatsLink } from './nats-link.js';
@@ -28,6 +37,10 @@ export interface BundleFeedOptions {
   link: NatsLink;
   cluster: string;
   offer: (msg: IncomingBundle) => void;
+  /** The message's verified version, or undefined when it is not a genuine bundle (Enforcer.genuineVersion). */
+  genuineVersion: (msg: IncomingBundle) => number | undefined;
+  /** Version of the newest verified bundle the core holds; 0 when none (Enforcer.heldVersion). */
+  heldVersion: () => number;
   /** Pause before starting over after an error (e.g. the stream does not exist yet). */
   retryMs: number;
   /** Idle heartbeat asked of the consumer, ms; two missed in a row = stalled. */
@@ -59,6 +72,8 @@ export class BundleFeed {
   private loop: Promise<void> = Promise.resolve();
   private stall: Stall | undefined;
   private consumer: { name: string; server: string } | undefined;
+  /** Why no session is live (undefined while one is): readiness fails with it. */
+  private notFollowing: { reason: string; since: Date } | undefined = { reason: 'no consumer yet', since: new Date() };
 
   constructor(private readonly o: BundleFeedOptions) {}
 
@@ -71,12 +86,14 @@ export class BundleFeed {
     await this.loop;
   }
 
-  /** For /readyz: not ok while stalled (with the reason); ok before the first session too (NATS has its own check). */
+  /** For /readyz: not ok while stalled, or while no consumer is live (before the first one too), with the reason. */
   readiness(): ReadinessCheck {
     const s = this.stall;
     if (s) return { ok: false, detail: `bundle feed stalled since ${s.since.toISOString()} (${s.reason}: ${s.detail}); re-creating the consumer` };
+    const n = this.notFollowing;
+    if (n) return { ok: false, detail: `not following bundles since ${n.since.toISOString()}: ${n.reason}` };
     const c = this.consumer;
-    return { ok: true, detail: c ? `following bundles (consumer ${c.name} on ${c.server || '?'})` : 'not following yet' };
+    return { ok: true, detail: `following bundles (consumer ${c?.name ?? '?'} on ${c?.server || '?'})` };
   }
 
   private async run(): Promise<void> {
@@ -106,17 +123,23 @@ export class BundleFeed {
       try {
         const jsm = await nc.jetstreamManager();
         const latest = await latestBundle(jsm, this.o.cluster);
+        // Set when the latest did not verify and an older genuine one was offered instead:
+        // the consumer then starts after the latest, so it cannot supersede that one.
+        let after = 0;
         if (latest) {
           delivered = latest.seq;
-          this.hand(latest, 'latest');
+          const genuine = await this.newestGenuine(nc, latest);
+          if (genuine !== latest) after = latest.seq;
+          if (genuine) this.hand(genuine, genuine === latest ? 'latest' : 'history');
         }
         if (this.o.checkIntervalMs > 0) watching = this.watch(jsm, () => delivered, session.signal, onStall);
         const onEvent = (e: FollowEvent): void => {
           if (session.signal.aborted) return;
-          if (e.type === 'consumer_created' && !latest) this.resumed('the new consumer has no bundle to deliver');
+          // Started after the latest (none, or one that does not verify): nothing will be delivered to prove it flows.
+          if (e.type === 'consumer_created' && (!latest || after > 0)) this.resumed('the new consumer has no bundle to deliver');
           this.event(e, onStall);
         };
-        const follow = { signal: session.signal, idleHeartbeatMs: this.o.heartbeatMs, onEvent };
+        const follow = { signal: session.signal, idleHeartbeatMs: this.o.heartbeatMs, onEvent, after };
         for await (const b of followBundles(nc.jetstream({ timeout: FEED_API_TIMEOUT_MS }), this.o.cluster, follow)) {
           delivered = Math.max(delivered, b.seq);
           this.hand(b, 'follow');
@@ -131,8 +154,11 @@ export class BundleFeed {
         if (text !== lastError) this.o.logger.warn({ err, retryInMs: this.o.retryMs }, 'following bundles failed: starting over');
         else this.o.logger.debug({ err }, 'following bundles still failing');
         lastError = text;
+        this.lost(`following bundles failed: ${text}`);
       } finally {
         interrupted = session.signal.aborted;
+        // A session that ended by an error already said why (above).
+        if (!this.stop.signal.aborted && !this.notFollowing) this.lost(stalled ? 'stalled: re-creating the consumer' : this.o.link.isConnected ? 'session ended: starting over' : 'disconnected from NATS');
         session.abort();
         unsubscribe();
         this.stop.signal.removeEventListener('abort', endSession);
@@ -153,6 +179,7 @@ export class BundleFeed {
     switch (e.type) {
       case 'consumer_created':
         this.consumer = { name: e.consumer, server: e.server };
+        this.notFollowing = undefined;
         log.info({ consumer: e.consumer, server: e.server }, 'following bundles');
         break;
       case 'consumer_create_timeout':
@@ -162,7 +189,9 @@ export class BundleFeed {
         onStall('heartbeats_missed', `${e.missed} idle heartbeats (every ${this.o.heartbeatMs} ms) missed from consumer ${this.consumer?.name ?? '?'} on ${this.consumer?.server || '?'}`);
         break;
       case 'consumer_lost':
-        // followBundles replaces it by itself, resuming after the last bundle delivered.
+        // followBundles replaces it by itself, resuming after the last bundle delivered;
+        // not following until the replacement exists.
+        this.lost(`consumer ${this.consumer?.name ?? '?'} lost (${e.reason})`);
         log.warn({ reason: e.reason, detail: e.detail, consumer: this.consumer?.name }, e.reason === 'stream_not_found' ? 'bundle stream not found' : 'bundle consumer lost: replacing it');
         break;
       case 'debug':
@@ -218,6 +247,40 @@ export class BundleFeed {
     else this.o.logger.warn(fields, 'bundle feed still stalled: re-creating the consumer again');
   }
 
+  /** No live consumer (any more): the newest reason, since the start of the outage. */
+  private lost(reason: string): void {
+    this.consumer = undefined;
+    this.notFollowing = { reason, since: this.notFollowing?.since ?? new Date() };
+  }
+
+  /**
+   * What to offer at session start: `latest` when it verifies; else the newest kept
+   * message that verifies, when it is newer than what the core holds; else undefined when
+   * the core holds something (nothing to offer), or `latest` when it holds nothing (the core
+   * notes it). Never throws: a failed walk is logged and gives `latest` (the next session
+   * walks again).
+   */
+  private async newestGenuine(nc: NatsConnection, latest: StoredBundle): Promise<StoredBundle | undefined> {
+    if (this.o.genuineVersion(latest) !== undefined) return latest;
+    const held = this.o.heldVersion();
+    try {
+      const history = await bundleHistory(nc.jetstream({ timeout: FEED_API_TIMEOUT_MS }), this.o.cluster);
+      for (const b of history.reverse()) {
+        if (b.seq >= latest.seq) continue;
+        const v = this.o.genuineVersion(b);
+        if (v === undefined) continue;
+        if (v <= held) break; // the core has this (or newer): nothing to offer
+        this.o.logger.warn({ latestSeq: latest.seq, latestHeaderVersion: latest.version, seq: b.seq, version: v }, 'the newest message on the subject is not a genuine bundle: offering the newest genuine one instead');
+        return b;
+      }
+      this.o.logger.warn({ latestSeq: latest.seq, latestHeaderVersion: latest.version, held }, 'the newest message on the subject is not a genuine bundle, and no kept genuine one is newer than what is held');
+      return held > 0 ? undefined : latest;
+    } catch (err) {
+      this.o.logger.warn({ err }, 'cannot read the kept bundles to look past a message that is not a genuine bundle');
+      return latest;
+    }
+  }
+
   private resumed(why: string): void {
     const s = this.stall;
     if (!s) return;
@@ -226,7 +289,7 @@ export class BundleFeed {
     this.o.logger.info({ reason: s.reason, stalledMs: Date.now() - s.since.getTime(), why }, 'bundle feed flowing again');
   }
 
-  private hand(b: StoredBundle, via: 'latest' | 'follow'): void {
+  private hand(b: StoredBundle, via: 'latest' | 'history' | 'follow'): void {
     this.o.logger.debug({ seq: b.seq, version: b.version, digest: b.digest, bytes: b.data.length, via }, 'bundle message');
     this.o.offer({ seq: b.seq, version: b.version, data: b.data });
   }

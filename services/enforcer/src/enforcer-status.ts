@@ -7,7 +7,7 @@ import type { NodeState } from '@natfleet/bus';
 
 /**
  * The last thing that went wrong and is not yet resolved, tagged by what failed:
- * `rejected` — a message refused before apply (bad signature, stale version…);
+ * `rejected` — a verified bundle refused before apply (stale version);
  * `apply` — nft or the read-back failed for the newest bundle;
  * `persist` — applied, but the fail-static copy could not be saved;
  * `drift` — the table was changed by someone else and could not be restored;
@@ -17,8 +17,23 @@ export interface Problem {
   kind: 'rejected' | 'apply' | 'persist' | 'drift' | 'restore';
   code: string;
   message: string;
-  /** Version of the bundle concerned (from the headers when it could not be decoded; 0 when unknown). */
+  /** Version of the (verified) bundle concerned; 0 when unknown. A message that does not verify is never a Problem. */
   version: number;
+}
+
+/**
+ * A message refused because it did not verify (MALFORMED, BAD_DIGEST, BAD_SIGNATURE,
+ * UNKNOWN_KEY, WRONG_CLUSTER, HEADER_MISMATCH, ...): not a genuine bundle, so not a
+ * failure of any version. Kept for /status and logs only.
+ */
+export interface UnverifiedRefusal {
+  code: string;
+  message: string;
+  /** Stream sequence of the message. */
+  seq: number;
+  /** What its unsigned header claimed (0 when absent): never trusted. */
+  headerVersion: number;
+  at: string;
 }
 
 /** The enforcer's part of the node status (the reporter adds node, labels, addresses, heartbeat). */

@@ -25,16 +25,19 @@ import { createHash } from 'node:crypto';
 import { decodeBundle, encodeBundle, type Bundle, type TrustedKeys } from '@natfleet/bundle';
 import { compareTableState, expectedTableContents, expectedTableState, isNftTimeoutError, nextGeneration, renderTransaction, type Nft, type TableState } from '@natfleet/nft';
 import type { Logger } from '@natfleet/service-kit';
-import { failureCode, failureMessage, ReadBackError, StaleBundleError, WrongClusterError } from './errors.js';
+import { failureCode, failureMessage, HeaderMismatchError, ReadBackError, StaleBundleError, WrongClusterError } from './errors.js';
 import type { EnforcerMetrics } from './metrics.js';
 import type { BundleStore } from './state-store.js';
-import { statusOf, type EnforcerStatus, type Problem, type RestoreOutcome } from './enforcer-status.js';
+import { statusOf, type EnforcerStatus, type Problem, type RestoreOutcome, type UnverifiedRefusal } from './enforcer-status.js';
 
 /** A bundle message as it arrives (from the stream or a test). */
 export interface IncomingBundle {
   /** Stream sequence: of two pending messages, the higher one wins. */
   seq: number;
-  /** Version from the message headers: unverified, used only to report a refused message. */
+  /**
+   * Version from the message headers (0 when absent): unverified, so it is never reported
+   * as a failed version; it only has to match the body (HEADER_MISMATCH otherwise).
+   */
   version: number;
   data: Uint8Array;
 }
@@ -95,6 +98,8 @@ export class Enforcer {
   private driftRepairs = 0;
   /** `<seq>:<sha256>` of the last refused message, so a re-delivery is not reported twice. */
   private lastRefused = '';
+  /** The last message that did not verify (not a genuine bundle): a note, never a failure. */
+  private unverified: UnverifiedRefusal | undefined;
   private retryAt: number | undefined;
   private retryAttempts = 0;
   private driftAt: number | undefined;
@@ -164,11 +169,41 @@ export class Enforcer {
   }
 
   /**
+   * The last message refused because it did not verify (garbage, forged, another
+   * cluster's, headers that disagree with the body), or undefined when none. Such a
+   * message says nothing about what this node should run, so it is never a failure, never
+   * makes the node unready and does not call `onChange` (a flood of junk must not become a
+   * flood of status writes); it is logged and counted in rejections_total{code}.
+   */
+  lastUnverified(): UnverifiedRefusal | undefined {
+    return this.unverified;
+  }
+
+  /**
+   * Verifies a message without touching any state: its verified version, or undefined when
+   * it would be refused as not genuine (see `lastUnverified`). For the feed, to look past a
+   * forged newest message for the newest genuine one.
+   */
+  genuineVersion(msg: IncomingBundle): number | undefined {
+    try {
+      return this.verifyMessage(msg).version;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Version of the newest verified bundle held (desired, else applied); 0 when none. */
+  heldVersion(): number {
+    return (this.desired ?? this.applied)?.bundle.version ?? 0;
+  }
+
+  /**
    * For /readyz, so monitoring sees a failing node: not ready while the node is `failed`
    * for the version it should run — the newest verified bundle is not in force (its apply
    * failed, or it was not applied yet), it is in force but not saved, the table could not
    * be restored after drift, the saved bundle was refused at start, or a bundle was refused
-   * whose version is the desired one or newer. A refused message older than the desired
+   * whose version is the desired one or newer (only verified bundles are refused that way:
+   * a message that does not verify never makes the node unready). A refused message older than the desired
    * version (a replay: STALE_VERSION) leaves the node ready: what it should enforce, it
    * does. Ready with no bundle at all yet. `detail` gives the version, code and reason.
    */
@@ -244,6 +279,13 @@ export class Enforcer {
     return bundle;
   }
 
+  /** `verify`, plus the unsigned header version (when present) must be the body's. */
+  private verifyMessage(msg: IncomingBundle): Bundle {
+    const bundle = this.verify(msg.data);
+    if (msg.version !== 0 && msg.version !== bundle.version) throw new HeaderMismatchError(msg.version, bundle.version);
+    return bundle;
+  }
+
   private async restore(): Promise<RestoreOutcome> {
     const path = this.o.store.path;
     // Nothing is applied yet, so nothing to vouch for: this is the `before` of the first
@@ -298,9 +340,9 @@ export class Enforcer {
     this.pending = undefined;
     let bundle: Bundle;
     try {
-      bundle = this.verify(msg.data);
+      bundle = this.verifyMessage(msg);
     } catch (err) {
-      this.refuse(msg, err, msg.version);
+      this.ignoreUnverified(msg, err);
       return;
     }
     const current = this.desired ?? this.applied;
@@ -320,7 +362,23 @@ export class Enforcer {
     await this.apply(this.desired, 'bundle');
   }
 
-  /** Reports a message that will not be applied (a NACK); the table is not touched. */
+  /**
+   * Notes a message that did not verify. Not a NACK of any version: its header version is
+   * unsigned (anyone who may publish can claim v9e12), so counting it as a failure would let
+   * one junk message fail every node and the rollout gate. The problem in force (if any)
+   * and the table are left alone.
+   */
+  private ignoreUnverified(msg: IncomingBundle, err: unknown): void {
+    const key = `${msg.seq}:${createHash('sha256').update(msg.data).digest('hex')}`;
+    if (key === this.lastRefused) return; // the same stream message again (resync): already reported
+    this.lastRefused = key;
+    const code = failureCode(err);
+    this.o.metrics.rejections.inc({ code });
+    this.unverified = { code, message: failureMessage(err), seq: msg.seq, headerVersion: msg.version, at: new Date().toISOString() };
+    this.log.warn({ err, code, seq: msg.seq, headerVersion: msg.version, bytes: msg.data.length, inForce: this.applied?.bundle.version ?? 0 }, 'message refused: not a genuine bundle (ignored; the node keeps its state)');
+  }
+
+  /** Reports a verified bundle that will not be applied (a NACK); the table is not touched. */
   private refuse(msg: IncomingBundle, err: unknown, version: number): void {
     const key = `${msg.seq}:${createHash('sha256').update(msg.data).digest('hex')}`;
     if (key === this.lastRefused) return; // the same stream message again (resync): already reported

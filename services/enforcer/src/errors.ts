@@ -12,6 +12,7 @@ export type EnforcerErrorCode =
   | 'CONFIG_INVALID' // a setting is missing or malformed; names the setting
   | 'STALE_VERSION' // a verified bundle not newer than what is already enforced (replay or rollback of the stream)
   | 'WRONG_CLUSTER' // a verified bundle compiled for another cluster
+  | 'HEADER_MISMATCH' // the message's Natfleet-Version header is not the signed body's version
   | 'READBACK_MISMATCH' // nft accepted the transaction but the table read back is not the one rendered
   | 'STATE_READ_FAILED' // the saved bundle cannot be read from the state dir
   | 'STATE_WRITE_FAILED'; // the applied bundle cannot be saved to the state dir (fail-static copy is stale)
@@ -59,6 +60,17 @@ export class WrongClusterError extends EnforcerError {
     readonly cluster: string,
   ) {
     super('WRONG_CLUSTER', `bundle is for cluster ${JSON.stringify(bundleCluster)}, this node is in ${JSON.stringify(cluster)}`);
+  }
+}
+
+/** A message whose unsigned Natfleet-Version header disagrees with its signed body (a re-publish with a forged header). */
+export class HeaderMismatchError extends EnforcerError {
+  override name = 'HeaderMismatchError';
+  constructor(
+    readonly headerVersion: number,
+    readonly bodyVersion: number,
+  ) {
+    super('HEADER_MISMATCH', `message header claims v${headerVersion}, its signed body is v${bodyVersion}`);
   }
 }
 

@@ -6,7 +6,7 @@
 export { Enforcer, DRIFT_DUTY_FACTOR, MAX_RETRY_FACTOR } from './enforcer.js';
 export type { EnforcerOptions, IncomingBundle } from './enforcer.js';
 export { statusOf } from './enforcer-status.js';
-export type { EnforcerStatus, Problem, RestoreOutcome } from './enforcer-status.js';
+export type { EnforcerStatus, Problem, RestoreOutcome, UnverifiedRefusal } from './enforcer-status.js';
 export { BundleStore, BUNDLE_FILE } from './state-store.js';
 export { createMetrics } from './metrics.js';
 export type { EnforcerMetrics } from './metrics.js';
@@ -29,6 +29,7 @@ export {
   ConfigError,
   StaleBundleError,
   WrongClusterError,
+  HeaderMismatchError,
   ReadBackError,
   StateFileError,
   isEnforcerError,

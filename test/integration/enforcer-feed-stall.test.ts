@@ -5,7 +5,8 @@
 // bundle left undelivered) are noticed within ~2 s, logged, counted, and the consumer is
 // re-created from the latest bundle: a bundle published right after the crash is enforced
 // within 3 s. While the consumer cannot be re-created (quorum lost), /readyz says so, for
-// as long as it lasts, and an enforcer started then is not ready either.
+// as long as it lasts, and an enforcer started then is not ready either; nor is one that
+// lost its server together with its consumer and reconnected to the survivor.
 //
 // Placement is arranged so the crash hits only the consumer: the enforcer connects to the
 // JetStream meta leader, the stream leader is moved there too, and the enforcer is
@@ -181,5 +182,35 @@ describe('enforcer: the NATS server hosting its bundle consumer crashes', () => 
     await waitUntil(`v${version} enforced`, async () => (await liveTable(w))?.comment === comment, { timeoutMs: 60_000, intervalMs: 50 });
     await enforcer!.waitReady('readyz', 30_000);
     expect(await metric(enforcer!, 'natfleet_enforcer_feed_stalled')).toBe(0);
+  }, 240_000);
+
+  it('its server and the consumer host die together (quorum lost): after reconnecting to the survivor /readyz stays 503 (not following)', async () => {
+    await w.nats.startStopped(60_000);
+    // Connected to the server that hosts its consumer (it learns the others from the cluster's gossip).
+    let host: NatsNode | undefined;
+    for (let attempt = 1; attempt <= 12 && !host; attempt++) {
+      const candidate = w.nats.nodes[attempt % w.nats.nodes.length]!;
+      await enforcer?.stop();
+      enforcer = await startEnforcer(w, ['--nats-url', candidate.url], 'readyz');
+      const c = await enforcerConsumer(enforcer);
+      if (c.server === candidate.config.name) host = candidate;
+    }
+    if (!host) throw new Error('the consumer never landed on the server the enforcer is connected to');
+    const survivor = w.nats.nodes.find((n) => n !== host)!;
+    const t0 = Date.now();
+    await Promise.all(w.nats.nodes.filter((n) => n !== survivor).map((n) => n.kill()));
+    await waitUntil('reconnected to the survivor', async () => (await enforcer!.getJson<Readyz>('/readyz')).body.checks.nats?.ok === true, { timeoutMs: 30_000, intervalMs: 100 });
+    console.info(`reconnected to ${survivor.config.name} ${Date.now() - t0} ms after the kill`);
+    // Before: 200 "following bundles (consumer … on <the dead host>)" for 20 s and more.
+    const holdUntil = Date.now() + 8_000;
+    while (Date.now() < holdUntil) {
+      const r = await enforcer!.getJson<Readyz>('/readyz');
+      expect(r.body.checks.feed?.ok, `feed check after reconnecting: ${r.body.checks.feed?.detail}`).toBe(false);
+      expect(r.status).toBe(503);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    console.info(`after reconnecting: ${(await enforcer!.getJson<Readyz>('/readyz')).body.checks.feed?.detail}`);
+    await w.nats.startStopped(60_000);
+    await enforcer!.waitReady('readyz', 60_000);
   }, 240_000);
 });

@@ -5,6 +5,7 @@
  * sequence. Payloads are opaque bytes here; decoding and verification belong to
  * @natfleet/bundle. Never logs: consumer trouble is handed to the caller as events.
  */
+import { READ_CONSUMER_IDLE_MS } from './node-status.js';
 import {
   AckPolicy,
   ConsumerDebugEvents,
@@ -129,7 +130,8 @@ export async function bundleHistory(js: JetStreamClient, cluster: string): Promi
   if (!last) return [];
   // An ordered consumer delivers from the start by default (setting DeliverPolicy.All
   // explicitly is rejected by nats.js next to its own start sequence).
-  const consumer = await js.consumers.get(BUNDLE_STREAM, { filterSubjects: bundleSubject(cluster) });
+  // One-shot: the server drops it 10 s after it goes idle (readers may not delete consumers).
+  const consumer = await js.consumers.get(BUNDLE_STREAM, { filterSubjects: bundleSubject(cluster), inactive_threshold: READ_CONSUMER_IDLE_MS });
   const out: StoredBundle[] = [];
   const messages = await consumer.consume();
   for await (const m of messages) {

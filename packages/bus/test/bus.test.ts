@@ -200,6 +200,11 @@ describe('bus against a real nats-server', () => {
     expect(consumers.length).toBeGreaterThan(0);
     // nats.js's default would be 300 s; the one-shot read asks the server to drop it after 10 s idle.
     for (const c of consumers) expect(c.config.inactive_threshold).toBeLessThanOrEqual(READ_CONSUMER_IDLE_MS * 1_000_000);
+    // The history read (API /v1/bundles, the compiler's refresh) likewise.
+    await bundleHistory(js, 'default');
+    for (const c of await jsm.consumers.list(BUNDLE_STREAM).next()) {
+      if (c.config.durable_name === undefined && c.config.deliver_policy === 'all') expect(c.config.inactive_threshold, c.name).toBeLessThanOrEqual(READ_CONSUMER_IDLE_MS * 1_000_000);
+    }
   });
 
   it('bindOnly fails clearly when the bucket does not exist', async () => {

@@ -9,6 +9,7 @@ import { parseResources, type InputFormat, type UnknownFieldPolicy } from '@natf
 import type { Registry } from 'prom-client';
 import { bearerToken, type Role, type TokenSet } from './auth.js';
 import { ApiError, RETRY_AFTER_SECONDS, toApiError } from './errors.js';
+import { flag, param, unknownFieldsOf } from './query-params.js';
 import { registerHistoryRoutes, rollbackHistoryOptions, writerName } from './history-routes.js';
 import { registerNodeRoutes } from './node-routes.js';
 import type { NodeService } from './node-service.js';
@@ -44,40 +45,6 @@ const TEXT_TYPES = ['application/json', 'application/yaml', 'application/x-yaml'
 function formatOf(req: FastifyRequest): InputFormat {
   const ct = String(req.headers['content-type'] ?? '');
   return ct.includes('json') ? 'json' : ct.includes('yaml') ? 'yaml' : 'auto';
-}
-
-/** One query parameter: a repeated one (`?dryRun=1&dryRun=0`) is ambiguous, so it is a 400. */
-function param(q: Record<string, unknown>, name: string): string | undefined {
-  const v = q[name];
-  if (v === undefined || typeof v === 'string') return v;
-  throw new ApiError('BAD_REQUEST', `query parameter ${name} must be given once`);
-}
-
-/**
- * A boolean query flag: absent = false; `true`, `1`, empty and kubectl's `All` = true;
- * `false`, `0` = false. Anything else is a 400 — a misspelt `dryRun=yes` must never
- * become a real write.
- */
-function flag(q: Record<string, unknown>, name: string): boolean {
-  const v = param(q, name);
-  if (v === undefined) return false;
-  const l = v.toLowerCase();
-  if (l === 'true' || l === '1' || l === '' || l === 'all') return true;
-  if (l === 'false' || l === '0') return false;
-  throw new ApiError('BAD_REQUEST', `${name} must be true or false (got ${JSON.stringify(v)})`);
-}
-
-/**
- * `?validate=strict|warn` (kubectl's `--validate`; `fieldValidation=Strict|Warn` is
- * accepted too). Default strict: an unknown field is a 422 and nothing is stored.
- */
-function unknownFieldsOf(q: WriteQuery): UnknownFieldPolicy {
-  const raw = param(q, 'validate') ?? param(q, 'fieldValidation');
-  if (raw === undefined || raw === '') return 'error';
-  const v = raw.toLowerCase();
-  if (v === 'strict' || v === 'true') return 'error';
-  if (v === 'warn') return 'warn';
-  throw new ApiError('BAD_REQUEST', `validate must be strict or warn (got ${JSON.stringify(raw)})`);
 }
 
 type WriteQuery = { dryRun?: string; validate?: string; fieldValidation?: string };

@@ -11,35 +11,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NATFLEET_API_VERSION, ROLLOUT_POLICY_KIND, parseResources, type UnknownFieldPolicy } from '@natfleet/model';
 import { ApiError } from './errors.js';
 import type { RolloutPolicyService } from './rollout-policy-service.js';
+import { flag, param, unknownFieldsOf } from './query-params.js';
 
 type Guard = { preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<void> };
 type Q = Record<string, unknown>;
 type Json = Record<string, unknown>;
-
-function param(q: Q, name: string): string | undefined {
-  const v = q[name];
-  if (v === undefined || typeof v === 'string') return v;
-  throw new ApiError('BAD_REQUEST', `query parameter ${name} must be given once`);
-}
-
-/** As app.ts: absent = false; true/1/""/All = true; false/0 = false; anything else 400. */
-function flag(q: Q, name: string): boolean {
-  const v = param(q, name);
-  if (v === undefined) return false;
-  const l = v.toLowerCase();
-  if (l === 'true' || l === '1' || l === '' || l === 'all') return true;
-  if (l === 'false' || l === '0') return false;
-  throw new ApiError('BAD_REQUEST', `${name} must be true or false (got ${JSON.stringify(v)})`);
-}
-
-function unknownFieldsOf(q: Q): UnknownFieldPolicy {
-  const raw = param(q, 'validate') ?? param(q, 'fieldValidation');
-  if (raw === undefined || raw === '') return 'error';
-  const v = raw.toLowerCase();
-  if (v === 'strict' || v === 'true') return 'error';
-  if (v === 'warn') return 'warn';
-  throw new ApiError('BAD_REQUEST', `validate must be strict or warn (got ${JSON.stringify(raw)})`);
-}
 
 /** The one policy in the body (JSON or YAML); its kind, when given, must be RolloutPolicy. */
 function onePolicy(req: FastifyRequest): Json {

@@ -1,6 +1,7 @@
 import { startNats, type NatsCluster } from '@natfleet/testkit';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useNatsServer } from './nats-fixture.js';
 import {
   BUNDLE_STREAM,
   bundleAfter,
@@ -29,15 +30,12 @@ const status = (node: string, over: Partial<NodeStatus> = {}): NodeStatus =>
   pendingNodeStatus(node, { cluster: 'c1', labels: { zone: 'a' }, addresses: ['192.0.2.1'], enforcerVersion: 'test', ...over });
 
 describe('bus against a real nats-server', () => {
-  let nats: NatsCluster;
+  const server = useNatsServer();
   let nc: NatsConnection;
-  beforeAll(async () => {
-    nats = await startNats();
-    nc = await connect({ servers: nats.url });
-  });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.destroy();
+  let nats: NatsCluster;
+  beforeAll(() => {
+    nc = server.nc();
+    nats = server.nats();
   });
 
   it('creates the stream once and is idempotent; updates drifted settings', async () => {

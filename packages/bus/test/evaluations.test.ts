@@ -1,24 +1,19 @@
 // Evaluation records on the bundle stream against a real nats-server: a stream made before
 // they existed gains the subject (keeping its bundles); publish with msg-id dedupe and
 // fencing; the latest per cluster; bundle readers never see them.
-import { startNats, type NatsCluster } from '@natfleet/testkit';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useNatsServer } from './nats-fixture.js';
 import { BUNDLE_STREAM, bundleHistory, ensureBundleStream, evaluatedSubject, isBusError, latestBundle, latestEvaluation, publishBundle, publishEvaluation } from '../src/index.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined): string => new TextDecoder().decode(b);
 
 describe('evaluation records', () => {
-  let nats: NatsCluster;
+  const server = useNatsServer();
   let nc: NatsConnection;
-  beforeAll(async () => {
-    nats = await startNats();
-    nc = await connect({ servers: nats.url });
-  });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.destroy();
+  beforeAll(() => {
+    nc = server.nc();
   });
 
   it('an older stream (bundles only) gains natfleet.evaluated.> and keeps its bundles', async () => {

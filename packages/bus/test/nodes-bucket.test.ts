@@ -4,21 +4,19 @@
 import { startNats, type NatsCluster } from '@natfleet/testkit';
 import { connect, headers, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useNatsServer } from './nats-fixture.js';
 import { NODES_BUCKET, NODES_STREAM, deleteNodeStatus, openNodesBucket, pendingNodeStatus, putNodeStatus, readNodeStatusSnapshot, readNodeStatuses, watchNodeStatuses, type NodeStatusEvent } from '../src/index.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const DOTTED = 'ip-10-0-0-5.ec2.internal';
 
 describe('natfleet-nodes bucket', () => {
-  let nats: NatsCluster;
+  const server = useNatsServer();
   let nc: NatsConnection;
-  beforeAll(async () => {
-    nats = await startNats();
-    nc = await connect({ servers: nats.url });
-  });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.destroy();
+  let nats: NatsCluster;
+  beforeAll(() => {
+    nc = server.nc();
+    nats = server.nats();
   });
 
   const rollup = (key: string, how: 'all' | 'sub'): Promise<unknown> => {

@@ -5,7 +5,6 @@
 // memory test runs the real natfleet-api process and reads its peak RSS from /proc.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ResourceService, RolloutService, TokenSet, buildApp } from '@natfleet/api';
 import { ensureBundleStream, openNodesBucket } from '@natfleet/bus';
 import { EtcdStore } from '@natfleet/store';
 import { ServiceProcess, freePort, makeTempDir, removeDir, startEtcd, startNats, type EtcdCluster, type NatsCluster } from '@natfleet/testkit';
@@ -13,9 +12,8 @@ import { Etcd3 } from 'etcd3';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { connect, type NatsConnection } from 'nats';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApi } from './api-harness.js';
 import { stringify as toYaml } from 'yaml';
 
 const WRITE = 'robust-write-token-0123456789';
@@ -49,16 +47,9 @@ describe('API robustness against real etcd and NATS', () => {
     nc = await connect({ servers: nats.url });
     await ensureBundleStream(await nc.jetstreamManager());
     await openNodesBucket(nc.jetstream());
-    store = new EtcdStore(client);
-    app = await buildApp({
-      resources: new ResourceService(store),
-      rollout: new RolloutService({ js: nc.jetstream(), jsm: await nc.jetstreamManager(), store, cluster: 'default', silentAfterMs: 30_000 }),
-      tokens: TokenSet.parse(`${WRITE} write\n`),
-      registry: new Registry(),
-      readiness: () => ({}),
-      logger: pino({ level: 'silent' }),
-      bodyLimit: 1024 * 1024, // the default of natfleet-api
-    });
+    const api = await buildTestApi({ etcd: client, js: nc.jetstream(), jsm: await nc.jetstreamManager(), cluster: 'default', tokens: `${WRITE} write\n` });
+    app = api.app;
+    store = api.store;
     // Something to lose: a rollback to version 1 would delete it.
     const seeded = await call({ method: 'POST', url: '/v1/ippools', body: pool('seed', { cidr: '172.31.0.0/16' }) });
     expect(seeded.status).toBe(201);

@@ -27,3 +27,5 @@ export { EVALUATION_KIND, MAX_EVALUATION_BYTES, decodeEvaluation, encodeEvaluati
 export type { Evaluation, EvaluationBody } from './evaluation.js';
 export { generateSigningKeyPair, keyIdOf, loadSigningKey, loadTrustedKeys, signDigest, verifyDigest } from './signing.js';
 export type { SigningKey, TrustedKeys } from './signing.js';
+export { ADMISSION_KIND, MAX_ADMISSION_BYTES, admissionTarget, decodeAdmission, encodeAdmission, sealAdmission } from './admission.js';
+export type { Admission, AdmissionBody, AdmissionHealth, AdmissionHealthCommand, AdmissionPhase, AdmissionRef, AdmissionTarget, AdmittedWaveRef } from './admission.js';

@@ -17,6 +17,15 @@ export const NODES_BUCKET = 'natfleet-nodes';
  */
 export const EVALUATED_SUBJECT_PREFIX = 'natfleet.evaluated';
 
+/**
+ * Subjects `natfleet.admission.<cluster>` in the bundle stream: the rollout controller's
+ * signed admissions (DESIGN.md §10, @natfleet/bundle admission.ts), one message per change
+ * of the admitted set. Enforcers read the newest with a stored-message get when they
+ * (re)connect and receive new ones on a plain subscription (a JetStream publish is also
+ * delivered to core subscribers): no consumer per node.
+ */
+export const ADMISSION_SUBJECT_PREFIX = 'natfleet.admission';
+
 /** Headers on every published bundle, so readers can index without decoding the body. */
 export const HDR_VERSION = 'Natfleet-Version';
 export const HDR_DIGEST = 'Natfleet-Digest';
@@ -35,6 +44,12 @@ export function bundleSubject(cluster: string): string {
 export function evaluatedSubject(cluster: string): string {
   if (!CLUSTER_RE.test(cluster)) throw new RangeError(`cluster name ${JSON.stringify(cluster)} must match ${CLUSTER_RE}`);
   return `${EVALUATED_SUBJECT_PREFIX}.${cluster}`;
+}
+
+/** `natfleet.admission.<cluster>`. Throws RangeError for a cluster name that is not a single subject token. */
+export function admissionSubject(cluster: string): string {
+  if (!CLUSTER_RE.test(cluster)) throw new RangeError(`cluster name ${JSON.stringify(cluster)} must match ${CLUSTER_RE}`);
+  return `${ADMISSION_SUBJECT_PREFIX}.${cluster}`;
 }
 
 export type NodeState = 'applied' | 'failed' | 'pending';
@@ -60,6 +75,29 @@ export interface NodeStatus {
   driftRepairs: number;
   enforcerVersion: string;
   heartbeatAt: string;
+  /** Post-apply health checks of the applied version (staged rollouts); absent from enforcers that predate them. */
+  health?: NodeHealth;
+  /** The newest verified admission the enforcer acted on (its stateRevision); 0 = none. */
+  admissionRevision?: number;
+}
+
+/**
+ * The outcome of an enforcer's post-apply health checks (its own, and the RolloutPolicy's
+ * when admitted as a candidate) for the version it applied. A failed check is reported like
+ * a NACK, with its own code and the check's output, and fails the rollout's gate.
+ */
+export interface NodeHealth {
+  /** The applied version the checks ran against. */
+  version: number;
+  /** `none`: no check configured. `running`: checks or the conntrack watch still going. */
+  result: 'none' | 'running' | 'passed' | 'failed';
+  /** When failed: HEALTH_CHECK_FAILED, HEALTH_CHECK_TIMEOUT, CONNTRACK_INSERT_FAILED, CONNTRACK_DROP; else ''. */
+  code: string;
+  /** Name of the failed check ('' otherwise). */
+  check: string;
+  /** The failed check's output (stdout+stderr, last 2 KiB) or the counter deltas; '' otherwise. */
+  output: string;
+  checkedAt: string;
 }
 
 /**

@@ -3,6 +3,7 @@
  * bundle publish/read/follow, node status. Libraries never log; errors are BusError.
  */
 export {
+  ADMISSION_SUBJECT_PREFIX,
   BUNDLE_STREAM,
   BUNDLE_SUBJECT_PREFIX,
   EVALUATED_SUBJECT_PREFIX,
@@ -11,12 +12,13 @@ export {
   HDR_DIGEST,
   HDR_VERSION,
   NODE_NAME_RE,
+  admissionSubject,
   bundleSubject,
   evaluatedSubject,
   inboxPrefix,
   nodeStatusSubject,
 } from './contracts.js';
-export type { NodeState, NodeStatus } from './contracts.js';
+export type { NodeHealth, NodeState, NodeStatus } from './contracts.js';
 export { BusError, isBusError } from './errors.js';
 export type { BusErrorCode } from './errors.js';
 export { NODES_STREAM, bundleStreamConfig, ensureBundleStream, nodesBucketStreamConfig, openNodesBucket } from './setup.js';
@@ -27,3 +29,5 @@ export { latestEvaluation, publishEvaluation } from './evaluations.js';
 export type { PublishEvaluationInput, StoredEvaluation } from './evaluations.js';
 export { MonotonicNodeStatuses, READ_CONSUMER_IDLE_MS, decodeNodeStatus, deleteNodeStatus, pendingNodeStatus, putNodeStatus, readNodeStatusSnapshot, readNodeStatuses, watchNodeStatuses } from './node-status.js';
 export type { NodeStatusEvent, NodeStatusSnapshot } from './node-status.js';
+export { latestAdmission, publishAdmission, subscribeAdmissions } from './admissions.js';
+export type { PublishAdmissionInput, StoredAdmission } from './admissions.js';

@@ -6,7 +6,7 @@
 import { DeliverPolicy, type JetStreamClient, type KV } from 'nats';
 import { NODES_BUCKET } from './contracts.js';
 import { BusError } from './errors.js';
-import { NODE_NAME_RE, type NodeStatus } from './contracts.js';
+import { NODE_NAME_RE, type NodeHealth, type NodeStatus } from './contracts.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -84,10 +84,23 @@ export function decodeNodeStatus(bytes: Uint8Array): NodeStatus | undefined {
       driftRepairs: Number(v.driftRepairs) || 0,
       enforcerVersion: typeof v.enforcerVersion === 'string' ? v.enforcerVersion : '',
       heartbeatAt: typeof v.heartbeatAt === 'string' ? v.heartbeatAt : '',
+      ...(decodeHealth(v.health) ? { health: decodeHealth(v.health)! } : {}),
+      ...(Number(v.admissionRevision) > 0 ? { admissionRevision: Number(v.admissionRevision) } : {}),
     };
   } catch {
     return undefined;
   }
+}
+
+const HEALTH_RESULTS: readonly NodeHealth['result'][] = ['none', 'running', 'passed', 'failed'];
+
+/** A NodeHealth from a decoded value, or undefined when absent or malformed. */
+function decodeHealth(v: unknown): NodeHealth | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const h = v as Partial<NodeHealth>;
+  if (!HEALTH_RESULTS.includes(h.result as NodeHealth['result'])) return undefined;
+  const str = (x: unknown): string => (typeof x === 'string' ? x : '');
+  return { version: Number(h.version) || 0, result: h.result!, code: str(h.code), check: str(h.check), output: str(h.output), checkedAt: str(h.checkedAt) };
 }
 
 /** How long the server keeps a one-shot read consumer once it is idle (ms). */

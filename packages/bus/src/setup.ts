@@ -5,7 +5,7 @@
  * all` on that write would otherwise erase every node's status.
  */
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type KV, type StreamConfig } from 'nats';
-import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, EVALUATED_SUBJECT_PREFIX, NODES_BUCKET } from './contracts.js';
+import { ADMISSION_SUBJECT_PREFIX, BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, EVALUATED_SUBJECT_PREFIX, NODES_BUCKET } from './contracts.js';
 import { BusError } from './errors.js';
 
 export interface StreamOptions {
@@ -25,8 +25,8 @@ const ms = (n: number): number => n * 1_000_000; // nanoseconds
 export function bundleStreamConfig(o: StreamOptions = {}): Partial<StreamConfig> & { name: string; subjects: string[] } {
   return {
     name: BUNDLE_STREAM,
-    // Bundles, and the compiler's evaluation records (contracts.ts EVALUATED_SUBJECT_PREFIX).
-    subjects: [`${BUNDLE_SUBJECT_PREFIX}.>`, `${EVALUATED_SUBJECT_PREFIX}.>`],
+    // Bundles, the compiler's evaluation records and rollout admissions (contracts.ts).
+    subjects: [`${BUNDLE_SUBJECT_PREFIX}.>`, `${EVALUATED_SUBJECT_PREFIX}.>`, `${ADMISSION_SUBJECT_PREFIX}.>`],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,

@@ -20,7 +20,7 @@
  * Passwords are `$NATFLEET_<USER>_PASSWORD` environment references (nats-server expands
  * `$VAR` in its config), so the file itself holds no secret. Never logs.
  */
-import { BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, EVALUATED_SUBJECT_PREFIX, NODES_BUCKET, NODES_STREAM, inboxPrefix, nodeStatusSubject } from '@natfleet/bus';
+import { ADMISSION_SUBJECT_PREFIX, BUNDLE_STREAM, BUNDLE_SUBJECT_PREFIX, EVALUATED_SUBJECT_PREFIX, NODES_BUCKET, NODES_STREAM, inboxPrefix, nodeStatusSubject } from '@natfleet/bus';
 
 const JS = '$JS.API';
 
@@ -59,6 +59,8 @@ export function compilerPermissions(user = 'compiler'): Permissions {
       `${BUNDLE_SUBJECT_PREFIX}.>`,
       // The newest etcd revision evaluated (DESIGN.md §9), read by the API with the bundles.
       `${EVALUATED_SUBJECT_PREFIX}.>`,
+      // Rollout admissions (DESIGN.md §10), signed: only the compiler may publish them.
+      `${ADMISSION_SUBJECT_PREFIX}.>`,
       // openNodesBucket: creates the bucket, or turns rollups off on an existing one.
       `${JS}.STREAM.CREATE.${NODES_STREAM}`,
       `${JS}.STREAM.UPDATE.${NODES_STREAM}`,
@@ -88,7 +90,9 @@ export function enforcerPermissions(node: string, user = enforcerUser(node)): Pe
       `${JS}.STREAM.INFO.${NODES_STREAM}`,
       nodeStatusSubject(node),
     ],
-    subscribe: inbox(user),
+    // New admissions arrive on a plain subscription (no consumer per node); the newest is
+    // read with a stored-message get (readStream) after every (re)connect.
+    subscribe: [...inbox(user), `${ADMISSION_SUBJECT_PREFIX}.>`],
   };
 }
 

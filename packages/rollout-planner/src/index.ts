@@ -1,7 +1,7 @@
 /**
  * @natfleet/rollout-planner — the rollout controller's pure planner (DESIGN.md §10):
  * (policy, fleet, state, gate observations, operator commands, now) → next state,
- * admission, events. No I/O, no clocks, no randomness; not wired into any service yet.
+ * admission, events. No I/O, no clocks, no randomness. Also the etcd records the controller keeps (records.ts).
  */
 export { plan, admissionOf, validatePolicy, sameRef } from './planner.js';
 export { planWaves, pickWave, nodeRank, remainingNodes } from './membership.js';
@@ -29,3 +29,14 @@ export type {
   VersionRef,
   WaveSpec,
 } from './types.js';
+export {
+  ROLLOUT_COMMAND_TYPES,
+  decodeCommandRecord,
+  decodeOutcomeRecord,
+  decodeStateRecord,
+  rolloutCommandKeyPrefix,
+  rolloutOutcomeKey,
+  rolloutOutcomeKeyPrefix,
+  rolloutStateKey,
+} from './records.js';
+export type { NodeGateResult, RolloutCommandRecord, RolloutCommandType, RolloutEventRecord, RolloutOutcome, RolloutOutcomeRecord, RolloutStateRecord } from './records.js';

@@ -44,9 +44,16 @@ program
       console.error('natfleet-local: NATFLEET_NODES must be a whole number from 1 to 8');
       process.exit(1);
     }
+    const compilers = Number(process.env.NATFLEET_COMPILERS ?? '1');
+    if (compilers !== 1 && compilers !== 2) {
+      console.error('natfleet-local: NATFLEET_COMPILERS must be 1 or 2 (2 = an active/standby pair)');
+      process.exit(1);
+    }
     const stack = new LocalStack({
       stateDir,
       nodes,
+      compilers,
+      healthChecks: (process.env.NATFLEET_LOCAL_HEALTH_CHECKS ?? 'true') !== 'false',
       poolCidr: process.env.NATFLEET_IPV4POOL_CIDR ?? '192.168.0.0/16',
       poolNatOutgoing: (process.env.NATFLEET_IPV4POOL_NAT_OUTGOING ?? 'true') !== 'false',
       cluster: process.env.NATFLEET_CLUSTER ?? 'default',

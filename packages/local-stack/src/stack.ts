@@ -21,6 +21,10 @@ export interface StackOptions {
   poolCidr: string;
   poolNatOutgoing: boolean;
   cluster: string;
+  /** 1, or 2 for an active/standby pair of compilers (leader election in etcd). Default 1. */
+  compilers?: number;
+  /** Run each node's egress probe as the enforcer's post-apply health check. Default true. */
+  healthChecks?: boolean;
   log: (line: string) => void;
 }
 
@@ -31,13 +35,24 @@ const portFree = (port: number): Promise<boolean> =>
     s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 
-async function choosePorts(prev: StackPorts | undefined, nodes: number): Promise<StackPorts> {
-  if (prev && prev.enforcerOps.length === nodes) {
-    const all = [prev.etcdClient, prev.etcdPeer, prev.nats, prev.natsMonitor, prev.api, prev.compilerOps, ...prev.enforcerOps];
+async function choosePorts(prev: StackPorts | undefined, nodes: number, compilers: number): Promise<StackPorts> {
+  if (prev && prev.enforcerOps.length === nodes && (prev.standbyCompilerOps !== undefined) === compilers > 1) {
+    const all = [prev.etcdClient, prev.etcdPeer, prev.nats, prev.natsMonitor, prev.api, prev.compilerOps, ...(prev.standbyCompilerOps !== undefined ? [prev.standbyCompilerOps] : []), ...prev.enforcerOps];
     if ((await Promise.all(all.map(portFree))).every(Boolean)) return prev; // same URLs as last time
   }
-  const p = await freePorts(6 + nodes);
-  return { etcdClient: p[0]!, etcdPeer: p[1]!, nats: p[2]!, natsMonitor: p[3]!, api: p[4]!, compilerOps: p[5]!, enforcerOps: p.slice(6) };
+  const p = await freePorts(7 + nodes);
+  return { etcdClient: p[0]!, etcdPeer: p[1]!, nats: p[2]!, natsMonitor: p[3]!, api: p[4]!, compilerOps: p[5]!, ...(compilers > 1 ? { standbyCompilerOps: p[6]! } : {}), enforcerOps: p.slice(7) };
+}
+
+/** Where the built egress probe lives (the local stack's post-apply health check, egress-probe.ts). */
+const EGRESS_PROBE = join(REPO_ROOT, 'packages/local-stack/dist/egress-probe.js');
+
+/**
+ * NATFLEET_HEALTH_CHECKS for a simulated node: one real TCP probe from its pod namespace to
+ * the external host, healthy only when the host saw the node's address (egress-probe.ts).
+ */
+export function egressHealthChecks(n: Pick<NodeRecord, 'podNetns' | 'extAddress' | 'peerPort' | 'nodeAddress'>, node: string = process.execPath): string {
+  return JSON.stringify([{ name: 'egress', command: ['ip', 'netns', 'exec', n.podNetns, node, EGRESS_PROBE, n.extAddress, String(n.peerPort), n.nodeAddress, '2000'], timeout: '5s' }]);
 }
 
 /** Pod subnet i (1-based) inside the pool: the i-th /24 of an IPv4 pool of /22 or larger. */
@@ -75,9 +90,10 @@ export class LocalStack {
     const { o, state } = this;
     for (const bin of ['etcd', 'nats-server', 'nft', 'ip']) requireBinary(bin);
     const prev = state.readRecord();
-    const ports = await choosePorts(prev?.ports, o.nodes);
+    const compilers = o.compilers ?? 1;
+    const ports = await choosePorts(prev?.ports, o.nodes, compilers);
     const nodeNames = Array.from({ length: o.nodes }, (_, i) => `node-${i + 1}`);
-    this.record = { supervisorPid: process.pid, startedAt: new Date().toISOString(), state: 'starting', ports, nodes: [], pids: [] };
+    this.record = { supervisorPid: process.pid, startedAt: new Date().toISOString(), state: 'starting', ports, nodes: [], pids: [], services: [] };
     state.writeRecord(this.record);
     try {
       await this.startServers(ports, nodeNames);
@@ -86,7 +102,10 @@ export class LocalStack {
       const natsUrl = `nats://127.0.0.1:${ports.nats}`;
       const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
       const common = { NATFLEET_NATS_URL: natsUrl, NATFLEET_ETCD_ENDPOINTS: etcdUrl, NATFLEET_CLUSTER: o.cluster, NATFLEET_LOG_LEVEL: 'warn' };
-      this.startService('compiler', [], { ...common, NATFLEET_NATS_USER: 'compiler', NATFLEET_NATS_PASSWORD: secrets.passwords.compiler!, NATFLEET_SIGNING_KEY_FILE: keys.privateKeyFile, NATFLEET_OPS_PORT: String(ports.compilerOps), NATFLEET_REPLICA_ID: 'local-1' });
+      const compilerEnv = { ...common, NATFLEET_NATS_USER: 'compiler', NATFLEET_NATS_PASSWORD: secrets.passwords.compiler!, NATFLEET_SIGNING_KEY_FILE: keys.privateKeyFile };
+      this.startService('compiler', [], { ...compilerEnv, NATFLEET_OPS_PORT: String(ports.compilerOps), NATFLEET_REPLICA_ID: 'local-1' }, 'compiler-1');
+      // A standby (same key and NATS user): takes over from etcd's election when the leader dies.
+      if (ports.standbyCompilerOps !== undefined) this.startService('compiler', [], { ...compilerEnv, NATFLEET_OPS_PORT: String(ports.standbyCompilerOps), NATFLEET_REPLICA_ID: 'local-2' }, 'compiler-2');
       this.startService('api', [], { ...common, NATFLEET_NATS_USER: 'api', NATFLEET_NATS_PASSWORD: secrets.passwords.api!, NATFLEET_API_TOKEN_FILE: state.path('api-tokens'), NATFLEET_API_PORT: String(ports.api), NATFLEET_TRUSTED_KEYS_FILE: keys.publicKeyFile });
       const apiUrl = `http://127.0.0.1:${ports.api}`;
       await waitUntil('compiler /healthz', () => ok(`http://127.0.0.1:${ports.compilerOps}/healthz`), { timeoutMs: 30_000, intervalMs: 100 });
@@ -107,6 +126,7 @@ export class LocalStack {
         this.track(`peer-${name}`, server);
         this.startService(`enforcer`, ['run'], {
           ...common,
+          ...(o.healthChecks !== false ? { NATFLEET_HEALTH_CHECKS: egressHealthChecks(rec) } : {}),
           NATFLEET_NODE_NAME: name,
           NATFLEET_NETNS: topo.node.name,
           NATFLEET_ADDRESSES: topo.nodeExternal.v4,
@@ -165,7 +185,9 @@ export class LocalStack {
   private startService(name: 'compiler' | 'api' | 'enforcer', args: string[], env: Record<string, string>, label: string = name): void {
     const proc = new ManagedProcess(process.execPath, [serviceEntry(name), ...args], { env: childEnv(process.env, env), keepLines: 500 });
     proc.child.stdout?.on('data', () => undefined);
-    this.track(label === name ? name : `enforcer ${label}`, proc);
+    const service = name === 'enforcer' ? `enforcer ${label}` : label;
+    if (this.record && proc.pid) this.record.services = [...(this.record.services ?? []), { name: service, pid: proc.pid }];
+    this.track(service, proc);
     void proc.exited.then((e) => {
       if (this.record?.state === 'running') this.o.log(`natfleet-local: ${label} exited (${e.code ?? e.signal}); last output:\n${proc.tail(15)}`);
     });
@@ -190,7 +212,7 @@ export class LocalStack {
       `  etcd        ${etcdUrl}          (etcdctl --endpoints ${etcdUrl} get --prefix /calico/resources/v3/projectcalico.org)`,
       `  NATS        ${natsUrl}          (monitoring http://127.0.0.1:${r.ports.natsMonitor}/jsz)`,
       `  API         ${apiUrl}           (OpenAPI at ${apiUrl}/openapi.json)`,
-      `  compiler    http://127.0.0.1:${r.ports.compilerOps}/metrics`,
+      `  compiler    http://127.0.0.1:${r.ports.compilerOps}/metrics${r.ports.standbyCompilerOps !== undefined ? ` (standby: http://127.0.0.1:${r.ports.standbyCompilerOps}/metrics)` : ''}`,
       ...r.nodes.map((n, i) => `  ${n.name.padEnd(10)}  pod ${n.podAddress} (netns ${n.podNetns}) → node ${n.nodeAddress} (netns ${n.nodeNetns}) → ext ${n.extAddress}:${n.peerPort}; enforcer http://127.0.0.1:${r.ports.enforcerOps[i]}/metrics`),
       `  state       ${this.state.dir}   (natctl config: ${natctlConfig})`,
       '',

@@ -15,6 +15,8 @@ export interface StackPorts {
   natsMonitor: number;
   api: number;
   compilerOps: number;
+  /** The standby compiler's ops port, when the stack runs two (NATFLEET_COMPILERS=2). */
+  standbyCompilerOps?: number;
   enforcerOps: number[];
 }
 
@@ -37,6 +39,8 @@ export interface StackRecord {
   nodes: NodeRecord[];
   /** Every child PID the supervisor started (for `stop` to verify nothing is left). */
   pids: number[];
+  /** Each daemon's name (`compiler-1`, `compiler-2`, `api`, `enforcer node-1`, …) and PID, newest start last. */
+  services?: { name: string; pid: number }[];
 }
 
 export interface Secrets {

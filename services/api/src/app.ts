@@ -19,6 +19,9 @@ import type { RolloutService } from './rollout-service.js';
 import { registerVersionRoute } from './version-route.js';
 import { registerRolloutPolicyRoutes } from './rollout-policy-routes.js';
 import { RolloutPolicyService } from './rollout-policy-service.js';
+import { RolloutControlService, type WrittenCommand } from './rollout-control-service.js';
+import { registerRolloutRoutes } from './rollout-control-routes.js';
+import type { WriteResult } from './resource-service.js';
 import type { Readiness } from '@natfleet/service-kit';
 import type { Logger } from 'pino';
 
@@ -29,6 +32,8 @@ export interface AppDeps {
   nodes?: NodeService;
   /** RolloutPolicies (stored and validated only); default: natfleet's default prefix in the resources' etcd. */
   rolloutPolicies?: RolloutPolicyService;
+  /** Staged-rollout records and operator commands; default: under the RolloutPolicies' natfleet prefix in the resources' etcd. */
+  rolloutControl?: RolloutControlService;
   tokens: TokenSet;
   registry: Registry;
   readiness: () => Readiness;
@@ -36,6 +41,9 @@ export interface AppDeps {
   /** Largest accepted request body, bytes. */
   bodyLimit: number;
 }
+
+/** What `?immediate=true` did: the command written, or why none was. */
+export type ImmediateResult = ({ written: true } & WrittenCommand) | { written: false; reason: string };
 
 // A Map, not an object literal: `/v1/constructor` or `/v1/__proto__` must not find
 // Object.prototype's members.
@@ -47,7 +55,7 @@ function formatOf(req: FastifyRequest): InputFormat {
   return ct.includes('json') ? 'json' : ct.includes('yaml') ? 'yaml' : 'auto';
 }
 
-type WriteQuery = { dryRun?: string; validate?: string; fieldValidation?: string };
+type WriteQuery = { dryRun?: string; validate?: string; fieldValidation?: string; immediate?: string };
 const writeOptions = (q: WriteQuery): { dryRun: boolean; unknownFields: UnknownFieldPolicy } => ({ dryRun: flag(q, 'dryRun'), unknownFields: unknownFieldsOf(q) });
 
 function bodyText(req: FastifyRequest): string {
@@ -119,6 +127,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const write = { preHandler: guard('write') };
   /** Who a write is recorded as (natctl history's CHANGE column): the token's name. */
   const by = (req: FastifyRequest): string => writerName(deps.tokens, req);
+  const policies = deps.rolloutPolicies ?? new RolloutPolicyService(deps.resources.store);
+  const control = deps.rolloutControl ?? new RolloutControlService(deps.resources.store, policies.prefix);
+  /**
+   * `?immediate=true` on a write: once it committed, an `immediate` command carrying its
+   * revision, so the candidate carrying it skips the waves (it cannot be in the same
+   * transaction: the command must name the revision that transaction gets). Only a write
+   * that changes the enforced NAT sets gets one: any other makes no bundle, and a command
+   * waiting for one would skip the waves of some later, unrelated write.
+   */
+  const withImmediate = async (req: FastifyRequest<{ Querystring: WriteQuery }>, writeIt: () => Promise<WriteResult>): Promise<WriteResult & { immediate?: ImmediateResult }> => {
+    // Parsed before writing: a misspelt flag must refuse the write, not follow it.
+    const immediate = flag(req.query, 'immediate');
+    const r = await writeIt();
+    if (!immediate) return r;
+    if (r.dryRun) return { ...r, immediate: { written: false, reason: 'dry run: no command written' } };
+    if (!r.changes.some((c) => c.action !== 'unchanged') || !r.nat.changed) {
+      return { ...r, immediate: { written: false, reason: 'no NAT change: no bundle will carry this write, so no immediate command was written' } };
+    }
+    try {
+      return { ...r, immediate: { written: true, ...(await control.immediate(r.revision, by(req))) } };
+    } catch (err) {
+      throw new ApiError('UNAVAILABLE', `the write committed at revision ${r.revision}, but its immediate command was not written (${(err as Error).message}): the change rolls out through the waves; run natctl rollout promote to skip their bakes`, undefined, { cause: err });
+    }
+  };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -153,7 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const kind = kindOf(req.params.plural);
     const items = bodyResources(req);
     for (const it of items) (it.object as Record<string, unknown>).kind = sameKind(it.object.kind, kind);
-    const r = await deps.resources.write('create', items, { ...writeOptions(req.query), by: by(req) });
+    const r = await withImmediate(req, () => deps.resources.write('create', items, { ...writeOptions(req.query), by: by(req) }));
     return reply.code(r.dryRun ? 200 : 201).send(r);
   });
   app.put<{ Params: { plural: string; name: string }; Querystring: WriteQuery }>('/v1/:plural/:name', write, async (req) => {
@@ -169,7 +201,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (m.name !== undefined && m.name !== req.params.name) throw new ApiError('BAD_REQUEST', `metadata.name ${JSON.stringify(m.name)} does not match the URL name "${req.params.name}"`);
       obj.metadata = { ...m, name: req.params.name };
     }
-    return deps.resources.write('replace', items, { ...writeOptions(req.query), by: by(req) });
+    return withImmediate(req, () => deps.resources.write('replace', items, { ...writeOptions(req.query), by: by(req) }));
   });
   app.delete<{ Params: { plural: string; name: string }; Querystring: { dryRun?: string; resourceVersion?: string } }>('/v1/:plural/:name', write, async (req) => {
     const kind = kindOf(req.params.plural);
@@ -181,7 +213,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post<{ Querystring: WriteQuery & { mode?: string } }>('/v1/resources', write, async (req) => {
     const mode = (param(req.query, 'mode') ?? 'apply') as WriteMode;
     if (!['apply', 'create', 'replace'].includes(mode)) throw new ApiError('BAD_REQUEST', 'mode must be apply, create or replace');
-    return deps.resources.write(mode, bodyResources(req), { ...writeOptions(req.query), by: by(req) });
+    return withImmediate(req, () => deps.resources.write(mode, bodyResources(req), { ...writeOptions(req.query), by: by(req) }));
   });
   app.post<{ Querystring: { dryRun?: string } }>('/v1/resources/delete', write, async (req) => {
     // Every field a delete names must be a string: String() of an array or object would
@@ -216,8 +248,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return deps.rollout.resourceStatus(kind, items);
   });
   if (deps.nodes) registerNodeRoutes(app, deps.nodes, { read, write });
-  registerRolloutPolicyRoutes(app, deps.rolloutPolicies ?? new RolloutPolicyService(deps.resources.store), { read, write });
-  app.get('/v1/rollout', read, async () => deps.rollout.rollout());
+  registerRolloutPolicyRoutes(app, policies, { read, write });
+  registerRolloutRoutes(app, { rollout: deps.rollout, control, by }, { read, write });
   registerVersionRoute(app, deps.rollout.cluster, read);
   app.get('/v1/bundles', read, async () => ({ items: await deps.rollout.history() }));
   app.get<{ Params: { version: string } }>('/v1/bundles/:version', read, async (req) => {
@@ -233,7 +265,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const version = versionOf(b, 'explain', 0);
     return deps.rollout.explain({ src: b.src as string, dst: b.dst as string, ...(typeof b.node === 'string' ? { node: b.node } : {}), ...(version !== undefined ? { version } : {}) });
   });
-  const history = registerHistoryRoutes(app, deps, read);
+  const history = registerHistoryRoutes(app, { ...deps, control }, read);
   app.post<{ Querystring: { dryRun?: string; force?: string } }>('/v1/rollback', write, async (req) => {
     const b = jsonBody(req);
     const v = versionOf(b, 'rollback', 1);

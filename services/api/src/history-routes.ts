@@ -10,6 +10,7 @@ import { ApiError } from './errors.js';
 import { HistoryService } from './history-service.js';
 import type { ResourceService } from './resource-service.js';
 import type { RolloutService } from './rollout-service.js';
+import type { RolloutControlService } from './rollout-control-service.js';
 
 type Guard = { preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<void> };
 
@@ -35,8 +36,8 @@ export function rollbackHistoryOptions(b: Record<string, unknown>): { force?: bo
 }
 
 /** Registers the history views; returns the service, which also performs rollbacks. */
-export function registerHistoryRoutes(app: FastifyInstance, deps: { resources: ResourceService; rollout: RolloutService }, read: Guard): HistoryService {
-  const history = new HistoryService(deps.resources, deps.rollout);
+export function registerHistoryRoutes(app: FastifyInstance, deps: { resources: ResourceService; rollout: RolloutService; control?: RolloutControlService }, read: Guard): HistoryService {
+  const history = new HistoryService(deps.resources, deps.rollout, deps.control);
   app.get('/v1/history', read, async () => ({ items: await history.list() }));
   app.get<{ Params: { version: string } }>('/v1/history/:version', read, async (req) => {
     // Digits only, as /v1/bundles/{version}.

@@ -6,8 +6,10 @@
  * its warnings. Rollback goes only to a version in history (NOT_FOUND otherwise, nothing
  * written) unless forced, in which case the number is an etcd revision as before; with
  * `previewRevision` it refuses (CONFLICT) when pools or NAT config changed since the
- * preview the operator confirmed. Reads the stream through RolloutService and etcd
- * through the store; writes only through ResourceService.rollback.
+ * preview the operator confirmed. Each valid bundle also carries `rollout`: how its staged
+ * rollout went, from the controller's outcome records (rollout-control-service.ts). Reads
+ * the stream through RolloutService and etcd through the store; writes only through
+ * ResourceService.rollback.
  */
 import type { BundleBody, BundleWarning } from '@natfleet/bundle';
 import { canonicalJson } from '@natfleet/bundle';
@@ -18,11 +20,67 @@ import { ApiError } from './errors.js';
 import { diffBodies, type NatDiff } from './nat-diff.js';
 import type { ResourceService, WriteResult } from './resource-service.js';
 import type { BundleSummary, HistoryItem, RolloutService } from './rollout-service.js';
+import { RolloutControlService } from './rollout-control-service.js';
 import { attributeChanges, type VersionChange } from './version-changes.js';
+import type { GateFailure, Phase, RolloutOutcome, RolloutOutcomeRecord, RolloutStateRecord } from '@natfleet/rollout-planner';
 import { auditTrail } from './write-audit.js';
 
-/** A history row: the stream item and, for a valid bundle, its change against its predecessor. */
-export type HistoryEntry = HistoryItem & { change?: VersionChange };
+/**
+ * How a version's staged rollout went, from the controller's outcome record
+ * (`<prefix>/rollout/outcomes/<version>`); for the current candidate with no outcome yet,
+ * where its rollout stands (`outcome` null, `phase` from the state record).
+ */
+export interface HistoryRollout {
+  outcome: RolloutOutcome | null;
+  /** Only while the version's rollout is under way (no outcome yet). */
+  phase?: Phase;
+  policy: string;
+  reason: string;
+  /** Failing nodes with their gate, code and detail (halted / rolled back). */
+  failures: GateFailure[];
+  /** Skipped the waves (`apply --immediate`). */
+  immediate: boolean;
+  /** The waves admitted (outcome records only). */
+  waves: { name: string; nodes: string[] }[];
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+/** A history row: the stream item and, for a valid bundle, its change against its predecessor and its rollout (null when no record tells). */
+export type HistoryEntry = HistoryItem & { change?: VersionChange; rollout?: HistoryRollout | null };
+
+/** The rollout of `version` from its outcome record, else from the state record when it is that record's candidate; null otherwise. */
+export function historyRollout(version: number, outcome: RolloutOutcomeRecord | undefined, state: RolloutStateRecord | null): HistoryRollout | null {
+  if (outcome) {
+    return {
+      outcome: outcome.outcome,
+      policy: String(outcome.policy ?? ''),
+      reason: String(outcome.reason ?? ''),
+      failures: Array.isArray(outcome.failures) ? outcome.failures : [],
+      immediate: outcome.immediate === true,
+      waves: Array.isArray(outcome.waves) ? outcome.waves : [],
+      startedAt: outcome.startedAt ?? null,
+      endedAt: outcome.endedAt ?? null,
+    };
+  }
+  if (state && state.state.candidate.version === version) {
+    const aborted = state.state.conditions?.find((c) => c.type === 'Aborted' && c.status === 'True');
+    const progressing = state.state.conditions?.find((c) => c.type === 'Progressing');
+    return {
+      outcome: null,
+      phase: state.state.phase,
+      policy: state.policy,
+      reason: aborted?.message ?? progressing?.message ?? '',
+      // The controller records failures in the outcome once the candidate ended; until then, the failed gates.
+      failures: (state.gates ?? []).filter((g) => g.result === 'failed').map((g) => ({ node: g.node, gate: (g.gate ?? 'health') as GateFailure['gate'], code: g.code ?? '', detail: g.detail ?? '' })),
+      immediate: state.immediate === true,
+      waves: (state.state.admitted ?? []).map((w) => ({ name: w.name, nodes: [...w.nodes] })),
+      startedAt: state.startedAt ?? null,
+      endedAt: null,
+    };
+  }
+  return null;
+}
 
 /** One setting that differs between a version and its predecessor (`nodes.<node>.<field>` for node overrides). */
 export interface SettingChange {
@@ -46,6 +104,8 @@ export interface VersionDetail {
   settings: SettingChange[];
   /** The bundle's warnings in full; `new` when the predecessor did not have it (absent without one). */
   warnings: (BundleWarning & { new?: boolean })[];
+  /** How its staged rollout went (null when no record tells). */
+  rollout: HistoryRollout | null;
 }
 
 export interface RollbackOptions {
@@ -75,10 +135,21 @@ export function leafChanges(before: unknown, after: unknown, path: string): Sett
 }
 
 export class HistoryService {
+  private readonly control: RolloutControlService;
+
   constructor(
     private readonly resources: ResourceService,
     private readonly rollout: RolloutService,
-  ) {}
+    control?: RolloutControlService,
+  ) {
+    this.control = control ?? new RolloutControlService(resources.store);
+  }
+
+  /** Outcome records by version and the state record, for `rollout` on each entry. */
+  private async rolloutRecords(): Promise<{ outcomes: Map<number, RolloutOutcomeRecord>; state: RolloutStateRecord | null }> {
+    const [outcomes, state] = await Promise.all([this.control.outcomes(), this.control.state()]);
+    return { outcomes, state: state.record };
+  }
 
   private get prefix(): string {
     return this.resources.store.prefix;
@@ -90,12 +161,12 @@ export class HistoryService {
    * longer has the revisions). Empty when nothing was published.
    */
   async list(): Promise<HistoryEntry[]> {
-    const items = await this.rollout.history();
+    const [items, records] = await Promise.all([this.rollout.history(), this.rolloutRecords()]);
     const reader = new RevisionReader(this.resources.store);
     const valid = items.filter(isBundle);
     const changes = await Promise.all(valid.map((b, i) => this.changeOf(reader, valid[i + 1], b)));
     const byItem = new Map(valid.map((b, i) => [b, changes[i]!]));
-    return items.map((h) => (isBundle(h) ? { ...h, change: byItem.get(h)! } : h));
+    return items.map((h) => (isBundle(h) ? { ...h, change: byItem.get(h)!, rollout: historyRollout(h.version, records.outcomes.get(h.version), records.state) } : h));
   }
 
   /** One version's detail (see VersionDetail); NOT_FOUND when it is not a valid bundle in the stream. */
@@ -104,7 +175,7 @@ export class HistoryService {
     const cur = valid.find((b) => b.version === v);
     if (!cur) throw new ApiError('NOT_FOUND', `bundle version ${v} is not in history (kept: ${keptList(valid)})`);
     const prev = valid.filter((b) => b.version < v).sort((a, b) => b.version - a.version)[0];
-    const [bundle, prevBundle] = await Promise.all([this.rollout.bundle(v), prev ? this.rollout.bundle(prev.version) : undefined]);
+    const [bundle, prevBundle, records] = await Promise.all([this.rollout.bundle(v), prev ? this.rollout.bundle(prev.version) : undefined, this.rolloutRecords()]);
     const base: BundleBody = prevBundle ?? compile({ entries: [] }, 0, { cluster: bundle.cluster, prefix: this.prefix }).body;
     const had = new Set(prevBundle?.warnings.map(warningId) ?? []);
     return {
@@ -118,6 +189,7 @@ export class HistoryService {
       nat: diffBodies(base, bundle),
       settings: [...leafChanges(base.fleet.settings, bundle.fleet.settings, 'settings'), ...leafChanges(base.nodes, bundle.nodes, 'nodes')],
       warnings: bundle.warnings.map((w) => (prevBundle ? { ...w, new: !had.has(warningId(w)) } : { ...w })),
+      rollout: historyRollout(bundle.version, records.outcomes.get(bundle.version), records.state),
     };
   }
 

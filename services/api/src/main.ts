@@ -16,6 +16,7 @@ import { buildApp } from './app.js';
 import { TokenSet } from './auth.js';
 import { ResourceService } from './resource-service.js';
 import { RolloutPolicyService } from './rollout-policy-service.js';
+import { RolloutControlService } from './rollout-control-service.js';
 import { NodeService } from './node-service.js';
 import { RolloutService } from './rollout-service.js';
 import { readTrustedKeysFile } from './trusted-keys.js';
@@ -24,7 +25,7 @@ const program = new Command('natfleet-api')
   .description('natfleet REST API: pools and NAT config in (Calico v3 shape), rollout status out.')
   .addOption(new Option('--etcd-endpoints <urls>', 'etcd client URLs, comma-separated').env('NATFLEET_ETCD_ENDPOINTS').default(['http://127.0.0.1:2379'], 'http://127.0.0.1:2379').argParser(parseList))
   .addOption(new Option('--etcd-prefix <prefix>', 'key prefix of the Calico v3 resources').env('NATFLEET_ETCD_PREFIX').default(DEFAULT_KEY_PREFIX))
-  .addOption(new Option('--natfleet-prefix <prefix>', "key prefix of natfleet's own resources (RolloutPolicy); must lie outside --etcd-prefix").env('NATFLEET_NATFLEET_PREFIX').default(DEFAULT_NATFLEET_KEY_PREFIX))
+  .addOption(new Option('--natfleet-prefix <prefix>', "key prefix of natfleet's own resources (RolloutPolicy, rollout state, commands, outcomes); must lie outside --etcd-prefix").env('NATFLEET_NATFLEET_PREFIX').default(DEFAULT_NATFLEET_KEY_PREFIX))
   .addOption(new Option('--nats-url <urls>', 'NATS server URLs, comma-separated').env('NATFLEET_NATS_URL').default(['nats://127.0.0.1:4222'], 'nats://127.0.0.1:4222').argParser(parseList))
   .addOption(new Option('--nats-user <user>', 'NATS user').env('NATFLEET_NATS_USER'))
   .addOption(new Option('--nats-password <password>', 'NATS password').env('NATFLEET_NATS_PASSWORD'))
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
   const app = await buildApp({
     resources: new ResourceService(store),
     rolloutPolicies: new RolloutPolicyService(store, o.natfleetPrefix),
+    rolloutControl: new RolloutControlService(store, o.natfleetPrefix),
     rollout,
     nodes: new NodeService({ rollout, store, js }),
     tokens,

@@ -5,6 +5,7 @@
  */
 
 import { ROLLOUT_POLICY_PATHS } from './rollout-policy-routes.js';
+import { IMMEDIATE_PARAM, ROLLOUT_PATHS, ROLLOUT_SCHEMAS } from './rollout-openapi.js';
 
 const err = { $ref: '#/components/schemas/Error' };
 const resp = (description: string, schema: object = { type: 'object' }) => ({ description, content: { 'application/json': { schema } } });
@@ -38,11 +39,11 @@ export function openApiDocument(): object {
     paths: {
       '/v1/{plural}': {
         get: { summary: 'List resources (Calico List shape)', parameters: [plural], responses: { '200': resp('List'), ...errors } },
-        post: { summary: 'Create (fails if any exists; metadata.resourceVersion must not be set)', parameters: [plural, dryRun, validate], requestBody: body, responses: { '201': resp('Written', { $ref: '#/components/schemas/WriteResult' }), '200': resp('Dry run', { $ref: '#/components/schemas/WriteResult' }), ...errors } },
+        post: { summary: 'Create (fails if any exists; metadata.resourceVersion must not be set)', parameters: [plural, dryRun, validate, IMMEDIATE_PARAM], requestBody: body, responses: { '201': resp('Written', { $ref: '#/components/schemas/WriteResult' }), '200': resp('Dry run', { $ref: '#/components/schemas/WriteResult' }), ...errors } },
       },
       '/v1/{plural}/{name}': {
         get: { summary: 'Get one resource; metadata.resourceVersion is the etcd mod revision', parameters: [plural, name], responses: { '200': resp('Resource'), ...errors } },
-        put: { summary: 'Replace (fails if absent); resourceVersion must match when set', parameters: [plural, name, dryRun, validate], requestBody: body, responses: { '200': resp('Written', { $ref: '#/components/schemas/WriteResult' }), ...errors } },
+        put: { summary: 'Replace (fails if absent); resourceVersion must match when set', parameters: [plural, name, dryRun, validate, IMMEDIATE_PARAM], requestBody: body, responses: { '200': resp('Written', { $ref: '#/components/schemas/WriteResult' }), ...errors } },
         delete: {
           summary: 'Delete; an enabled pool is disabled first, then deleted (as Calico does)',
           parameters: [plural, name, dryRun, { name: 'resourceVersion', in: 'query', schema: { type: 'string' } }],
@@ -52,20 +53,14 @@ export function openApiDocument(): object {
       '/v1/resources': {
         post: {
           summary: 'Write a multi-document batch all-or-nothing (natctl apply/create/replace -f)',
-          parameters: [{ name: 'mode', in: 'query', schema: { enum: ['apply', 'create', 'replace'], default: 'apply' } }, dryRun, validate],
+          parameters: [{ name: 'mode', in: 'query', schema: { enum: ['apply', 'create', 'replace'], default: 'apply' } }, dryRun, validate, IMMEDIATE_PARAM],
           requestBody: body,
           responses: { '200': resp('Written', { $ref: '#/components/schemas/WriteResult' }), ...errors },
         },
       },
       '/v1/resources/delete': { post: { summary: 'Delete the resources named in the body', parameters: [dryRun], requestBody: body, responses: { '200': resp('Deleted', { $ref: '#/components/schemas/WriteResult' }), ...errors } } },
       '/v1/status/{plural}': { get: { summary: "The compiler's verdict on each stored resource (Active, Skipped, Shadowed by, Unknown fields), from the newest bundle", parameters: [plural], responses: { '200': resp('Statuses'), ...errors } } },
-      '/v1/rollout': {
-        get: {
-          summary:
-            'Desired version (the newest valid bundle, see History); `evaluated` {revision, bundleVersion, bundleDigest, evaluatedAt}: the newest etcd revision the compiler evaluated and the bundle enforcing it (null before the first), so a write that changed nothing enforced resolves once `bundleVersion` is the desired version; per node, applied version, state, error, heartbeat; summary counts',
-          responses: { '200': resp('Rollout'), ...errors },
-        },
-      },
+      ...ROLLOUT_PATHS,
       '/v1/version': {
         get: {
           summary: 'The API server version, the bundle apiVersion and the cluster (natctl version)',
@@ -88,13 +83,13 @@ export function openApiDocument(): object {
       },
       '/v1/history': {
         get: {
-          summary: 'Bundle history (as /v1/bundles), each valid bundle with `change`: the resources changed since the previous one and who changed them (`via` api with the token name `by`, rollback with `rollbackOf`, etcdctl, inventory for Nodes), or `status` compacted / no-predecessor',
-          responses: { '200': resp('History with changes'), ...errors },
+          summary: 'Bundle history (as /v1/bundles), each valid bundle with `change`: the resources changed since the previous one and who changed them (`via` api with the token name `by`, rollback with `rollbackOf`, etcdctl, inventory for Nodes), or `status` compacted / no-predecessor; and `rollout`: how its staged rollout went (the controller\'s outcome record: completed, aborted, halted, rolled-back, superseded, with failing nodes), null when no record tells',
+          responses: { '200': resp('History with changes', { type: 'object', properties: { items: { type: 'array', items: { allOf: [{ $ref: '#/components/schemas/HistoryItem' }, { type: 'object', properties: { change: { type: 'object' }, rollout: { oneOf: [{ $ref: '#/components/schemas/HistoryRollout' }, { type: 'null' }] } } }] } } } }), ...errors },
         },
       },
       '/v1/history/{version}': {
         get: {
-          summary: "One bundle against its predecessor in history: `change`, `nat` (set diff per family), `settings` (leaf diff of fleet settings and node overrides) and every warning in full (`new` when the predecessor lacked it)",
+          summary: "One bundle against its predecessor in history: `change`, `nat` (set diff per family), `settings` (leaf diff of fleet settings and node overrides), every warning in full (`new` when the predecessor lacked it) and `rollout` (HistoryRollout, or null): its staged rollout's outcome with the failing nodes and reasons",
           parameters: [{ name: 'version', in: 'path', required: true, schema: { type: 'integer' } }],
           responses: { '200': resp('Version detail'), ...errors },
         },
@@ -153,9 +148,11 @@ export function openApiDocument(): object {
         },
         FieldIssue: { type: 'object', properties: { resource: { type: 'string' }, path: { type: 'string' }, reason: { type: 'string' } } },
         Resources: { description: 'A Calico v3 resource, an array of them, or a kind: List', type: ['object', 'array'], additionalProperties: true },
+        ...ROLLOUT_SCHEMAS,
         WriteResult: {
           type: 'object',
           properties: {
+            immediate: { $ref: '#/components/schemas/ImmediateResult' },
             dryRun: { type: 'boolean' },
             warnings: { type: 'array', items: { $ref: '#/components/schemas/FieldIssue' }, description: 'Fields stored despite being unknown (validate=warn).' },
             revision: { type: 'integer' },

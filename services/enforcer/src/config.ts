@@ -12,6 +12,7 @@ import { NODE_NAME_RE } from '@natfleet/bus';
 import { loadNatsTls, parseDurationMs, parseLabels, parseList, parseLogLevel, parsePort, type NatsTls } from '@natfleet/service-kit';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError } from './errors.js';
+import type { HealthCommand } from './health-checks.js';
 
 /** Everything `natfleet-enforcer run` needs, validated. */
 export interface RunConfig {
@@ -41,6 +42,18 @@ export interface RunConfig {
   opsHost: string;
   opsPort: number;
   logLevel: string;
+  /** Re-read the newest admission this often (besides after every reconnect). */
+  admissionPollMs: number;
+  /** The node's own post-apply health checks. */
+  healthChecks: HealthCommand[];
+  /** Run the RolloutPolicy's health commands (argv from a signed admission, as root). */
+  allowPolicyHealthCommands: boolean;
+  /** Watch the conntrack counters this long after any apply. */
+  healthWatchMs: number;
+  /** Fail health when conntrack insert_failed grows by more than this after an apply; undefined = not checked. */
+  conntrackInsertFailedDelta?: number;
+  /** Same for conntrack drop. */
+  conntrackDropDelta?: number;
 }
 
 /** Where and as whom to reach NATS (the daemon's NATS settings). */
@@ -124,6 +137,49 @@ const feedHeartbeat = (raw: string): number => {
   return ms;
 };
 
+const count = (raw: string): number => {
+  if (!/^\d+$/.test(raw.trim())) throw new InvalidArgumentError('must be a non-negative integer');
+  return Number(raw.trim());
+};
+
+/**
+ * The node's health checks: a JSON list of {name, command: [argv...], timeout: "10s"}
+ * (timeout optional, default 10s). The command runs without a shell.
+ */
+export function parseHealthChecks(raw: string): HealthCommand[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new InvalidArgumentError('must be a JSON list like [{"name":"dns","command":["dig","+short","example.com"],"timeout":"5s"}]');
+  }
+  if (!Array.isArray(v)) throw new InvalidArgumentError('must be a JSON list of {name, command, timeout}');
+  const names = new Set<string>();
+  return v.map((c: unknown, i) => {
+    const o = c as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new InvalidArgumentError(`[${i}]: must be an object {name, command, timeout}`);
+    const unknown = Object.keys(o).find((k) => !['name', 'command', 'timeout'].includes(k));
+    if (unknown !== undefined) throw new InvalidArgumentError(`[${i}]: unknown field ${JSON.stringify(unknown)} (name, command, timeout)`);
+    if (typeof o.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(o.name)) throw new InvalidArgumentError(`[${i}].name: must be 1-64 of letters, digits, '_', '.', '-'`);
+    if (names.has(o.name)) throw new InvalidArgumentError(`[${i}].name: ${o.name} given twice`);
+    names.add(o.name);
+    if (!Array.isArray(o.command) || o.command.length === 0 || !o.command.every((x) => typeof x === 'string') || o.command[0] === '') {
+      throw new InvalidArgumentError(`[${i}].command: must be a non-empty list of strings (argv, no shell)`);
+    }
+    let timeoutMs = 10_000;
+    if (o.timeout !== undefined) {
+      if (typeof o.timeout !== 'string') throw new InvalidArgumentError(`[${i}].timeout: must be a duration like "10s"`);
+      try {
+        timeoutMs = parseDurationMs(o.timeout);
+      } catch {
+        throw new InvalidArgumentError(`[${i}].timeout: must be a duration like "10s"`);
+      }
+      if (timeoutMs < 1) throw new InvalidArgumentError(`[${i}].timeout: must be longer than 0`);
+    }
+    return { name: o.name, command: o.command as string[], timeoutMs };
+  });
+}
+
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, kb: 1000, mib: 1024 ** 2, mb: 1000 ** 2, gib: 1024 ** 3 };
 
 /** Byte size: `65536`, `64KiB`, `32MiB`, `1MB`. Returns bytes (≥ 1). */
@@ -161,6 +217,19 @@ const RUN_SETTINGS: readonly Setting[] = [
   { key: 'driftIntervalMs', flags: '--drift-interval <duration>', env: 'NATFLEET_DRIFT_INTERVAL', help: 'pause between checks that the table is still as applied (stretched when a read-back is slow)', parse: positiveDuration, default: 2_000, defaultText: '2s' },
   { key: 'retryIntervalMs', flags: '--retry-interval <duration>', env: 'NATFLEET_RETRY_INTERVAL', help: 'first retry after a failed apply or save, doubling up to 12x', parse: positiveDuration, default: 5_000, defaultText: '5s' },
   { key: 'maxBundleBytes', flags: '--max-bundle-bytes <size>', env: 'NATFLEET_MAX_BUNDLE_BYTES', help: 'refuse bundles larger than this, compressed or inflated', parse: parseSize, default: DEFAULT_MAX_BUNDLE_BYTES, defaultText: '32MiB' },
+  { key: 'admissionPollMs', flags: '--admission-poll <duration>', env: 'NATFLEET_ADMISSION_POLL', help: 'how often the newest rollout admission is re-read (it is also read after every reconnect and followed on a subscription; this catches one lost around a reconnect)', parse: positiveDuration, default: 10_000, defaultText: '10s' },
+  {
+    key: 'healthChecks',
+    flags: '--health-checks <json>',
+    env: 'NATFLEET_HEALTH_CHECKS',
+    help: 'post-apply health checks of this node, run after every apply: JSON list of {"name", "command": [argv, no shell], "timeout": "10s"}; exit 0 = healthy, else the node reports health failed (HEALTH_CHECK_FAILED / HEALTH_CHECK_TIMEOUT, last 2 KiB of output) and a staged rollout halts; env NATFLEET_NODE and NATFLEET_VERSION are set',
+    parse: parseHealthChecks,
+    default: [],
+    defaultText: 'none',
+  },
+  { key: 'healthWatchMs', flags: '--health-watch <duration>', env: 'NATFLEET_HEALTH_WATCH', help: 'watch the conntrack counters this long after any apply (and for as long as a staged rollout of the applied candidate is in progress)', parse: parseDurationMs, default: 30_000, defaultText: '30s' },
+  { key: 'conntrackInsertFailedDelta', flags: '--conntrack-insert-failed-delta <n>', env: 'NATFLEET_CONNTRACK_INSERT_FAILED_DELTA', help: 'health fails (CONNTRACK_INSERT_FAILED) when conntrack insert_failed (summed over CPUs, in the netns) grows by more than n since the apply; a RolloutPolicy may set its own for its candidate', parse: count, defaultText: 'off' },
+  { key: 'conntrackDropDelta', flags: '--conntrack-drop-delta <n>', env: 'NATFLEET_CONNTRACK_DROP_DELTA', help: 'health fails (CONNTRACK_DROP) when conntrack drop grows by more than n since the apply', parse: count, defaultText: 'off' },
   { key: 'opsHost', flags: '--ops-host <host>', env: 'NATFLEET_OPS_HOST', help: 'address of /healthz, /readyz, /metrics, /status', default: '127.0.0.1' },
   { key: 'opsPort', flags: '--ops-port <port>', env: 'NATFLEET_OPS_PORT', help: 'port of the ops endpoints (0 = any)', parse: parsePort, default: 9465 },
   LOG_LEVEL,
@@ -197,7 +266,14 @@ function addSettings(cmd: Command, settings: readonly Setting[]): Command {
 }
 
 /** Adds the `run` options (with env fallbacks and defaults) to `cmd`. */
-export const addRunOptions = (cmd: Command): Command => addSettings(cmd, RUN_SETTINGS);
+export const addRunOptions = (cmd: Command): Command =>
+  // A security decision on the command line: no env variable (commander would take any value of one as true).
+  addSettings(cmd, RUN_SETTINGS).addOption(
+    new Option(
+      '--allow-policy-health-commands',
+      "run the health commands a RolloutPolicy asks for (its argv comes in a signed admission and runs as this enforcer's user, usually root: anyone who can get the compiler key or write RolloutPolicies can then run code on every admitted node, a bigger power than NAT rules). Without it they are skipped (logged once); the policy's conntrack thresholds always apply",
+    ).default(false),
+  );
 /** Adds the `uninstall` options to `cmd`. */
 export const addUninstallOptions = (cmd: Command): Command =>
   // A one-off decision on the command line: no env variable (commander would take any value of one as true).
@@ -264,6 +340,12 @@ export function runConfigFrom(parsed: Record<string, unknown>): RunConfig {
     opsHost: opts.opsHost as string,
     opsPort: opts.opsPort as number,
     logLevel: opts.logLevel as string,
+    admissionPollMs: opts.admissionPollMs as number,
+    healthChecks: opts.healthChecks as HealthCommand[],
+    allowPolicyHealthCommands: parsed['allowPolicyHealthCommands'] === true,
+    healthWatchMs: opts.healthWatchMs as number,
+    ...(opts.conntrackInsertFailedDelta !== undefined ? { conntrackInsertFailedDelta: opts.conntrackInsertFailedDelta as number } : {}),
+    ...(opts.conntrackDropDelta !== undefined ? { conntrackDropDelta: opts.conntrackDropDelta as number } : {}),
   };
 }
 

@@ -5,10 +5,14 @@
  * even tried. Owns the process's one set of resources; `stop()` releases them all and
  * leaves the table in force.
  */
+import { bundleHistory } from '@natfleet/bus';
 import { RealNft } from '@natfleet/nft';
 import { startOpsServer, type Logger, type OpsServer } from '@natfleet/service-kit';
 import type { RunConfig } from './config.js';
-import { BundleFeed } from './bundle-feed.js';
+import { AdmissionFeed } from './admission-feed.js';
+import { BundleFeed, FEED_API_TIMEOUT_MS } from './bundle-feed.js';
+import { readConntrackStat } from './conntrack.js';
+import { HealthChecks } from './health-checks.js';
 import { Enforcer } from './enforcer.js';
 import type { RestoreOutcome } from './enforcer-status.js';
 import { createMetrics } from './metrics.js';
@@ -39,6 +43,18 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
     metrics,
   });
   let notify = (): void => undefined;
+  const health = new HealthChecks({
+    nodeName: config.nodeName,
+    commands: config.healthChecks,
+    allowPolicyCommands: config.allowPolicyHealthCommands,
+    conntrack: { insertFailedDelta: config.conntrackInsertFailedDelta, dropDelta: config.conntrackDropDelta },
+    watchMs: config.healthWatchMs,
+    sampleIntervalMs: 1_000,
+    readConntrack: () => readConntrackStat(config.netns),
+    logger: log.child({ component: 'health' }),
+    metrics,
+    onChange: () => notify(),
+  });
   const enforcer = new Enforcer({
     nodeName: config.nodeName,
     cluster: config.cluster,
@@ -51,6 +67,15 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
     logger: log,
     metrics,
     onChange: () => notify(),
+    health,
+    // A bundle the admission names but this node does not hold (e.g. a rollback to a stable
+    // version it never ran): searched in the stream's kept history, by version AND digest.
+    fetchBundle: async ({ version, digest }) => {
+      const nc = link.isConnected ? await link.whenConnected() : undefined;
+      if (!nc) throw new Error('not connected to NATS');
+      const history = await bundleHistory(nc.jetstream({ timeout: FEED_API_TIMEOUT_MS }), config.cluster);
+      return history.find((b) => b.version === version && b.digest === digest)?.data;
+    },
   });
   const reporter = new StatusReporter({
     link,
@@ -75,6 +100,15 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
     metrics,
   });
 
+  const admissions = new AdmissionFeed({
+    link,
+    cluster: config.cluster,
+    offer: (data) => enforcer.offerAdmission(data),
+    pollMs: config.admissionPollMs,
+    retryMs: config.retryIntervalMs,
+    logger: log.child({ component: 'admissions' }),
+  });
+
   let restoring = true;
   const ops = await startOpsServer({
     host: config.opsHost,
@@ -85,6 +119,7 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
       bundle: enforcer.readiness(),
       nats: link.readiness(),
       feed: feed.readiness(),
+      health: health.readiness(),
     }),
     routes: {
       '/status': () => ({
@@ -92,6 +127,9 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
         desiredVersion: enforcer.status().desiredVersion,
         natsConnected: link.isConnected,
         lastUnverified: enforcer.lastUnverified() ?? null,
+        admission: enforcer.admissionView(),
+        lastUnverifiedAdmission: enforcer.lastUnverifiedAdmission() ?? null,
+        admissionsFollowed: admissions.isSubscribed,
         reported: reporter.written ?? null,
       }),
     },
@@ -104,6 +142,7 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
   log.info({ restored }, 'saved bundle handled; connecting to NATS');
   link.start();
   feed.start();
+  admissions.start();
   reporter.start();
 
   return {
@@ -111,7 +150,7 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
     ops,
     restored,
     async stop() {
-      const loops = Promise.all([feed.close(), reporter.close()]);
+      const loops = Promise.all([feed.close(), admissions.close(), reporter.close()]);
       await enforcer.stop();
       await link.close();
       await loops;

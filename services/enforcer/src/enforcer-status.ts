@@ -3,7 +3,7 @@
  * and how the fail-static start went. Turned into the NATS node status by the reporter.
  */
 import type { Bundle } from '@natfleet/bundle';
-import type { NodeState } from '@natfleet/bus';
+import type { NodeHealth, NodeState } from '@natfleet/bus';
 
 /**
  * The last thing that went wrong and is not yet resolved, tagged by what failed:
@@ -48,8 +48,45 @@ export interface EnforcerStatus {
   errorCode: string;
   failedVersion: number;
   driftRepairs: number;
-  /** Newest verified bundle (what should be in force); 0 when none. */
+  /** What should be in force (newest verified bundle, or the admitted target); 0 when none. */
   desiredVersion: number;
+  /** stateRevision of the admission acted on; 0 = none. */
+  admissionRevision: number;
+  /** Post-apply health of the applied version; undefined when no health monitor runs. */
+  health?: NodeHealth;
+}
+
+/**
+ * The admission's target for this node is a bundle it does not hold: the table stays,
+ * the node is `pending` (not failed: a NACK needs a verified bundle that would not apply)
+ * and not ready until it holds the bundle.
+ */
+export interface TargetWait {
+  code: 'TARGET_UNAVAILABLE';
+  version: number;
+  digest: string;
+  message: string;
+  since: string;
+}
+
+/** The admission in force and what it means for this node (for /status). */
+export interface AdmissionView {
+  stateRevision: number;
+  policy: string;
+  /** The candidate. */
+  version: number;
+  phase: string;
+  everyone: boolean;
+  /** Names of the admitted waves. */
+  waves: string[];
+  /** Stable version (0 = none). */
+  stable: number;
+  /** This node runs the candidate (always true without a policy). */
+  admitted: boolean;
+  /** `newest`, `keep` or `v<N>[ (candidate)]`. */
+  target: string;
+  /** Versions of the verified bundles held. */
+  heldVersions: number[];
 }
 
 /** How the fail-static start went, tagged by `type`. */
@@ -66,8 +103,28 @@ export function statusOf(
   problem: Problem | undefined,
   driftRepairs: number,
   desiredVersion: number,
+  extra: { admissionRevision?: number; waiting?: TargetWait | undefined; health?: NodeHealth | undefined } = {},
 ): EnforcerStatus {
+  const w = problem ? undefined : extra.waiting;
+  if (w) {
+    return {
+      state: 'pending',
+      appliedVersion: applied?.bundle.version ?? 0,
+      appliedDigest: applied?.bundle.digest ?? '',
+      appliedAt: applied?.appliedAt ?? '',
+      applyMs: applied?.applyMs ?? 0,
+      error: w.message,
+      errorCode: w.code,
+      failedVersion: 0,
+      driftRepairs,
+      desiredVersion,
+      admissionRevision: extra.admissionRevision ?? 0,
+      ...(extra.health ? { health: extra.health } : {}),
+    };
+  }
   return {
+    admissionRevision: extra.admissionRevision ?? 0,
+    ...(extra.health ? { health: extra.health } : {}),
     state: problem ? 'failed' : applied ? 'applied' : 'pending',
     appliedVersion: applied?.bundle.version ?? 0,
     appliedDigest: applied?.bundle.digest ?? '',

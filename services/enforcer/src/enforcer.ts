@@ -22,13 +22,16 @@
  * anything but the logger it is given.
  */
 import { createHash } from 'node:crypto';
-import { decodeBundle, encodeBundle, type Bundle, type TrustedKeys } from '@natfleet/bundle';
+import { admissionTarget, decodeBundle, encodeBundle, type Admission, type AdmissionTarget, type Bundle, type TrustedKeys } from '@natfleet/bundle';
 import { compareTableState, expectedTableContents, expectedTableState, isNftTimeoutError, nextGeneration, renderTransaction, type Nft, type TableState } from '@natfleet/nft';
 import type { Logger } from '@natfleet/service-kit';
+import { AdmissionState, type UnverifiedAdmission } from './admission-state.js';
+import { BundleCache, type Held } from './bundle-cache.js';
 import { failureCode, failureMessage, HeaderMismatchError, ReadBackError, StaleBundleError, WrongClusterError } from './errors.js';
+import type { HealthContext, HealthMonitor } from './health-checks.js';
 import type { EnforcerMetrics } from './metrics.js';
-import type { BundleStore } from './state-store.js';
-import { statusOf, type EnforcerStatus, type Problem, type RestoreOutcome, type UnverifiedRefusal } from './enforcer-status.js';
+import { ADMISSION_FILE, BundleStore } from './state-store.js';
+import { statusOf, type AdmissionView, type EnforcerStatus, type Problem, type RestoreOutcome, type TargetWait, type UnverifiedRefusal } from './enforcer-status.js';
 
 /** A bundle message as it arrives (from the stream or a test). */
 export interface IncomingBundle {
@@ -57,12 +60,16 @@ export interface EnforcerOptions {
   metrics: EnforcerMetrics;
   /** Called (synchronously, must not throw) whenever `status()` changed. */
   onChange?: (status: EnforcerStatus) => void;
-}
-
-/** A verified bundle and the bytes saved for it (its canonical JSON). */
-interface Held {
-  bundle: Bundle;
-  bytes: Uint8Array;
+  /**
+   * Fetches a bundle the admission names but this node does not hold (the daemon searches
+   * the stream's kept history): the raw message bytes, or undefined when it is not there.
+   * Verified here like any bundle. Absent = no fetching (the node waits for the bundle).
+   */
+  fetchBundle?: (ref: { version: number; digest: string }) => Promise<Uint8Array | undefined>;
+  /** Post-apply health checks (health-checks.ts); absent = none (health not reported). */
+  health?: HealthMonitor;
+  /** Where the newest verified admission is saved; default: ADMISSION_FILE in the store's dir. */
+  admissionStore?: BundleStore;
 }
 
 /** The bundle in force, with what its table must look like. */
@@ -90,8 +97,21 @@ export const MAX_RETRY_FACTOR = 12;
 export class Enforcer {
   private readonly log: Logger;
   private pending: IncomingBundle | undefined;
-  /** The newest verified bundle (what should be enforced); never older than `applied`. */
+  /**
+   * What should be enforced: without a staged policy the newest verified bundle (never
+   * older than `applied`); under one, the bundle the admission names for this node (may be
+   * older: a rollback), or `applied` when it says keep. Undefined while the target is not held.
+   */
   private desired: Held | undefined;
+  /** The newest verified bundle seen (held, maybe not applied while a rollout is staged). */
+  private newest: Held | undefined;
+  private readonly cache = new BundleCache();
+  private readonly admissions: AdmissionState;
+  /** The admitted target is not held: fetching it (the table stays). */
+  private waiting: (TargetWait & { attempts: number; nextAt: number }) | undefined;
+  private fetching = false;
+  /** The target must be re-evaluated (an admission, a fetched bundle). */
+  private reconcileNeeded = false;
   private applied: Enforced | undefined;
   private savedDigest = '';
   private problem: Problem | undefined;
@@ -119,6 +139,13 @@ export class Enforcer {
 
   constructor(private readonly o: EnforcerOptions) {
     this.log = o.logger;
+    this.admissions = new AdmissionState({
+      cluster: o.cluster,
+      trustedKeys: o.trustedKeys,
+      store: o.admissionStore ?? new BundleStore(o.store.dir, ADMISSION_FILE),
+      logger: o.logger.child({ component: 'admission' }),
+      metrics: o.metrics,
+    });
   }
 
   /**
@@ -130,7 +157,9 @@ export class Enforcer {
   async start(): Promise<RestoreOutcome> {
     if (this.started) return { type: 'none' };
     this.started = true;
+    await this.admissions.restore();
     const outcome = await this.restore();
+    this.reconcileNeeded = true;
     this.loopDone = this.run();
     return outcome;
   }
@@ -140,7 +169,50 @@ export class Enforcer {
     this.stopping = true;
     this.wake();
     await this.loopDone;
+    await this.o.health?.close();
     for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * Hands over an admission message (raw bytes). Verified at once (CPU only): a genuine one
+   * with a higher stateRevision than any seen is acted on by the loop; a lower or equal
+   * one is ignored; one that does not verify is noted (`lastUnverifiedAdmission`), counted
+   * and logged, never a failure. Never throws.
+   */
+  offerAdmission(bytes: Uint8Array): void {
+    if (this.stopping) return;
+    if (!this.admissions.offer(bytes)) return;
+    this.idle = false;
+    this.wake();
+  }
+
+  /** The admission acted on (undefined = none: every new bundle is applied at once). */
+  admission(): Admission | undefined {
+    return this.admissions.admission;
+  }
+
+  /** The last admission message refused because it did not verify; undefined when none. */
+  lastUnverifiedAdmission(): UnverifiedAdmission | undefined {
+    return this.admissions.lastUnverified();
+  }
+
+  /** The admission and what it means for this node, for /status; null when none. */
+  admissionView(): AdmissionView | null {
+    const a = this.admissions.admission;
+    if (!a) return null;
+    const t = this.target();
+    return {
+      stateRevision: a.stateRevision,
+      policy: a.policy,
+      version: a.version,
+      phase: a.phase,
+      everyone: a.everyone,
+      waves: a.waves.map((w) => w.name),
+      stable: a.stable?.version ?? 0,
+      admitted: a.policy === '' || (t.type === 'version' && t.version === a.version && t.digest === a.digest),
+      target: t.type === 'version' ? `v${t.version}${t.candidate ? ' (candidate)' : ''}` : t.type,
+      heldVersions: this.cache.versions(),
+    };
   }
 
   /**
@@ -165,7 +237,12 @@ export class Enforcer {
 
   /** What the node enforces and why it failed, for the node status. */
   status(): EnforcerStatus {
-    return statusOf(this.applied, this.problem, this.driftRepairs, this.desired?.bundle.version ?? 0);
+    const desiredVersion = this.desired?.bundle.version ?? this.waiting?.version ?? 0;
+    return statusOf(this.applied, this.problem, this.driftRepairs, desiredVersion, {
+      admissionRevision: this.admissions.admission?.stateRevision ?? 0,
+      waiting: this.waiting,
+      health: this.o.health?.result(),
+    });
   }
 
   /**
@@ -192,9 +269,9 @@ export class Enforcer {
     }
   }
 
-  /** Version of the newest verified bundle held (desired, else applied); 0 when none. */
+  /** Version of the newest verified bundle held (applied or not); 0 when none. */
   heldVersion(): number {
-    return (this.desired ?? this.applied)?.bundle.version ?? 0;
+    return Math.max(this.newest?.bundle.version ?? 0, this.desired?.bundle.version ?? 0, this.applied?.bundle.version ?? 0);
   }
 
   /**
@@ -212,6 +289,8 @@ export class Enforcer {
     const a = this.applied?.bundle;
     const p = this.problem;
     const inForce = a ? `v${a.version} stays in force` : 'nothing enforced';
+    const w = this.waiting;
+    if (w && !p) return { ok: false, detail: `${w.code}: ${w.message}; ${inForce}` };
     switch (p?.kind) {
       case 'drift':
         return { ok: false, detail: `table v${a?.version ?? 0} could not be restored: ${p.message}` };
@@ -233,7 +312,7 @@ export class Enforcer {
 
   /** Resolves when the loop has nothing to do right now (for tests and orderly shutdown). */
   whenIdle(): Promise<void> {
-    if ((this.idle && !this.pending) || this.stopping) return Promise.resolve();
+    if ((this.idle && !this.pending && !this.admissions.pending && !this.reconcileNeeded) || this.stopping) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -242,9 +321,12 @@ export class Enforcer {
       try {
         const now = Date.now();
         this.idle = false;
-        if (this.pending) await this.takePending();
+        if (this.admissions.pending) await this.takeAdmission();
+        else if (this.pending) await this.takePending();
+        else if (this.reconcileNeeded) await this.reconcile('admission');
         else if (this.retryAt !== undefined && now >= this.retryAt) await this.retry();
         else if (this.driftAt !== undefined && now >= this.driftAt) await this.checkDrift();
+        else if (this.waiting && !this.fetching && now >= this.waiting.nextAt) this.startFetch();
         else await this.sleepUntilWork();
       } catch (err) {
         // Every step handles its own failures; reaching here is a bug. Keep enforcing.
@@ -257,7 +339,8 @@ export class Enforcer {
   private sleepUntilWork(): Promise<void> {
     this.idle = true;
     for (const w of this.idleWaiters.splice(0)) w();
-    const due = Math.min(this.retryAt ?? Infinity, this.driftAt ?? Infinity);
+    const fetchAt = this.waiting && !this.fetching ? this.waiting.nextAt : Infinity;
+    const due = Math.min(this.retryAt ?? Infinity, this.driftAt ?? Infinity, fetchAt);
     return new Promise((resolve) => {
       const timer = Number.isFinite(due) ? setTimeout(() => done(), Math.max(0, due - Date.now())) : undefined;
       const done = (): void => {
@@ -315,6 +398,8 @@ export class Enforcer {
     }
     const held = { bundle, bytes: canonicalBytes(bundle) };
     this.desired = held;
+    this.newest = held;
+    this.cache.put(held);
     this.savedDigest = bundle.digest;
     const log = this.log.child({ version: bundle.version, digest: bundle.digest });
     try {
@@ -323,6 +408,7 @@ export class Enforcer {
       if (compareTableState(expected, await this.o.nft.readTable()).length === 0) {
         // Set elements were not read: knownGeneration stays unknown, so the first drift check verifies them.
         this.enforce(held, renderTransaction(bundle, this.o.nodeName), expected, 0);
+        this.o.health?.applied(this.healthContext());
         log.info({ path }, 'saved bundle already in force');
         this.changed();
         return { type: 'adopted', version: bundle.version };
@@ -345,7 +431,11 @@ export class Enforcer {
       this.ignoreUnverified(msg, err);
       return;
     }
-    const current = this.desired ?? this.applied;
+    if (this.target().type !== 'newest') {
+      this.holdStaged(bundle);
+      return;
+    }
+    const current = this.newest ?? this.desired ?? this.applied;
     if (current && bundle.digest === current.bundle.digest) {
       // A resync or reconnect re-delivers the latest bundle: nothing new.
       this.o.metrics.bundlesSkipped.inc({ reason: 'current' });
@@ -357,6 +447,9 @@ export class Enforcer {
       return;
     }
     this.desired = { bundle, bytes: canonicalBytes(bundle) };
+    this.newest = this.desired;
+    this.cache.put(this.desired);
+    this.pruneCache();
     this.retryAt = undefined;
     this.retryAttempts = 0;
     await this.apply(this.desired, 'bundle');
@@ -393,7 +486,7 @@ export class Enforcer {
    * Swaps the table to `held` and verifies it, then saves it. On failure the previous
    * table stays, the failure is reported and a retry is scheduled. True when applied.
    */
-  private async apply(held: Held, reason: 'bundle' | 'restore' | 'retry'): Promise<boolean> {
+  private async apply(held: Held, reason: 'bundle' | 'restore' | 'retry' | 'admission'): Promise<boolean> {
     const { bundle } = held;
     const log = this.log.child({ version: bundle.version, digest: bundle.digest });
     const t0 = performance.now();
@@ -423,8 +516,10 @@ export class Enforcer {
     this.problem = undefined;
     this.retryAt = undefined;
     this.retryAttempts = 0;
-    log.info({ applyMs, reason }, 'bundle applied');
+    log.info({ applyMs, reason, admissionRevision: this.admissions.admission?.stateRevision ?? 0 }, 'bundle applied');
     if (saveError) this.saveFailed(saveError, log);
+    this.pruneCache();
+    this.o.health?.applied(this.healthContext());
     this.changed();
     // After the report, so the write → enforced latency does not pay for it.
     this.knownGeneration = await this.generationAfterOwnCommit(before);
@@ -590,6 +685,177 @@ export class Enforcer {
     log.info({ repairMs: Math.round(performance.now() - t1), driftRepairs: this.driftRepairs }, 'natfleet table restored');
     this.changed();
     this.knownGeneration = await this.generationAfterOwnCommit(generation);
+  }
+
+  /** What the admission in force asks of this node (`newest` without one). */
+  private target(): AdmissionTarget {
+    return admissionTarget(this.admissions.admission, this.o.nodeName);
+  }
+
+  /** Takes up a newer verified admission (saved first), then re-evaluates the target. */
+  private async takeAdmission(): Promise<void> {
+    const a = await this.admissions.take();
+    if (!a) return;
+    const t = this.target();
+    this.log.info(
+      { stateRevision: a.stateRevision, policy: a.policy, version: a.version, phase: a.phase, everyone: a.everyone, waves: a.waves.map((w) => w.name), stable: a.stable?.version ?? 0, target: t },
+      'admission accepted',
+    );
+    await this.reconcile('admission');
+    // The candidate phase may have ended (everyone admitted) with the same bundle in force.
+    if (this.applied) this.o.health?.update(this.healthContext());
+    this.changed();
+  }
+
+  /**
+   * A verified bundle while a rollout is staged: held (cached) and, when it is what the
+   * admission names for this node, applied; a bundle newer than the admitted one is held
+   * but not applied until admitted.
+   */
+  private async holdStaged(bundle: Bundle): Promise<void> {
+    if (this.cache.hasDigest(bundle.digest) || this.applied?.bundle.digest === bundle.digest) {
+      this.o.metrics.bundlesSkipped.inc({ reason: 'current' });
+      return;
+    }
+    const held = { bundle, bytes: canonicalBytes(bundle) };
+    this.cache.put(held);
+    if (!this.newest || bundle.version > this.newest.bundle.version) this.newest = held;
+    const t = this.target();
+    const isTarget = t.type === 'version' && t.version === bundle.version && t.digest === bundle.digest;
+    if (!isTarget) {
+      this.o.metrics.bundlesSkipped.inc({ reason: 'held' });
+      this.log.info({ version: bundle.version, digest: bundle.digest, target: t, inForce: this.applied?.bundle.version ?? 0 }, 'bundle held, not applied: the rollout has not admitted it for this node');
+    }
+    this.pruneCache();
+    await this.reconcile('bundle');
+  }
+
+  /**
+   * Makes what is enforced follow the admission's target for this node: applies the target
+   * when held and not in force (older included: a rollback), starts fetching it when not
+   * held (the table stays), and clears the failure of another version once the node runs
+   * what it must (e.g. the failed candidate after a rollback).
+   */
+  private async reconcile(reason: 'admission' | 'bundle'): Promise<void> {
+    this.reconcileNeeded = false;
+    const t = this.target();
+    let want: Held | undefined;
+    if (t.type === 'newest') want = this.newest ?? this.applied;
+    else if (t.type === 'keep') want = this.applied;
+    else {
+      want = this.cache.find(t.version, t.digest) ?? (this.applied?.bundle.digest === t.digest ? this.applied : undefined);
+      if (!want) {
+        this.awaitTarget(t.version, t.digest);
+        return;
+      }
+    }
+    if (this.waiting) {
+      this.log.info({ version: this.waiting.version }, 'admitted bundle now held');
+      this.waiting = undefined;
+      this.changed();
+    }
+    this.desired = want;
+    if (!want) return;
+    if (this.applied?.bundle.digest === want.bundle.digest) {
+      const p = this.problem;
+      if (t.type === 'version' && p && (p.kind === 'apply' || p.kind === 'rejected') && p.version !== want.bundle.version) {
+        this.log.info({ failedVersion: p.version, code: p.code, version: want.bundle.version }, 'the admission moved back to the bundle in force: the failure of the other version is cleared');
+        this.problem = undefined;
+        this.retryAt = undefined;
+        this.retryAttempts = 0;
+        this.changed();
+      }
+      return;
+    }
+    this.retryAt = undefined;
+    this.retryAttempts = 0;
+    if (t.type === 'version' && this.applied && want.bundle.version < this.applied.bundle.version) {
+      this.log.warn({ version: want.bundle.version, inForce: this.applied.bundle.version, stateRevision: this.admissions.admission?.stateRevision }, 'rolling back: the admission names an older bundle for this node');
+    }
+    await this.apply(want, reason === 'admission' ? 'admission' : 'bundle');
+  }
+
+  /** The target is not held: keep the table, report the wait, fetch it (at once, then with back-off). */
+  private awaitTarget(version: number, digest: string): void {
+    this.desired = undefined;
+    if (this.waiting && this.waiting.version === version && this.waiting.digest === digest) return;
+    const inForce = this.applied?.bundle.version ?? 0;
+    this.waiting = {
+      code: 'TARGET_UNAVAILABLE',
+      version,
+      digest,
+      message: `the admission names v${version} (${digest}) for this node, which it does not hold: fetching it from the stream`,
+      since: new Date().toISOString(),
+      attempts: 0,
+      nextAt: Date.now(),
+    };
+    this.log.warn({ version, digest, inForce }, 'admitted bundle not held: fetching it; the table stays as it is');
+    this.changed();
+  }
+
+  /** Fetches the awaited bundle off the loop (no nft involved); the result wakes the loop. */
+  private startFetch(): void {
+    const w = this.waiting;
+    if (!w) return;
+    w.attempts++;
+    if (!this.o.fetchBundle) {
+      w.nextAt = Infinity; // nothing to fetch with: a bundle offer ends the wait
+      return;
+    }
+    this.fetching = true;
+    const ref = { version: w.version, digest: w.digest };
+    void this.o
+      .fetchBundle(ref)
+      .then(
+        (data) => {
+          if (!data) {
+            this.o.metrics.targetFetches.inc({ result: 'absent' });
+            return false;
+          }
+          const bundle = this.verify(data);
+          if (bundle.version !== ref.version || bundle.digest !== ref.digest) throw new Error(`fetched v${bundle.version} (${bundle.digest}), not the admitted v${ref.version} (${ref.digest})`);
+          this.o.metrics.targetFetches.inc({ result: 'found' });
+          const held = { bundle, bytes: canonicalBytes(bundle) };
+          this.cache.put(held);
+          if (!this.newest || bundle.version > this.newest.bundle.version) this.newest = held;
+          this.log.info({ version: bundle.version, digest: bundle.digest, attempts: w.attempts }, 'admitted bundle fetched from the stream history');
+          return true;
+        },
+        (err: unknown) => {
+          throw err;
+        },
+      )
+      .catch((err: unknown) => {
+        this.o.metrics.targetFetches.inc({ result: 'error' });
+        this.log.warn({ err, version: ref.version, attempt: w.attempts }, 'fetching the admitted bundle failed');
+        return false;
+      })
+      .then((found) => {
+        this.fetching = false;
+        if (found) this.reconcileNeeded = true;
+        else {
+          const delay = this.o.retryIntervalMs * Math.min(2 ** (w.attempts - 1), MAX_RETRY_FACTOR);
+          w.nextAt = Date.now() + delay;
+          if (w.attempts === 1 || w.attempts % 10 === 0) this.log.warn({ version: ref.version, digest: ref.digest, attempts: w.attempts, retryInMs: delay }, 'admitted bundle not found in the stream history: trying again');
+        }
+        this.idle = false;
+        this.wake();
+      });
+  }
+
+  /** Keeps applied, desired, newest, and the admission's candidate and stable. */
+  private pruneCache(): void {
+    const a = this.admissions.admission;
+    this.cache.prune([this.applied?.bundle.digest, this.desired?.bundle.digest, this.newest?.bundle.digest, a?.digest, a?.stable?.digest]);
+  }
+
+  /** What the health checks need to know about the bundle in force under the admission. */
+  private healthContext(): HealthContext {
+    const b = this.applied?.bundle;
+    const a = this.admissions.admission;
+    const t = this.target();
+    const candidate = !!a && !!b && a.policy !== '' && t.type === 'version' && t.digest === a.digest && b.digest === a.digest;
+    return { version: b?.version ?? 0, digest: b?.digest ?? '', candidate, inProgress: candidate && a?.everyone === false, policy: candidate ? a.health : null };
   }
 
   private fail(problem: Problem): void {

@@ -15,7 +15,8 @@ export type EnforcerErrorCode =
   | 'HEADER_MISMATCH' // the message's Natfleet-Version header is not the signed body's version
   | 'READBACK_MISMATCH' // nft accepted the transaction but the table read back is not the one rendered
   | 'STATE_READ_FAILED' // the saved bundle cannot be read from the state dir
-  | 'STATE_WRITE_FAILED'; // the applied bundle cannot be saved to the state dir (fail-static copy is stale)
+  | 'STATE_WRITE_FAILED' // the applied bundle cannot be saved to the state dir (fail-static copy is stale)
+  | 'TARGET_UNAVAILABLE'; // the admission names a bundle this node does not hold (yet): fetching it, the table stays
 
 /** Base class of the enforcer's own errors. */
 export class EnforcerError extends Error {
@@ -60,6 +61,17 @@ export class WrongClusterError extends EnforcerError {
     readonly cluster: string,
   ) {
     super('WRONG_CLUSTER', `bundle is for cluster ${JSON.stringify(bundleCluster)}, this node is in ${JSON.stringify(cluster)}`);
+  }
+}
+
+/** A verified admission for another cluster. */
+export class AdmissionClusterError extends EnforcerError {
+  override name = 'AdmissionClusterError';
+  constructor(
+    readonly admissionCluster: string,
+    readonly cluster: string,
+  ) {
+    super('WRONG_CLUSTER', `admission is for cluster ${JSON.stringify(admissionCluster)}, this node is in ${JSON.stringify(cluster)}`);
   }
 }
 

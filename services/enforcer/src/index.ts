@@ -6,11 +6,21 @@
 export { Enforcer, DRIFT_DUTY_FACTOR, MAX_RETRY_FACTOR } from './enforcer.js';
 export type { EnforcerOptions, IncomingBundle } from './enforcer.js';
 export { statusOf } from './enforcer-status.js';
-export type { EnforcerStatus, Problem, RestoreOutcome, UnverifiedRefusal } from './enforcer-status.js';
-export { BundleStore, BUNDLE_FILE } from './state-store.js';
+export type { AdmissionView, EnforcerStatus, Problem, RestoreOutcome, TargetWait, UnverifiedRefusal } from './enforcer-status.js';
+export { BundleStore, BUNDLE_FILE, ADMISSION_FILE } from './state-store.js';
+export { AdmissionState } from './admission-state.js';
+export type { AdmissionStateOptions, UnverifiedAdmission } from './admission-state.js';
+export { AdmissionFeed } from './admission-feed.js';
+export type { AdmissionFeedOptions } from './admission-feed.js';
+export { BundleCache } from './bundle-cache.js';
+export type { Held } from './bundle-cache.js';
+export { HealthChecks, runHealthCommand, OUTPUT_LIMIT } from './health-checks.js';
+export type { CommandResult, HealthChecksOptions, HealthCommand, HealthContext, HealthMonitor } from './health-checks.js';
+export { CONNTRACK_STAT_PATH, conntrackBreach, hasThreshold, parseConntrackStat, readConntrackStat } from './conntrack.js';
+export type { ConntrackBreach, ConntrackSample, ConntrackThresholds } from './conntrack.js';
 export { createMetrics } from './metrics.js';
 export type { EnforcerMetrics } from './metrics.js';
-export { addRunOptions, addUninstallOptions, parseSize, runConfigFrom, uninstallConfigFrom, DEFAULT_STATE_DIR } from './config.js';
+export { addRunOptions, addUninstallOptions, parseHealthChecks, parseSize, runConfigFrom, uninstallConfigFrom, DEFAULT_STATE_DIR } from './config.js';
 export type { NatsSettings, RunConfig, UninstallConfig } from './config.js';
 export { NatsLink } from './nats-link.js';
 export type { LinkEvent, NatsLinkOptions } from './nats-link.js';
@@ -29,6 +39,7 @@ export {
   ConfigError,
   StaleBundleError,
   WrongClusterError,
+  AdmissionClusterError,
   HeaderMismatchError,
   ReadBackError,
   StateFileError,

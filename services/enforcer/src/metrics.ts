@@ -45,6 +45,19 @@ export interface EnforcerMetrics {
   feedStalls: Counter<'reason'>;
   /** 1 while the bundle feed is stalled (from detection until a bundle flows again). */
   feedStalled: Gauge;
+  /**
+   * Admission messages by result: `accepted` (verified, newer stateRevision: acted on),
+   * `ignored` (verified, not newer: a replay or re-delivery), `refused` (did not verify:
+   * forged, garbage, another cluster's; also counted in rejections_total{code}), `restored`
+   * (the saved one, verified again at start).
+   */
+  admissions: Counter<'result'>;
+  /** stateRevision of the admission in force (0 = none). */
+  admissionRevision: Gauge;
+  /** Fetches of an admitted bundle not held, from the stream history, by result: `found`, `absent`, `error`. */
+  targetFetches: Counter<'result'>;
+  /** Post-apply health check runs (commands and conntrack watches) by result: `passed`, `failed`, `timeout`. */
+  healthChecks: Counter<'result'>;
 }
 
 /** A fresh registry with every enforcer metric (and the process defaults). */
@@ -90,5 +103,9 @@ export function createMetrics(): EnforcerMetrics {
     statusWrites: new Counter({ name: `${P}status_writes_total`, help: 'Node status writes to the KV bucket by result.', labelNames: ['result'], registers }),
     feedStalls: new Counter({ name: `${P}feed_stalls_total`, help: 'Bundle feed stalls detected (consumer re-created), by reason.', labelNames: ['reason'], registers }),
     feedStalled: new Gauge({ name: `${P}feed_stalled`, help: '1 while the bundle feed is stalled.', registers }),
+    admissions: new Counter({ name: `${P}admissions_total`, help: 'Admission messages by result (accepted, ignored, refused, restored).', labelNames: ['result'], registers }),
+    admissionRevision: new Gauge({ name: `${P}admission_revision`, help: 'stateRevision of the admission in force (0 = none).', registers }),
+    targetFetches: new Counter({ name: `${P}target_fetches_total`, help: 'Fetches of an admitted bundle not held, from the stream history, by result (found, absent, error).', labelNames: ['result'], registers }),
+    healthChecks: new Counter({ name: `${P}health_checks_total`, help: 'Post-apply health checks by result (passed, failed, timeout).', labelNames: ['result'], registers }),
   };
 }

@@ -15,16 +15,25 @@ import { StateFileError } from './errors.js';
 
 /** Name of the saved bundle inside the state dir. */
 export const BUNDLE_FILE = 'bundle.json';
-const TMP_PREFIX = `.${BUNDLE_FILE}.tmp-`;
+/** Name of the saved newest verified admission (staged rollouts) inside the state dir. */
+export const ADMISSION_FILE = 'admission.json';
 
-/** The saved last-good bundle in one directory. */
+/**
+ * One saved file in one directory: the last-good bundle (BUNDLE_FILE, the default) or the
+ * newest verified admission (ADMISSION_FILE), same atomic write either way.
+ */
 export class BundleStore {
   readonly path: string;
+  private readonly tmpPrefix: string;
   /** The dir is known to exist: saves skip the mkdir (one syscall per bundle on every node). */
   private dirReady = false;
 
-  constructor(readonly dir: string) {
-    this.path = join(dir, BUNDLE_FILE);
+  constructor(
+    readonly dir: string,
+    readonly file: string = BUNDLE_FILE,
+  ) {
+    this.path = join(dir, file);
+    this.tmpPrefix = `.${file}.tmp-`;
   }
 
   /**
@@ -46,7 +55,7 @@ export class BundleStore {
    * previous file is then unchanged and no temp file is left behind.
    */
   async save(bytes: Uint8Array): Promise<void> {
-    const tmp = join(this.dir, `${TMP_PREFIX}${randomBytes(4).toString('hex')}`);
+    const tmp = join(this.dir, `${this.tmpPrefix}${randomBytes(4).toString('hex')}`);
     try {
       if (!this.dirReady) {
         await mkdir(this.dir, { recursive: true, mode: 0o700 });
@@ -76,7 +85,7 @@ export class BundleStore {
   }
 
   /**
-   * Removes the saved bundle and any temp files left by a crash, then the dir itself when
+   * Removes the saved file and any temp files left by a crash, then the dir itself when
    * that leaves it empty. Returns the paths removed (empty when there was nothing).
    */
   async remove(): Promise<string[]> {
@@ -88,7 +97,7 @@ export class BundleStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw new StateFileError('STATE_WRITE_FAILED', this.dir, { cause: err });
     }
-    const ours = names.filter((n) => n === BUNDLE_FILE || n.startsWith(TMP_PREFIX)).map((n) => join(this.dir, n));
+    const ours = names.filter((n) => n === this.file || n.startsWith(this.tmpPrefix)).map((n) => join(this.dir, n));
     try {
       for (const p of ours) await rm(p, { force: true });
       if (names.length === ours.length) await rmdir(this.dir).catch(() => undefined);

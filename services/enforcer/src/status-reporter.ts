@@ -39,6 +39,8 @@ export function nodeStatusOf(id: NodeIdentity, s: EnforcerStatus, heartbeatAt: D
     driftRepairs: s.driftRepairs,
     enforcerVersion: id.enforcerVersion,
     heartbeatAt: heartbeatAt.toISOString(),
+    ...(s.health ? { health: s.health } : {}),
+    admissionRevision: s.admissionRevision,
   };
 }
 

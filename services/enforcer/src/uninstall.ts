@@ -19,7 +19,7 @@ import type { Logger } from '@natfleet/service-kit';
 import { connect, type NatsConnection } from 'nats';
 import type { NatsSettings, UninstallConfig } from './config.js';
 import { failureMessage } from './errors.js';
-import { BundleStore } from './state-store.js';
+import { ADMISSION_FILE, BundleStore } from './state-store.js';
 
 /** What became of the node's registration, tagged by `type`. */
 export type Deregistration =
@@ -45,7 +45,8 @@ export const DEREGISTER_TIMEOUT_MS = 15_000;
  */
 export async function uninstall(config: UninstallConfig, logger: Logger): Promise<UninstallResult> {
   const tableDeleted = await new RealNft(config.netns !== undefined ? { netns: config.netns } : {}).deleteTable();
-  const removedFiles = await new BundleStore(config.stateDir).remove();
+  // The admission first: the dir goes with the second removal once nothing else is in it.
+  const removedFiles = [...(await new BundleStore(config.stateDir, ADMISSION_FILE).remove()), ...(await new BundleStore(config.stateDir).remove())];
   logger.info({ tableDeleted, removedFiles, netns: config.netns, stateDir: config.stateDir }, 'natfleet table and state removed');
   const log = logger.child({ node: config.nodeName });
   let deregistration: Deregistration;

@@ -29,7 +29,7 @@ export function evaluateGates(nodes: readonly string[], observations: Observatio
     const before = failures.length;
     if (o.nack) failures.push({ node, gate: 'nack', code: o.nack.code, detail: o.nack.message });
     if (o.healthFailed) failures.push({ node, gate: 'health', code: o.healthFailed.code, detail: o.healthFailed.output });
-    if (webhook && o.webhook === 'fail') failures.push({ node, gate: 'webhook', code: 'WEBHOOK_FAILED', detail: 'webhook reported fail' });
+    if (webhook && o.webhook === 'fail') failures.push({ node, gate: 'webhook', code: 'WEBHOOK_FAILED', detail: o.webhookDetail ?? 'webhook reported fail' });
     if (failures.length > before) continue;
     if (o.appliedVersion !== version || (webhook && o.webhook !== 'pass')) pending.push(node);
   }

@@ -57,6 +57,8 @@ export interface GateObservation {
   readonly nack?: { readonly code: string; readonly message: string };
   readonly healthFailed?: { readonly code: string; readonly output: string };
   readonly webhook?: 'pass' | 'fail';
+  /** When webhook is 'fail': what the webhook answered (status, body, timeout), for the failure detail. */
+  readonly webhookDetail?: string;
 }
 
 export type Observations = Readonly<Record<string, GateObservation>>;

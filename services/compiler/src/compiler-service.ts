@@ -1,6 +1,6 @@
 /**
  * The compiler daemon's wiring: NATS connection and stream setup, the leader election
- * loop, and per term the pipeline and the node registrar. Holds what /readyz reports.
+ * loop, and per term the pipeline, the node registrar and the rollout controller. Holds what /readyz reports.
  *
  * Start order: NATS (waiting for it), stream + KV bucket ensured, then campaign — a
  * replica that cannot publish never takes the lease. Shutdown reverses it: stop
@@ -10,7 +10,7 @@
 import { connect, type JetStreamClient, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import type { Etcd3 } from 'etcd3';
 import type { SigningKey } from '@natfleet/bundle';
-import { ensureBundleStream, inboxPrefix, isBusError, openNodesBucket } from '@natfleet/bus';
+import { ensureBundleStream, inboxPrefix, isBusError, openNodesBucket, watchNodeStatuses } from '@natfleet/bus';
 import { EtcdStore, changeFeed } from '@natfleet/store';
 import type { Logger, Readiness } from '@natfleet/service-kit';
 import { sleep } from '@natfleet/service-kit';
@@ -23,6 +23,9 @@ import { leaderElection } from './leader-election.js';
 import { LeaderPipeline } from './leader-pipeline.js';
 import type { CompilerMetrics } from './metrics.js';
 import { NodeRegistrar } from './node-registration.js';
+import { natsAdmissionChannel } from './rollout-admission.js';
+import { RolloutController } from './rollout-controller.js';
+import { EtcdRolloutStore } from './rollout-store.js';
 import { WarningTracker } from './warning-tracker.js';
 
 export interface CompilerServiceDeps {
@@ -205,6 +208,20 @@ export class CompilerService {
       this.foreign.update(foreign, logger, metrics);
     });
     const evaluations = new EvaluationRecorder({ channel: natsEvaluationChannel(nats.js, nats.jsm, config.cluster, ownKeys(key)), key, cluster: config.cluster, logger, metrics }, term);
+    // The staged rollout (DESIGN.md §10): admits each new bundle wave by wave under the RolloutPolicy.
+    const rollout = new RolloutController(
+      {
+        store: new EtcdRolloutStore({ client: this.etcd, makeClient: this.makeEtcdClient, natfleetPrefix: config.natfleetPrefix, calicoPrefix: config.etcdPrefix }),
+        channel: natsAdmissionChannel(nats.js, nats.jsm, config.cluster, ownKeys(key)),
+        statuses: (signal) => watchNodeStatuses(nats.kv, signal),
+        key,
+        cluster: config.cluster,
+        leaderId: config.replicaId,
+        logger: logger.child({ component: 'rollout' }),
+        metrics,
+      },
+      term,
+    );
     const pipeline = new LeaderPipeline({
       snapshot: () => this.store.snapshot(),
       feed: (fromRevision, signal) => changeFeed(this.makeEtcdClient, config.etcdPrefix, { fromRevision, signal, retryMs: 200 }),
@@ -219,9 +236,10 @@ export class CompilerService {
       warnings: this.warnings,
       // Every evaluation is recorded on natfleet.evaluated.<cluster> (DESIGN.md §9).
       evaluations,
+      rollout,
     });
     this.pipeline = pipeline;
     const registrar = new NodeRegistrar({ kv: nats.kv, store: this.store, prefix: config.etcdPrefix, cluster: config.cluster, logger, metrics, ...(config.nodeGcAfterMs !== undefined ? { gcAfterMs: config.nodeGcAfterMs } : {}) });
-    return Promise.all([pipeline.run(term).then(() => evaluations.settled()), registrar.run(term)]);
+    return Promise.all([pipeline.run(term).then(() => evaluations.settled()), registrar.run(term), rollout.run()]);
   }
 }

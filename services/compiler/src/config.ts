@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { bundleSubject } from '@natfleet/bus';
-import { DEFAULT_KEY_PREFIX } from '@natfleet/model';
+import { DEFAULT_KEY_PREFIX, DEFAULT_NATFLEET_KEY_PREFIX, natfleetPrefixOverlapsCalico } from '@natfleet/model';
 import { etcdTlsOptions, loadEtcdTls, loadNatsTls, natsTlsOptions, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt, type EtcdCredentials, type EtcdTlsFiles, type NatsTls, type NatsTlsFiles } from '@natfleet/service-kit';
 
 export interface CompilerConfig {
@@ -17,6 +17,8 @@ export interface CompilerConfig {
   etcdCredentials: EtcdCredentials | undefined;
   /** Calico v3 resource prefix, without a trailing slash. */
   etcdPrefix: string;
+  /** natfleet's own prefix (RolloutPolicies, rollout state, commands, outcomes), outside etcdPrefix. */
+  natfleetPrefix: string;
   natsServers: string[];
   natsUser: string | undefined;
   natsPassword: string | undefined;
@@ -55,6 +57,7 @@ export const defaultReplicaId = (): string => `${hostname()}-${process.pid}`;
 export const DEFAULTS = {
   etcdEndpoints: ['http://127.0.0.1:2379'],
   etcdPrefix: DEFAULT_KEY_PREFIX,
+  natfleetPrefix: DEFAULT_NATFLEET_KEY_PREFIX,
   natsServers: ['nats://127.0.0.1:4222'],
   cluster: 'default',
   debounceMs: 15,
@@ -128,6 +131,9 @@ function daemonOptions(): Option[] {
     opt('--etcd-prefix <prefix>', 'etcd key prefix of the Calico v3 resources (ippools, felixconfigurations, nodes below it)', 'NATFLEET_ETCD_PREFIX')
       .argParser(parsePrefix)
       .default(DEFAULTS.etcdPrefix),
+    opt('--natfleet-prefix <prefix>', "etcd key prefix of natfleet's own resources: RolloutPolicies, rollout state, commands and outcomes (must lie outside --etcd-prefix)", 'NATFLEET_NATFLEET_PREFIX')
+      .argParser(parsePrefix)
+      .default(DEFAULTS.natfleetPrefix),
     ...etcdTlsOptions(),
     opt('--nats-url <urls>', 'NATS server URLs, comma-separated', 'NATFLEET_NATS_URL')
       .argParser(parseNatsServers)
@@ -164,6 +170,7 @@ function daemonOptions(): Option[] {
 interface RawOptions extends EtcdTlsFiles, NatsTlsFiles {
   etcdEndpoints: string[];
   etcdPrefix: string;
+  natfleetPrefix: string;
   natsUrl: string[];
   natsUser?: string;
   natsPassword?: string;
@@ -186,6 +193,7 @@ interface RawOptions extends EtcdTlsFiles, NatsTlsFiles {
  */
 export function configProblem(o: RawOptions): string | undefined {
   if (!o.signingKeyFile) return "required option '--signing-key-file <path>' (env NATFLEET_SIGNING_KEY_FILE) not specified";
+  if (natfleetPrefixOverlapsCalico(o.natfleetPrefix, o.etcdPrefix)) return `option '--natfleet-prefix' (${o.natfleetPrefix}) must lie outside '--etcd-prefix' (${o.etcdPrefix})`;
   if (o.maxDelay < o.debounce) return `option '--max-delay' (${o.maxDelay}ms) must not be shorter than '--debounce' (${o.debounce}ms)`;
   if ((o.natsUser === undefined) !== (o.natsPassword === undefined)) return "options '--nats-user' and '--nats-password' must be given together";
   try {
@@ -202,6 +210,7 @@ function toConfig(o: RawOptions): CompilerConfig {
     etcdEndpoints: o.etcdEndpoints,
     etcdCredentials: loadEtcdTls(o, o.etcdEndpoints),
     etcdPrefix: o.etcdPrefix,
+    natfleetPrefix: o.natfleetPrefix,
     natsServers: o.natsUrl,
     natsUser: o.natsUser,
     natsPassword: o.natsPassword,

@@ -47,6 +47,13 @@ export interface PipelineDeps {
   maxRetryMs?: number;
   /** Told each evaluated revision and the bundle enforcing it (an EvaluationRecorder); none = not recorded. */
   evaluations?: { note(e: Evaluated): void };
+  /**
+   * The term's rollout controller (rollout-controller.ts): told the newest bundle after
+   * every publish or skip, and asked before a NEW bundle is published to make sure the
+   * admission on the stream reflects whether a RolloutPolicy exists (throwing fails the
+   * cycle, which is retried). None = no staged rollouts.
+   */
+  rollout?: { noteCandidate(ref: { version: number; digest: string }): void; beforeNewBundle(): Promise<void> };
 }
 
 /** What /readyz shows for the leader. */
@@ -202,6 +209,9 @@ export class LeaderPipeline {
 
     const tp = performance.now();
     try {
+      // A policy created just before this bundle must reach the enforcers first, or they
+      // would apply this bundle everywhere at once.
+      await this.deps.rollout?.beforeNewBundle();
       const outcome = await publisher.publish({ version, digest: bundle.digest, contentDigest, data }, term);
       if (outcome.type === 'skipped') {
         metrics.publishSkipped.inc({ reason: outcome.reason });
@@ -252,6 +262,8 @@ export class LeaderPipeline {
   }
 
   private succeed(detail: string): void {
+    const state = this.deps.publisher.state;
+    if (state && state.digest !== '') this.deps.rollout?.noteCandidate({ version: state.version, digest: state.digest });
     this.failures = 0;
     this.nextAttemptAt = 0;
     this.state.lastCycleOk = true;

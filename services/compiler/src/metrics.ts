@@ -101,6 +101,47 @@ export class CompilerMetrics {
     registers: [this.registry],
   });
 
+  // Staged rollouts (DESIGN.md §10): the leader's rollout controller. Named natfleet_rollout*
+  // (not natfleet_compiler_*): they describe the fleet's rollouts, whichever replica leads.
+  readonly rolloutsStarted = new Counter({
+    name: 'natfleet_rollouts_started_total',
+    help: 'Candidates whose staged rollout started under a RolloutPolicy (counted by the leader that started it).',
+    registers: [this.registry],
+  });
+
+  readonly rolloutsCompleted = new Counter({
+    name: 'natfleet_rollouts_completed_total',
+    help: 'Candidates that reached every node (every wave passed, or admitted at once without a RolloutPolicy).',
+    registers: [this.registry],
+  });
+
+  readonly rolloutsAborted = new Counter({
+    name: 'natfleet_rollouts_aborted_total',
+    help: 'Rollouts that ended without completing: GateFailed, ProgressDeadlineExceeded (halted or rolled back), OperatorAborted.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rolloutWaveDuration = new Histogram({
+    name: 'natfleet_rollout_wave_duration_seconds',
+    help: 'From a wave\'s admission to it passing (gates and bake).',
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600],
+    registers: [this.registry],
+  });
+
+  readonly rolloutAdmissionsPublished = new Counter({
+    name: 'natfleet_rollout_admissions_published_total',
+    help: 'Signed admissions this replica published on natfleet.admission.<cluster> (a msg-id duplicate is not counted).',
+    registers: [this.registry],
+  });
+
+  readonly rolloutPhase = new Gauge({
+    name: 'natfleet_rollout_phase',
+    help: 'Phase of the current candidate\'s rollout as this replica last stepped it: 1 for the current phase, 0 for the others.',
+    labelNames: ['phase'] as const,
+    registers: [this.registry],
+  });
+
   /** `withProcessMetrics`: also collect prom-client's default process metrics (off in unit tests). */
   constructor({ withProcessMetrics = true } = {}) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: P });

@@ -68,8 +68,8 @@ const iso = (ms: number | null | undefined): string | null => (typeof ms === 'nu
  * waves; a policy of '' has none. A wave is pending before it was admitted; the current one
  * is failed when one of its nodes failed a gate or the rollout halted / rolled back on it,
  * admitted while gates are pending, baking while its bake runs, passed otherwise; earlier
- * ones passed. An aborted rollout's current wave stays `admitted` (it was stopped, not
- * failed). Nodes come from the admitted wave, or — when a rollback or abort emptied the
+ * ones passed (failed when one of their nodes failed). A halted, rolled-back or aborted
+ * rollout's current wave that did not fail stays `admitted` with no bake (it was stopped). Nodes come from the admitted wave, or — when a rollback or abort emptied the
  * admitted list — from the gate results recorded for that wave.
  */
 export function stagedView(record: RolloutStateRecord, now: number): StagedRollout {
@@ -103,7 +103,7 @@ export function stagedView(record: RolloutStateRecord, now: number): StagedRollo
     else if (index > s.waveIndex) state = 'pending';
     else if (index < s.waveIndex) state = failedNodes(nodes) ? 'failed' : 'passed';
     else if (failedNodes(nodes) || (failedPhase && !failureElsewhere)) state = 'failed';
-    else if (s.phase === 'aborted' || nodes.some((n) => n.gate?.result !== 'passed')) state = 'admitted';
+    else if (s.phase === 'aborted' || failedPhase || nodes.some((n) => n.gate?.result !== 'passed')) state = 'admitted';
     else state = 'baking';
     if ((state === 'admitted' || state === 'baking') && s.phase !== 'aborted' && !failedPhase) {
       if (s.promoted || nodes.length === 0) bakeRemainingMs = 0;

@@ -432,7 +432,7 @@ export class Enforcer {
       return;
     }
     if (this.target().type !== 'newest') {
-      this.holdStaged(bundle);
+      await this.holdStaged(bundle);
       return;
     }
     const current = this.newest ?? this.desired ?? this.applied;

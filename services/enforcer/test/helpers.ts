@@ -9,14 +9,18 @@ import {
   generateSigningKeyPair,
   loadSigningKey,
   loadTrustedKeys,
+  sealAdmission,
+  encodeAdmission,
   sealBundle,
+  type Admission,
+  type AdmissionBody,
   type Bundle,
   type BundleBody,
   type SigningKey,
 } from '@natfleet/bundle';
 import { FakeNft, type Nft } from '@natfleet/nft';
 import { createLogger } from '@natfleet/service-kit';
-import { BundleStore, createMetrics, Enforcer, type EnforcerMetrics, type EnforcerStatus, type IncomingBundle } from '../src/index.js';
+import { BundleStore, createMetrics, Enforcer, type EnforcerMetrics, type EnforcerStatus, type HealthMonitor, type IncomingBundle } from '../src/index.js';
 
 export const NODE = 'node-1';
 export const CLUSTER = 'test';
@@ -75,7 +79,31 @@ export function removeTempDirs(): void {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-export function harness(o: { nft?: Nft; dir?: string; driftIntervalMs?: number; retryIntervalMs?: number; maxBundleBytes?: number } = {}): Harness {
+/** Admission fields a test sets; the rest default to a staged policy `p` admitting nobody. */
+export type AdmissionInput = Partial<Omit<AdmissionBody, 'apiVersion' | 'kind' | 'issuedAt'>> & { stateRevision: number; version: number; digest: string };
+
+/** A sealed admission (policy `p`, no waves, no stable unless given). */
+export function admission(a: AdmissionInput, key = signingKey): Admission {
+  return sealAdmission({ cluster: CLUSTER, policy: 'p', everyone: false, waves: [], stable: null, phase: 'progressing', health: null, ...a }, key);
+}
+
+/** Wire bytes of admission(a). */
+export const admissionBytes = (a: AdmissionInput, key = signingKey): Uint8Array => encodeAdmission(admission(a, key));
+
+/** A wave naming `nodes`. */
+export const wave = (name: string, nodes: string[], rest = false): { name: string; nodes: string[]; rest: boolean } => ({ name, nodes, rest });
+
+export function harness(
+  o: {
+    nft?: Nft;
+    dir?: string;
+    driftIntervalMs?: number;
+    retryIntervalMs?: number;
+    maxBundleBytes?: number;
+    fetchBundle?: (ref: { version: number; digest: string }) => Promise<Uint8Array | undefined>;
+    health?: HealthMonitor;
+  } = {},
+): Harness {
   const nft = (o.nft ?? new FakeNft()) as FakeNft;
   const store = new BundleStore(o.dir ?? tempDir());
   const metrics = createMetrics();
@@ -92,6 +120,8 @@ export function harness(o: { nft?: Nft; dir?: string; driftIntervalMs?: number; 
     logger: createLogger('enforcer-test', process.env.LOG_LEVEL ?? 'silent'),
     metrics,
     onChange: (s) => changes.push(s),
+    ...(o.fetchBundle ? { fetchBundle: o.fetchBundle } : {}),
+    ...(o.health ? { health: o.health } : {}),
   });
   return { enforcer, nft, store, metrics, changes };
 }

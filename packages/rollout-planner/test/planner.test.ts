@@ -103,6 +103,12 @@ describe('plan: failures', () => {
     expect(plan(input({ policy: { ...policy, webhook: true }, state: started().state, now: 1, observations: obs })).state.phase).toBe('rolled-back');
   });
 
+  it('a webhook fail carries what the webhook answered in the failure detail', () => {
+    const obs = acked(['node-00'], V2, { 'node-01': { appliedVersion: 2, webhook: 'fail', webhookDetail: 'HTTP 503: busy' } });
+    const r = plan(input({ policy: { ...policy, webhook: true }, state: started().state, now: 1, observations: obs }));
+    expect(r.events.find((e) => e.type === 'Failed')).toMatchObject({ failures: [{ node: 'node-01', gate: 'webhook', code: 'WEBHOOK_FAILED', detail: 'HTTP 503: busy' }] });
+  });
+
   it('a failure in an earlier, already passed wave still fails the rollout', () => {
     const s1 = plan(input({ state: started().state, now: 1000, observations: acked(['node-00', 'node-01'], V2) })).state;
     expect(s1.waveIndex).toBe(1);

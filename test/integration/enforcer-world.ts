@@ -4,8 +4,8 @@
 // node namespace. Not a test file itself.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleContentDigest, encodeBundle, generateSigningKeyPair, loadSigningKey, type Bundle, type SigningKey } from '@natfleet/bundle';
-import { decodeNodeStatus, ensureBundleStream, isBusError, openNodesBucket, publishBundle, type NodeStatus } from '@natfleet/bus';
+import { bundleContentDigest, encodeAdmission, encodeBundle, generateSigningKeyPair, loadSigningKey, sealAdmission, type AdmissionBody, type Bundle, type SigningKey } from '@natfleet/bundle';
+import { decodeNodeStatus, ensureBundleStream, isBusError, openNodesBucket, publishAdmission, publishBundle, type NodeStatus } from '@natfleet/bus';
 import { compileBundle, type SnapshotEntry } from '@natfleet/compiler-core';
 import { RealNft, type TableState } from '@natfleet/nft';
 import { freePort, makeTempDir, NatTopology, ServiceProcess, startNats, startNatsCluster, waitUntil, type NatsCluster, type PeerServer } from '@natfleet/testkit';
@@ -133,6 +133,19 @@ export async function publish(w: World, what: Bundle | { data: Uint8Array; versi
       if (!isBusError(err, 'PUBLISH_FAILED') || attempt >= 4) throw err;
     }
   }
+}
+
+/** Admission fields a test sets; the rest default to policy `p`, no waves, no stable, progressing, no health. */
+export type AdmissionInput = Partial<Omit<AdmissionBody, 'apiVersion' | 'kind' | 'issuedAt'>> & Pick<AdmissionBody, 'stateRevision' | 'version' | 'digest'>;
+
+/**
+ * Seals (with the world's key, or `key`) and publishes an admission on
+ * natfleet.admission.<CLUSTER>, as the rollout controller would; returns its stream seq.
+ */
+export async function publishAdmissionOf(w: World, a: AdmissionInput, key: SigningKey = w.key): Promise<number> {
+  const sealed = sealAdmission({ cluster: CLUSTER, policy: 'p', everyone: false, waves: [], stable: null, phase: 'progressing', health: null, ...a }, key);
+  const ack = await publishAdmission(w.js, { cluster: CLUSTER, data: encodeAdmission(sealed), msgId: `${CLUSTER}.admission.${a.stateRevision}.${sealed.sealDigest}` });
+  return ack.seq;
 }
 
 /** NODE's status in the KV bucket, or undefined. */

@@ -1,0 +1,103 @@
+// Staged rollouts on the enforcer side, with the real enforcer process (nft in a netns) and
+// a real nats-server: the test plays the rollout controller, publishing signed admissions
+// on natfleet.admission.<cluster>. A node not named by the admission keeps the stable
+// bundle while a newer one is held; an admission naming it makes it apply the candidate; an
+// admission with no waves rolls it back (whole-table swap to the older stable); a forged
+// admission is refused and shown in /status; after a restart the saved admission still
+// holds the node on stable (the newest bundle and a forged newest admission notwithstanding).
+import { generateSigningKeyPair, loadSigningKey, type Bundle } from '@natfleet/bundle';
+import { waitUntil, type ServiceProcess } from '@natfleet/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compiled, liveTable, metric, NODE, nodeStatus, podPools, pool, publish, publishAdmissionOf, startEnforcer, startWorld, stopWorld, waitApplied, waitStatus, type World } from './enforcer-world.js';
+
+describe('enforcer: staged-rollout admissions', () => {
+  let w: World;
+  let enforcer: ServiceProcess | undefined;
+  let v1: Bundle;
+  let v2: Bundle;
+  const stable = (): { version: number; digest: string } => ({ version: v1.version, digest: v1.digest });
+
+  type LocalStatus = {
+    admissionRevision: number;
+    admission: { stateRevision: number; admitted: boolean; target: string; heldVersions: number[]; phase: string } | null;
+    lastUnverifiedAdmission: { code: string; claimedStateRevision: number } | null;
+  };
+  const local = async (): Promise<LocalStatus> => (await enforcer!.getJson<LocalStatus>('/status')).body;
+  const tableComment = async (): Promise<string | undefined> => (await liveTable(w))?.comment;
+
+  beforeAll(async () => {
+    w = await startWorld();
+    enforcer = await startEnforcer(w, ['--admission-poll', '1s']);
+    v1 = compiled(w, podPools(true), 1);
+    // v2 differs in the table: one more masqueraded pool.
+    v2 = compiled(w, [...podPools(true), pool('extra', { cidr: '10.77.0.0/24', natOutgoing: true })], 2);
+    await publish(w, v1);
+    await waitApplied(w, 1, 30_000);
+  }, 120_000);
+  afterAll(async () => stopWorld(w, enforcer), 60_000);
+
+  it('not named by the admission: keeps the stable bundle while the newer one is held', async () => {
+    await publishAdmissionOf(w, { stateRevision: 10, version: 2, digest: v2.digest, waves: [{ name: 'canary', nodes: ['node-2'], rest: false }], stable: stable() });
+    await waitStatus(w, 'admission 10 acted on', (s) => s.admissionRevision === 10, 20_000);
+    await publish(w, v2);
+    await waitUntil('v2 held', async () => (await metric(enforcer!, 'natfleet_enforcer_bundles_skipped_total', { reason: 'held' })) >= 1, { timeoutMs: 20_000, intervalMs: 50 });
+    // Give a wrong apply a chance to happen before checking it did not.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await tableComment()).toBe(`natfleet v1 ${v1.digest}`);
+    expect(await nodeStatus(w)).toMatchObject({ state: 'applied', appliedVersion: 1, admissionRevision: 10 });
+    expect((await local()).admission).toMatchObject({ stateRevision: 10, admitted: false, target: 'v1', heldVersions: [1, 2] });
+  });
+
+  it('an admission naming the node: the candidate is applied', async () => {
+    await publishAdmissionOf(w, { stateRevision: 11, version: 2, digest: v2.digest, waves: [{ name: 'canary', nodes: ['node-2', NODE], rest: false }], stable: stable() });
+    const s = await waitApplied(w, 2, 20_000);
+    expect(s).toMatchObject({ appliedDigest: v2.digest, admissionRevision: 11 });
+    expect(await tableComment()).toBe(`natfleet v2 ${v2.digest}`);
+    expect((await local()).admission).toMatchObject({ admitted: true, target: 'v2 (candidate)' });
+  });
+
+  it('an admission with no waves rolls the node back to the older stable bundle', async () => {
+    await publishAdmissionOf(w, { stateRevision: 12, version: 2, digest: v2.digest, waves: [], stable: stable(), phase: 'rolled-back' });
+    const s = await waitApplied(w, 1, 20_000);
+    expect(s).toMatchObject({ appliedDigest: v1.digest, admissionRevision: 12, errorCode: '' });
+    expect(await tableComment()).toBe(`natfleet v1 ${v1.digest}`);
+  });
+
+  it('a forged admission (another key) is refused, counted and visible in /status; the node stays on stable', async () => {
+    const forger = loadSigningKey(generateSigningKeyPair().privateKeyPem);
+    await publishAdmissionOf(w, { stateRevision: 13, version: 2, digest: v2.digest, everyone: true, stable: stable(), phase: 'completed' }, forger);
+    await waitUntil('forged admission refused', async () => (await local()).lastUnverifiedAdmission?.code === 'UNKNOWN_KEY', { timeoutMs: 20_000, intervalMs: 50 });
+    expect((await local()).lastUnverifiedAdmission).toMatchObject({ code: 'UNKNOWN_KEY', claimedStateRevision: 13 });
+    expect(await metric(enforcer!, 'natfleet_enforcer_admissions_total', { result: 'refused' })).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 1_500)); // past a poll of the (forged) latest
+    expect(await tableComment()).toBe(`natfleet v1 ${v1.digest}`);
+    expect(await nodeStatus(w)).toMatchObject({ state: 'applied', appliedVersion: 1, admissionRevision: 12 });
+    const ready = await enforcer!.getJson<{ ready: boolean }>('/readyz');
+    expect(ready.status).toBe(200);
+  });
+
+  it('after a restart the saved admission still holds the node on stable (the newest admission on the subject is the forged one)', async () => {
+    await enforcer!.stop();
+    enforcer = await startEnforcer(w, ['--admission-poll', '1s']);
+    await waitUntil('forged admission seen again', async () => (await local()).lastUnverifiedAdmission?.code === 'UNKNOWN_KEY', { timeoutMs: 20_000, intervalMs: 50 });
+    await waitUntil('v2 held again', async () => (await metric(enforcer!, 'natfleet_enforcer_bundles_skipped_total', { reason: 'held' })) >= 1, { timeoutMs: 20_000, intervalMs: 50 });
+    expect(await tableComment()).toBe(`natfleet v1 ${v1.digest}`);
+    expect((await local()).admissionRevision).toBe(12);
+    expect(await metric(enforcer!, 'natfleet_enforcer_admission_revision')).toBe(12);
+  });
+
+  it("the node's health check runs after the apply (here: adopting the saved bundle at start): a failure is reported in the node status and fails /readyz, the table stays", async () => {
+    await enforcer!.stop();
+    const checks = JSON.stringify([{ name: 'probe', command: ['sh', '-c', 'echo "v$NATFLEET_VERSION on $NATFLEET_NODE is unhealthy"; exit 1'], timeout: '5s' }]);
+    enforcer = await startEnforcer(w, ['--admission-poll', '1s'], 'healthz', { NATFLEET_HEALTH_CHECKS: checks });
+    const s = await waitStatus(w, 'health failed', (x) => x.health?.result === 'failed', 20_000);
+    expect(s.health).toMatchObject({ version: 1, result: 'failed', code: 'HEALTH_CHECK_FAILED', check: 'probe' });
+    expect(s.health?.output).toContain(`v1 on ${NODE} is unhealthy`);
+    expect(s).toMatchObject({ state: 'applied', appliedVersion: 1 });
+    const ready = await enforcer!.getJson<{ checks: Record<string, { ok: boolean; detail: string }> }>('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks['health']).toMatchObject({ ok: false, detail: expect.stringContaining('HEALTH_CHECK_FAILED') });
+    expect(await tableComment()).toBe(`natfleet v1 ${v1.digest}`);
+    expect(await metric(enforcer!, 'natfleet_enforcer_health_checks_total', { result: 'failed' })).toBe(1);
+  });
+});

@@ -9,11 +9,11 @@ import { formatIssues, isParseError, parseResources, validateResource, validateR
 import { ApiClient, CliError, resolveConnection } from './client.js';
 import { getNodes, isNodeType, registerNodeCommands } from './node-commands.js';
 import { EXIT, EXIT_HELP } from './exit-codes.js';
-import { carriesRevision, progressText } from './rollout-gate.js';
+import { registerRolloutCommands } from './rollout-commands.js';
 import { registerVersionCommand } from './version-command.js';
-import { formatExplanation, formatNatDiff, formatResources, formatWriteResult, rolloutLine, rolloutTable, type OutputFormat } from './format.js';
+import { formatExplanation, formatNatDiff, formatResources, formatWriteResult, type OutputFormat } from './format.js';
 import { registerHistoryCommands } from './history-commands.js';
-import { getRolloutPolicies, isRolloutPolicyType, writeRolloutPolicyFile } from './rollout-policy-commands.js';
+import { getRolloutPolicies, isRolloutPolicyFile, isRolloutPolicyType, writeRolloutPolicyFile } from './rollout-policy-commands.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -27,23 +27,6 @@ export interface Io {
   isTTY?: boolean;
   /** Asks on the terminal and resolves the line typed; present only when stdin and stderr are terminals (rollback's y/N). */
   readLine?: (prompt: string) => Promise<string>;
-}
-
-/** ` a (failed: …), b (silent (last applied v3, heartbeat 47s ago))`: every counted node not in sync; '' when none. */
-function behindNames(r: any, ignoreSilent: boolean | undefined): string {
-  const out: string[] = [];
-  for (const n of r.nodes as any[]) {
-    if (n.status === 'in-sync' || (ignoreSilent && n.status === 'silent')) continue;
-    if (n.status === 'silent') {
-      const hb = n.heartbeatAgeSeconds === null ? 'never reported' : `heartbeat ${Math.round(n.heartbeatAgeSeconds)}s ago`;
-      out.push(`${n.node} (silent (last applied ${n.appliedVersion ? `v${n.appliedVersion}` : 'nothing'}, ${hb}))`);
-    } else if (n.status === 'failed') {
-      out.push(`${n.node} (failed${n.errorCode ? `: ${n.errorCode}` : ''}${n.error ? `: ${n.error}` : ''})`);
-    } else {
-      out.push(`${n.node} (behind: applied ${n.appliedVersion ? `v${n.appliedVersion}` : 'nothing'})`);
-    }
-  }
-  return out.length > 0 ? ` ${out.join(', ')}` : '';
 }
 
 const TYPES: Record<string, { kind: string; plural: string }> = {
@@ -132,12 +115,14 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       )
       .requiredOption('-f, --filename <file>', 'YAML or JSON file, or - for stdin (multi-document and kind: List supported)')
       .option('--dry-run', 'validate and show what would change, write nothing')
+      .option('--immediate', 'the change skips the staged-rollout waves: the bundle carrying it goes to every node at once (gates still apply)')
       .addOption(validateOption())
-      .action(async (o: { filename: string; dryRun?: boolean; validate: string }) => {
+      .action(async (o: { filename: string; dryRun?: boolean; immediate?: boolean; validate: string }) => {
         const input = await readInput(o.filename, io);
+        if (o.immediate && isRolloutPolicyFile(input)) throw new CliError('--immediate applies to pool and NAT config changes (they make bundles); a RolloutPolicy write makes none', EXIT.INVALID);
         const policies = await writeRolloutPolicyFile(client(), input, mode, o); // RolloutPolicy files: /v1/rolloutpolicies
         if (policies !== undefined) return void io.out(policies);
-        const r = await client().request('POST', `/v1/resources?mode=${mode}${o.dryRun ? '&dryRun=true' : ''}${validateQuery(o.validate)}`, { text: input.text, type: input.type });
+        const r = await client().request('POST', `/v1/resources?mode=${mode}${o.dryRun ? '&dryRun=true' : ''}${o.immediate ? '&immediate=true' : ''}${validateQuery(o.validate)}`, { text: input.text, type: input.type });
         io.out(formatWriteResult(r, mode === 'create' ? 'created' : mode === 'replace' ? 'replaced' : 'applied'));
       });
   }
@@ -270,68 +255,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       io.out(o.output === 'json' ? JSON.stringify(e, null, 2) : formatExplanation(e));
     });
 
-  const rollout = program.command('rollout').description('fleet rollout of NAT bundles');
-  rollout
-    .command('status')
-    .description('desired version and every expected node\'s applied version; exit 0 only when every expected node applied it')
-    .option('-w, --watch', 'keep watching until the rollout completes, a node fails, or --timeout')
-    .option('--timeout <duration>', 'with --watch: give up after this long', '120s')
-    .option('--interval <duration>', 'with --watch: poll interval', '1s')
-    .option('--min-version <n>', 'only count a rollout of this bundle version or newer (the revision a write printed)')
-    .option('--ignore-silent', 'count only nodes with a recent heartbeat (a silent node is otherwise a failure: its rules are unknown)')
-    .option('--expect-nodes <n>', 'fail unless at least this many nodes are registered')
-    .option('-o, --output <format>', 'text | json', 'text')
-    .action(async (o: { watch?: boolean; timeout: string; interval: string; minVersion?: string; ignoreSilent?: boolean; expectNodes?: string; output: string }) => {
-      const c = client();
-      const min = o.minVersion === undefined ? 0 : Number(o.minVersion);
-      if (!Number.isSafeInteger(min) || min < 0) throw new CliError(`--min-version must be a version number, got "${o.minVersion}"`, EXIT.INVALID);
-      const expect = o.expectNodes === undefined ? 0 : Number(o.expectNodes);
-      if (!Number.isSafeInteger(expect) || expect < 1 && o.expectNodes !== undefined) throw new CliError(`--expect-nodes must be a positive number, got "${o.expectNodes}"`, EXIT.INVALID);
-      // The newest bundle may not carry a write yet (debounce, leader change): until the
-      // desired version reaches --min-version, or the compiler evaluated at or past it and
-      // the desired bundle enforces that (a write that changed nothing enforced), neither
-      // success nor failure is final.
-      const reached = (r: any): boolean => carriesRevision(r, min);
-      const counted = (r: any): any[] => (r.nodes as any[]).filter((n) => !(o.ignoreSilent && n.status === 'silent'));
-      const complete = (r: any): boolean => r.desired !== null && counted(r).length > 0 && counted(r).every((n) => n.status === 'in-sync') && r.summary.total >= expect;
-      const finished = (r: any): boolean => reached(r) && (complete(r) || r.summary.failed > 0);
-      const deadline = Date.now() + parseDuration(o.timeout);
-      let r = await c.request('GET', '/v1/rollout');
-      if (o.watch) {
-        // A TTY gets a live table redrawn in place; a pipe or a CI log gets one line per change.
-        let drawn = 0;
-        let last = '';
-        for (;;) {
-          const view = reached(r) ? `${rolloutLine(r)}\n${rolloutTable(r)}` : `waiting for version ${min} (${progressText(r)})`;
-          if (io.isTTY) {
-            io.err(`${drawn > 0 ? `\x1b[${drawn}A\x1b[J` : ''}${view}`);
-            drawn = view.split('\n').length;
-          } else {
-            const line = reached(r) ? `${rolloutLine(r)}${behindNames(r, o.ignoreSilent)}` : view;
-            if (line !== last) io.err(line);
-            last = line;
-          }
-          if (finished(r) || Date.now() >= deadline) break;
-          await io.sleep(parseDuration(o.interval));
-          r = await c.request('GET', '/v1/rollout');
-        }
-      }
-      if (o.output === 'json') io.out(JSON.stringify(r, null, 2));
-      else if (!(o.watch && io.isTTY)) io.out(`${rolloutLine(r)}\n${r.nodes.length ? rolloutTable(r) : ''}`.trimEnd());
-      if (r.summary.total === 0) {
-        io.err('rollout incomplete: no nodes are registered, so nothing enforces any version');
-        code = EXIT.ROLLOUT_INCOMPLETE;
-      } else if (r.summary.total < expect) {
-        io.err(`rollout incomplete: ${r.summary.total} node(s) registered, --expect-nodes ${expect}`);
-        code = EXIT.ROLLOUT_INCOMPLETE;
-      } else if (!reached(r)) {
-        io.err(`rollout incomplete: version ${min} not published yet, nor evaluated (${progressText(r)})`);
-        code = EXIT.ROLLOUT_INCOMPLETE;
-      } else if (!complete(r)) {
-        io.err(`rollout incomplete:${behindNames(r, o.ignoreSilent) || ' no nodes counted'}`);
-        code = EXIT.ROLLOUT_INCOMPLETE;
-      }
-    });
+  const rollout = program.command('rollout').description('fleet rollout of NAT bundles: status, staged-rollout controls (pause, resume, abort, promote), history, undo');
+  registerRolloutCommands(rollout, { io, client, setCode: (c) => (code = c), parseDuration });
 
   // history, rollback and their kubectl aliases (rollout history, rollout undo).
   registerHistoryCommands(program, rollout, { io, client });

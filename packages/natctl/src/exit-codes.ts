@@ -7,6 +7,7 @@ export const EXIT = {
   NOT_FOUND: 4,
   ROLLOUT_INCOMPLETE: 5, // rollout status: nodes failed, behind at timeout, silent, too few, or none
   UNAUTHORIZED: 6, // 401 / 403
+  ROLLOUT_ABORTED: 7, // rollout status: the desired version's staged rollout was halted, rolled back or aborted
 } as const;
 
 export const EXIT_HELP = `
@@ -21,6 +22,9 @@ Exit codes:
   5  rollout incomplete: a node failed, is behind at --timeout, or is silent (its rules are
      unknown; --ignore-silent opts out), fewer nodes than --expect-nodes, or none at all
   6  unauthorized or forbidden (check --token / NATFLEET_API_TOKEN)
+  7  rollout aborted: the desired version's staged rollout was halted, rolled back or
+     aborted, so the fleet will not converge on it by itself ("rollout status" prints the
+     reason and the failing nodes; "--watch" stops there)
 "natctl diff" follows kubectl diff: 0 no change, 1 changes, >1 an error (8 for a general one).`;
 
 /** Exit code for an API error code. */

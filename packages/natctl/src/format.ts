@@ -81,6 +81,9 @@ export function formatWriteResult(r: Json, verb: string): string {
     lines.push(r.nat && !r.nat.changed ? `no NAT change: nothing to roll out (stored at revision ${r.revision})` : `${verb} at revision ${r.revision} (the bundle version that will carry it)`);
   }
   lines.push(formatNatDiff(r.nat));
+  const im = r.immediate;
+  if (im?.written) lines.push(`immediate: this change skips the staged-rollout waves — the bundle carrying revision ${im.command?.version ?? r.revision} goes to every node at once (gates still apply)`);
+  else if (im && !im.written) lines.push(`immediate: no command written (${im.reason})`);
   if (!r.dryRun && r.nat?.changed) lines.push(`follow the rollout: natctl rollout status --watch --min-version ${r.revision}`);
   for (const w of r.nat?.warnings ?? []) lines.push(`warning: ${w.key}: ${w.code}: ${w.reason}`);
   return lines.join('\n');

@@ -1,6 +1,6 @@
 /**
  * natctl history and rollback, with kubectl's aliases:
- *   history [--version N]        = rollout history [--revision N]
+ *   history [VERSION|--version N] = rollout history [--revision N]
  *   rollback --to V              = rollout undo [--to-revision V]
  * A rollback first shows the dry run it will cause, then asks on a terminal (y/N); --yes
  * confirms without asking, and without a terminal it refuses (exit 2) rather than guess.
@@ -84,10 +84,14 @@ async function previousVersion(ctx: HistoryCommandContext): Promise<number> {
 export function registerHistoryCommands(program: Command, rollout: Command, ctx: HistoryCommandContext): void {
   program
     .command('history')
-    .description('published bundles, newest first, with what changed in each and who changed it (CHANGE); --version N: that bundle against its predecessor')
-    .option('--version <n>', "one bundle: its NAT-set and settings diff against the previous one, and its warnings in full")
+    .description('published bundles, newest first, with their staged rollout outcome (ROLLOUT) and what changed in each and who changed it (CHANGE); VERSION (or --version N): that bundle against its predecessor, and its rollout with every failing node and reason')
+    .argument('[version]', 'one bundle version in detail')
+    .option('--version <n>', "one bundle: its NAT-set and settings diff against the previous one, its warnings in full, and its rollout outcome")
     .addOption(outputOption())
-    .action((o: { version?: string; output: string }) => showHistory(ctx, o.version, '--version', o.output));
+    .action((version: string | undefined, o: { version?: string; output: string }) => {
+      if (version !== undefined && o.version !== undefined && version !== o.version) throw new CliError(`give the version once (got ${version} and --version ${o.version})`, EXIT.INVALID);
+      return showHistory(ctx, version ?? o.version, version !== undefined ? 'VERSION' : '--version', o.output);
+    });
   rollout
     .command('history')
     .description('same as "natctl history" (kubectl rollout history)')

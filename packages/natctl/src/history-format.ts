@@ -4,6 +4,7 @@
  * the rollback preview and result. Pure string building.
  */
 import { formatNatDiff, table } from './format.js';
+import { rolloutOutcomeText, rolloutSection } from './staged-format.js';
 
 type Json = Record<string, any>;
 
@@ -45,15 +46,21 @@ export function changeText(change: Json | undefined, perAuthor = 3): string {
     .join('; ');
 }
 
-/** `natctl history`: newest first, CHANGE last (it is the widest). */
+/**
+ * `natctl history`: newest first, CHANGE last (it is the widest). ROLLOUT (the staged
+ * rollout's outcome: completed, immediate, aborted, halted, rolled-back with the first
+ * failing node, superseded; the phase while under way) appears when any row has one.
+ */
 export function historyTable(items: Json[]): string {
+  const withRollout = items.some((b) => b.rollout);
+  const rollout = (b: Json): string[] => (withRollout ? [rolloutOutcomeText(b.rollout) || '-'] : []);
   return table(
-    ['VERSION', 'PUBLISHED', 'DIGEST', 'MASQ(v4/v6)', 'NONAT(v4/v6)', 'WARNINGS', 'CHANGE'],
+    ['VERSION', 'PUBLISHED', 'DIGEST', 'MASQ(v4/v6)', 'NONAT(v4/v6)', 'WARNINGS', ...(withRollout ? ['ROLLOUT'] : []), 'CHANGE'],
     items.map((b) =>
       // A message on the subject that is not a usable bundle: its header version is unverified.
       b.invalid
-        ? [`(${b.version})`, b.publishedAt, String(b.digest).slice(0, 19), `INVALID ${b.invalid.code}`, '-', '-', '']
-        : [String(b.version), b.publishedAt, String(b.digest).slice(0, 19), `${b.masquerade.v4}/${b.masquerade.v6}`, `${b.noNat.v4}/${b.noNat.v6}`, String(b.warnings), changeText(b.change)],
+        ? [`(${b.version})`, b.publishedAt, String(b.digest).slice(0, 19), `INVALID ${b.invalid.code}`, '-', '-', ...(withRollout ? ['-'] : []), '']
+        : [String(b.version), b.publishedAt, String(b.digest).slice(0, 19), `${b.masquerade.v4}/${b.masquerade.v6}`, `${b.noNat.v4}/${b.noNat.v6}`, String(b.warnings), ...rollout(b), changeText(b.change)],
     ),
   );
 }
@@ -88,6 +95,8 @@ export function formatVersionDetail(d: Json): string {
   // `+` marks a warning the predecessor did not have.
   // A reason can span lines (a validation issue list): its continuation lines stay indented.
   for (const w of ws) lines.push(`  ${w.new ? '+ ' : ''}${w.key}: ${w.code}: ${String(w.reason).replace(/\n/g, '\n      ')}`);
+  // Older APIs send no `rollout`: say nothing rather than "no record".
+  if ('rollout' in d) lines.push(...rolloutSection(d.rollout));
   return lines.join('\n');
 }
 

@@ -8,3 +8,5 @@ export { formatExplanation, formatNatDiff, formatResources, formatWriteResult, r
 export { authorText, changeText, formatRollbackDone, formatRollbackPreview, formatVersionDetail, historyTable } from './history-format.js';
 export { confirms, registerHistoryCommands } from './history-commands.js';
 export type { OutputFormat } from './format.js';
+export { abortedText, behindNames, registerRolloutCommands } from './rollout-commands.js';
+export { durationText, gateFailureText, gatesText, rolloutOutcomeText, rolloutSection, stagedBlock, stagedFailures, stagedLine, wavesTable } from './staged-format.js';

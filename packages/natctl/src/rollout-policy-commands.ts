@@ -38,6 +38,15 @@ export async function getRolloutPolicies(client: ApiClient, name: string | undef
   return formatRolloutPolicies(items, output, name !== undefined, noHeaders);
 }
 
+/** True when the file holds a RolloutPolicy (false when it does not parse: the usual path reports that). */
+export function isRolloutPolicyFile(input: { text: string; format: InputFormat }): boolean {
+  try {
+    return parseResources(input.text, { format: input.format }).some((d) => d.object.kind === 'RolloutPolicy');
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Writes the RolloutPolicies of a file (create = POST, replace = PUT, apply = PUT
  * ?apply=true), one request each, and returns the output text. `undefined` when the file

@@ -27,11 +27,12 @@ import { compareTableState, expectedTableContents, expectedTableState, isNftTime
 import type { Logger } from '@natfleet/service-kit';
 import { AdmissionState, type UnverifiedAdmission } from './admission-state.js';
 import { BundleCache, type Held } from './bundle-cache.js';
+import { TargetFetcher } from './target-fetch.js';
 import { failureCode, failureMessage, HeaderMismatchError, ReadBackError, StaleBundleError, WrongClusterError } from './errors.js';
 import type { HealthContext, HealthMonitor } from './health-checks.js';
 import type { EnforcerMetrics } from './metrics.js';
 import { ADMISSION_FILE, BundleStore } from './state-store.js';
-import { statusOf, type AdmissionView, type EnforcerStatus, type Problem, type RestoreOutcome, type TargetWait, type UnverifiedRefusal } from './enforcer-status.js';
+import { statusOf, type AdmissionView, type EnforcerStatus, type Problem, type RestoreOutcome, type UnverifiedRefusal } from './enforcer-status.js';
 
 /** A bundle message as it arrives (from the stream or a test). */
 export interface IncomingBundle {
@@ -107,9 +108,8 @@ export class Enforcer {
   private newest: Held | undefined;
   private readonly cache = new BundleCache();
   private readonly admissions: AdmissionState;
-  /** The admitted target is not held: fetching it (the table stays). */
-  private waiting: (TargetWait & { attempts: number; nextAt: number }) | undefined;
-  private fetching = false;
+  /** Fetches the admitted target when it is not held (the table stays meanwhile). */
+  private readonly fetcher: TargetFetcher;
   /** The target must be re-evaluated (an admission, a fetched bundle). */
   private reconcileNeeded = false;
   private applied: Enforced | undefined;
@@ -145,6 +145,15 @@ export class Enforcer {
       store: o.admissionStore ?? new BundleStore(o.store.dir, ADMISSION_FILE),
       logger: o.logger.child({ component: 'admission' }),
       metrics: o.metrics,
+    });
+    this.fetcher = new TargetFetcher({
+      fetchBundle: o.fetchBundle,
+      verify: (data) => this.verify(data),
+      retryIntervalMs: o.retryIntervalMs,
+      maxFactor: MAX_RETRY_FACTOR,
+      logger: o.logger,
+      metrics: o.metrics,
+      onFound: (bundle) => this.fetched(bundle),
     });
   }
 
@@ -237,10 +246,10 @@ export class Enforcer {
 
   /** What the node enforces and why it failed, for the node status. */
   status(): EnforcerStatus {
-    const desiredVersion = this.desired?.bundle.version ?? this.waiting?.version ?? 0;
+    const desiredVersion = this.desired?.bundle.version ?? this.fetcher.waiting?.version ?? 0;
     return statusOf(this.applied, this.problem, this.driftRepairs, desiredVersion, {
       admissionRevision: this.admissions.admission?.stateRevision ?? 0,
-      waiting: this.waiting,
+      waiting: this.fetcher.waiting,
       health: this.o.health?.result(),
     });
   }
@@ -289,7 +298,7 @@ export class Enforcer {
     const a = this.applied?.bundle;
     const p = this.problem;
     const inForce = a ? `v${a.version} stays in force` : 'nothing enforced';
-    const w = this.waiting;
+    const w = this.fetcher.waiting;
     if (w && !p) return { ok: false, detail: `${w.code}: ${w.message}; ${inForce}` };
     switch (p?.kind) {
       case 'drift':
@@ -326,7 +335,7 @@ export class Enforcer {
         else if (this.reconcileNeeded) await this.reconcile('admission');
         else if (this.retryAt !== undefined && now >= this.retryAt) await this.retry();
         else if (this.driftAt !== undefined && now >= this.driftAt) await this.checkDrift();
-        else if (this.waiting && !this.fetching && now >= this.waiting.nextAt) this.startFetch();
+        else if (now >= this.fetcher.dueAt) this.fetcher.start(() => this.wakeForWork());
         else await this.sleepUntilWork();
       } catch (err) {
         // Every step handles its own failures; reaching here is a bug. Keep enforcing.
@@ -339,8 +348,7 @@ export class Enforcer {
   private sleepUntilWork(): Promise<void> {
     this.idle = true;
     for (const w of this.idleWaiters.splice(0)) w();
-    const fetchAt = this.waiting && !this.fetching ? this.waiting.nextAt : Infinity;
-    const due = Math.min(this.retryAt ?? Infinity, this.driftAt ?? Infinity, fetchAt);
+    const due = Math.min(this.retryAt ?? Infinity, this.driftAt ?? Infinity, this.fetcher.dueAt);
     return new Promise((resolve) => {
       const timer = Number.isFinite(due) ? setTimeout(() => done(), Math.max(0, due - Date.now())) : undefined;
       const done = (): void => {
@@ -354,6 +362,12 @@ export class Enforcer {
 
   private wake(): void {
     this.wakeUp?.();
+  }
+
+  /** Work arrived from outside the loop (a fetch ended): run the loop again. */
+  private wakeForWork(): void {
+    this.idle = false;
+    this.wake();
   }
 
   private verify(data: Uint8Array): Bundle {
@@ -749,11 +763,8 @@ export class Enforcer {
         return;
       }
     }
-    if (this.waiting) {
-      this.log.info({ version: this.waiting.version }, 'admitted bundle now held');
-      this.waiting = undefined;
-      this.changed();
-    }
+    if (this.fetcher.clear()) this.changed();
+    const before = this.desired;
     this.desired = want;
     if (!want) return;
     if (this.applied?.bundle.digest === want.bundle.digest) {
@@ -767,6 +778,8 @@ export class Enforcer {
       }
       return;
     }
+    // Its apply already failed and a retry is scheduled: leave the back-off alone (a held bundle arriving is no reason to hammer nft).
+    if (before?.bundle.digest === want.bundle.digest && this.retryAt !== undefined && this.problem?.kind === 'apply' && this.problem.version === want.bundle.version) return;
     this.retryAt = undefined;
     this.retryAttempts = 0;
     if (t.type === 'version' && this.applied && want.bundle.version < this.applied.bundle.version) {
@@ -778,69 +791,15 @@ export class Enforcer {
   /** The target is not held: keep the table, report the wait, fetch it (at once, then with back-off). */
   private awaitTarget(version: number, digest: string): void {
     this.desired = undefined;
-    if (this.waiting && this.waiting.version === version && this.waiting.digest === digest) return;
-    const inForce = this.applied?.bundle.version ?? 0;
-    this.waiting = {
-      code: 'TARGET_UNAVAILABLE',
-      version,
-      digest,
-      message: `the admission names v${version} (${digest}) for this node, which it does not hold: fetching it from the stream`,
-      since: new Date().toISOString(),
-      attempts: 0,
-      nextAt: Date.now(),
-    };
-    this.log.warn({ version, digest, inForce }, 'admitted bundle not held: fetching it; the table stays as it is');
-    this.changed();
+    if (this.fetcher.await(version, digest, this.applied?.bundle.version ?? 0)) this.changed();
   }
 
-  /** Fetches the awaited bundle off the loop (no nft involved); the result wakes the loop. */
-  private startFetch(): void {
-    const w = this.waiting;
-    if (!w) return;
-    w.attempts++;
-    if (!this.o.fetchBundle) {
-      w.nextAt = Infinity; // nothing to fetch with: a bundle offer ends the wait
-      return;
-    }
-    this.fetching = true;
-    const ref = { version: w.version, digest: w.digest };
-    void this.o
-      .fetchBundle(ref)
-      .then(
-        (data) => {
-          if (!data) {
-            this.o.metrics.targetFetches.inc({ result: 'absent' });
-            return false;
-          }
-          const bundle = this.verify(data);
-          if (bundle.version !== ref.version || bundle.digest !== ref.digest) throw new Error(`fetched v${bundle.version} (${bundle.digest}), not the admitted v${ref.version} (${ref.digest})`);
-          this.o.metrics.targetFetches.inc({ result: 'found' });
-          const held = { bundle, bytes: canonicalBytes(bundle) };
-          this.cache.put(held);
-          if (!this.newest || bundle.version > this.newest.bundle.version) this.newest = held;
-          this.log.info({ version: bundle.version, digest: bundle.digest, attempts: w.attempts }, 'admitted bundle fetched from the stream history');
-          return true;
-        },
-        (err: unknown) => {
-          throw err;
-        },
-      )
-      .catch((err: unknown) => {
-        this.o.metrics.targetFetches.inc({ result: 'error' });
-        this.log.warn({ err, version: ref.version, attempt: w.attempts }, 'fetching the admitted bundle failed');
-        return false;
-      })
-      .then((found) => {
-        this.fetching = false;
-        if (found) this.reconcileNeeded = true;
-        else {
-          const delay = this.o.retryIntervalMs * Math.min(2 ** (w.attempts - 1), MAX_RETRY_FACTOR);
-          w.nextAt = Date.now() + delay;
-          if (w.attempts === 1 || w.attempts % 10 === 0) this.log.warn({ version: ref.version, digest: ref.digest, attempts: w.attempts, retryInMs: delay }, 'admitted bundle not found in the stream history: trying again');
-        }
-        this.idle = false;
-        this.wake();
-      });
+  /** A fetched bundle that is the awaited target: held, and the loop applies it. */
+  private fetched(bundle: Bundle): void {
+    const held = { bundle, bytes: canonicalBytes(bundle) };
+    this.cache.put(held);
+    if (!this.newest || bundle.version > this.newest.bundle.version) this.newest = held;
+    this.reconcileNeeded = true;
   }
 
   /** Keeps applied, desired, newest, and the admission's candidate and stable. */

@@ -168,3 +168,43 @@ describe('uninstall settings', () => {
     expect(() => parseUninstall(['--nats-cert-file', '/x.pem', '--nats-key-file', '/y.pem'])).toThrow(/--nats-ca-file/);
   });
 });
+
+describe('staged-rollout settings', () => {
+  it('defaults: admissions re-read every 10s, no health checks, policy commands not run, conntrack thresholds off, 30s watch', () => {
+    const c = parse(['--trusted-keys-file', keysFile]);
+    expect(c).toMatchObject({ admissionPollMs: 10_000, healthChecks: [], allowPolicyHealthCommands: false, healthWatchMs: 30_000 });
+    expect(c.conntrackInsertFailedDelta).toBeUndefined();
+    expect(c.conntrackDropDelta).toBeUndefined();
+  });
+
+  it('from env and flags; --allow-policy-health-commands is a flag only (an env variable cannot turn it on)', () => {
+    setEnv({
+      NATFLEET_HEALTH_CHECKS: '[{"name":"gw","command":["ping","-c1","10.0.0.1"],"timeout":"3s"}]',
+      NATFLEET_CONNTRACK_DROP_DELTA: '7',
+      NATFLEET_ADMISSION_POLL: '2s',
+      NATFLEET_ALLOW_POLICY_HEALTH_COMMANDS: 'true',
+    });
+    const c = parse(['--trusted-keys-file', keysFile, '--conntrack-insert-failed-delta', '0', '--health-watch', '5s']);
+    expect(c).toMatchObject({
+      healthChecks: [{ name: 'gw', command: ['ping', '-c1', '10.0.0.1'], timeoutMs: 3_000 }],
+      conntrackDropDelta: 7,
+      conntrackInsertFailedDelta: 0,
+      admissionPollMs: 2_000,
+      healthWatchMs: 5_000,
+      allowPolicyHealthCommands: false,
+    });
+    expect(parse(['--trusted-keys-file', keysFile, '--allow-policy-health-commands']).allowPolicyHealthCommands).toBe(true);
+  });
+
+  it('bad values fail naming the setting', () => {
+    expect(() => parse(['--trusted-keys-file', keysFile, '--health-checks', '[{"name":"x"}]'])).toThrow(/--health-checks.*\[0\]\.command/);
+    expect(() => parse(['--trusted-keys-file', keysFile, '--conntrack-drop-delta', '-1'])).toThrow(/--conntrack-drop-delta.*non-negative integer/);
+  });
+
+  it('the help says what running policy commands means', () => {
+    const help = addRunOptions(new Command('run')).helpInformation();
+    expect(help).toMatch(/--allow-policy-health-commands/);
+    expect(help).toMatch(/root/);
+  });
+});
+

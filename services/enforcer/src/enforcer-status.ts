@@ -2,8 +2,9 @@
  * The enforcer's view of itself as plain data: what is in force, what went wrong last,
  * and how the fail-static start went. Turned into the NATS node status by the reporter.
  */
-import type { Bundle } from '@natfleet/bundle';
+import type { Admission, AdmissionTarget, Bundle } from '@natfleet/bundle';
 import type { NodeHealth, NodeState } from '@natfleet/bus';
+import type { HealthContext } from './health-checks.js';
 
 /**
  * The last thing that went wrong and is not yet resolved, tagged by what failed:
@@ -136,4 +137,70 @@ export function statusOf(
     driftRepairs,
     desiredVersion,
   };
+}
+
+/**
+ * Readiness of the core, pure. Not ready while the node is `failed` for the version it
+ * should run — the desired bundle is not in force (its apply failed, or it was not applied
+ * yet), it is in force but not saved, the table could not be restored after drift, the
+ * saved bundle was refused at start, or a bundle was refused whose version is the desired
+ * one or newer (only verified bundles are refused that way: a message that does not verify
+ * never makes the node unready) — or while it waits for an admitted bundle it does not
+ * hold (TARGET_UNAVAILABLE). A refused message older than the desired version (a replay:
+ * STALE_VERSION) leaves the node ready: what it should enforce, it does. Ready with no
+ * bundle at all yet. `detail` gives the version, code and reason.
+ */
+export function readinessOf(s: {
+  desired: Pick<Bundle, 'version' | 'digest'> | undefined;
+  applied: Pick<Bundle, 'version' | 'digest'> | undefined;
+  problem: Problem | undefined;
+  waiting: TargetWait | undefined;
+}): { ok: boolean; detail: string } {
+  const { desired: d, applied: a, problem: p, waiting: w } = s;
+  const inForce = a ? `v${a.version} stays in force` : 'nothing enforced';
+  if (w && !p) return { ok: false, detail: `${w.code}: ${w.message}; ${inForce}` };
+  switch (p?.kind) {
+    case 'drift':
+      return { ok: false, detail: `table v${a?.version ?? 0} could not be restored: ${p.message}` };
+    case 'persist':
+      return { ok: false, detail: `v${p.version} applied but not saved for restarts (${p.code}): ${p.message}` };
+    case 'restore':
+      return { ok: false, detail: `${p.message} (${p.code}); ${inForce}` };
+    case 'rejected':
+      if (p.version >= (d?.version ?? 0)) return { ok: false, detail: `bundle v${p.version} refused (${p.code}): ${p.message}; ${inForce}` };
+      break;
+    default:
+      break;
+  }
+  const refusedOlder = p?.kind === 'rejected' ? `; an older bundle v${p.version} was refused (${p.code})` : '';
+  if (!d) return { ok: true, detail: `no bundle yet${refusedOlder}` };
+  if (a && a.digest === d.digest) return { ok: true, detail: `v${a.version} applied${refusedOlder}` };
+  return { ok: false, detail: `v${d.version} not applied${p?.kind === 'apply' ? `: ${p.message} (${p.code}); ${inForce}` : ' yet'}` };
+}
+
+/** The admission `a` and what target `t` means for this node, for /status; null without one. Pure. */
+export function admissionViewOf(a: Admission | undefined, t: AdmissionTarget, heldVersions: number[]): AdmissionView | null {
+  if (!a) return null;
+  return {
+    stateRevision: a.stateRevision,
+    policy: a.policy,
+    version: a.version,
+    phase: a.phase,
+    everyone: a.everyone,
+    waves: a.waves.map((w) => w.name),
+    stable: a.stable?.version ?? 0,
+    admitted: a.policy === '' || (t.type === 'version' && t.version === a.version && t.digest === a.digest),
+    target: t.type === 'version' ? `v${t.version}${t.candidate ? ' (candidate)' : ''}` : t.type,
+    heldVersions,
+  };
+}
+
+/**
+ * What the health checks need about the bundle in force: it is the candidate when a staged
+ * policy admits this node to the admission's version and that very bundle is applied (then
+ * the policy's checks apply, and the watch goes on while not everyone is admitted). Pure.
+ */
+export function healthContextOf(applied: Pick<Bundle, 'version' | 'digest'> | undefined, a: Admission | undefined, t: AdmissionTarget): HealthContext {
+  const candidate = !!a && !!applied && a.policy !== '' && t.type === 'version' && t.digest === a.digest && applied.digest === a.digest;
+  return { version: applied?.version ?? 0, digest: applied?.digest ?? '', candidate, inProgress: candidate && a?.everyone === false, policy: candidate && a ? a.health : null };
 }

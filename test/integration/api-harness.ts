@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NodeService, ResourceService, RolloutService, TokenSet, buildApp } from '@natfleet/api';
+import { NodeService, ResourceService, RolloutControlService, RolloutPolicyService, RolloutService, TokenSet, buildApp } from '@natfleet/api';
 import type { TrustedKeys } from '@natfleet/bundle';
 import { run, type Io } from '@natfleet/natctl';
 import { EtcdStore } from '@natfleet/store';
@@ -33,6 +33,8 @@ export interface TestApiOptions {
   silentAfterMs?: number;
   trustedKeys?: TrustedKeys;
   bodyLimit?: number;
+  /** natfleet's own etcd prefix (RolloutPolicies, rollout state, commands, outcomes), as --natfleet-prefix; default /natfleet/v1. */
+  natfleetPrefix?: string;
 }
 
 /** The API app with every service wired as main.ts wires them, not yet listening. */
@@ -43,6 +45,7 @@ export async function buildTestApi(o: TestApiOptions): Promise<TestApi> {
     resources: new ResourceService(store),
     rollout,
     nodes: new NodeService({ rollout, store, js: o.js }),
+    ...(o.natfleetPrefix !== undefined ? { rolloutPolicies: new RolloutPolicyService(store, o.natfleetPrefix), rolloutControl: new RolloutControlService(store, o.natfleetPrefix) } : {}),
     tokens: TokenSet.parse(o.tokens),
     registry: new Registry(),
     readiness: () => ({}),

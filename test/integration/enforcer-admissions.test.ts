@@ -100,4 +100,22 @@ describe('enforcer: staged-rollout admissions', () => {
     expect(await tableComment()).toBe(`natfleet v1 ${v1.digest}`);
     expect(await metric(enforcer!, 'natfleet_enforcer_health_checks_total', { result: 'failed' })).toBe(1);
   });
+
+  it('a candidate the node never received (published while it was stopped, older than the newest) is fetched from the stream history and applied', async () => {
+    await enforcer!.stop();
+    const v3 = compiled(w, [...podPools(true), pool('three', { cidr: '10.33.0.0/24', natOutgoing: true })], 3);
+    const v4 = compiled(w, [...podPools(true), pool('four', { cidr: '10.44.0.0/24', natOutgoing: true })], 4);
+    await publish(w, v3);
+    await publish(w, v4);
+    enforcer = await startEnforcer(w, ['--admission-poll', '1s']);
+    // Still held on stable by the saved admission; v4 (the latest) is held, v3 was never delivered.
+    await waitUntil('v4 held', async () => (await metric(enforcer!, 'natfleet_enforcer_bundles_skipped_total', { reason: 'held' })) >= 1, { timeoutMs: 20_000, intervalMs: 50 });
+    expect((await local()).admission?.heldVersions).toEqual([1, 4]);
+    await publishAdmissionOf(w, { stateRevision: 14, version: 3, digest: v3.digest, waves: [{ name: 'canary', nodes: [NODE], rest: false }], stable: stable() });
+    const s = await waitApplied(w, 3, 30_000);
+    expect(s).toMatchObject({ appliedDigest: v3.digest, admissionRevision: 14 });
+    expect(await tableComment()).toBe(`natfleet v3 ${v3.digest}`);
+    expect(await metric(enforcer!, 'natfleet_enforcer_target_fetches_total', { result: 'found' })).toBe(1);
+  });
 });
+

@@ -4,7 +4,7 @@
  * the rollback preview and result. Pure string building.
  */
 import { formatNatDiff, table } from './format.js';
-import { rolloutOutcomeText, rolloutSection } from './staged-format.js';
+import { isStaged, rolloutOutcomeText, rolloutSection } from './staged-format.js';
 
 type Json = Record<string, any>;
 
@@ -49,10 +49,11 @@ export function changeText(change: Json | undefined, perAuthor = 3): string {
 /**
  * `natctl history`: newest first, CHANGE last (it is the widest). ROLLOUT (the staged
  * rollout's outcome: completed, immediate, aborted, halted, rolled-back with the first
- * failing node, superseded; the phase while under way) appears when any row has one.
+ * failing node, superseded; the phase while under way) appears when any row has a staged
+ * rollout (a RolloutPolicy or --immediate).
  */
 export function historyTable(items: Json[]): string {
-  const withRollout = items.some((b) => b.rollout);
+  const withRollout = items.some((b) => isStaged(b.rollout));
   const rollout = (b: Json): string[] => (withRollout ? [rolloutOutcomeText(b.rollout) || '-'] : []);
   return table(
     ['VERSION', 'PUBLISHED', 'DIGEST', 'MASQ(v4/v6)', 'NONAT(v4/v6)', 'WARNINGS', ...(withRollout ? ['ROLLOUT'] : []), 'CHANGE'],

@@ -9,4 +9,4 @@ export { authorText, changeText, formatRollbackDone, formatRollbackPreview, form
 export { confirms, registerHistoryCommands } from './history-commands.js';
 export type { OutputFormat } from './format.js';
 export { abortedText, behindNames, registerRolloutCommands } from './rollout-commands.js';
-export { durationText, gateFailureText, gatesText, rolloutOutcomeText, rolloutSection, stagedBlock, stagedFailures, stagedLine, wavesTable } from './staged-format.js';
+export { durationText, gateFailureText, isStaged, gatesText, rolloutOutcomeText, rolloutSection, stagedBlock, stagedFailures, stagedLine, wavesTable } from './staged-format.js';

@@ -14,7 +14,7 @@ import type { Io } from './cli.js';
 import { EXIT } from './exit-codes.js';
 import { rolloutLine, rolloutTable } from './format.js';
 import { carriesRevision, progressText } from './rollout-gate.js';
-import { stagedBlock, stagedFailures, stagedLine } from './staged-format.js';
+import { isStaged, stagedBlock, stagedFailures, stagedLine } from './staged-format.js';
 
 export interface RolloutCommandContext {
   io: Io;
@@ -88,7 +88,7 @@ async function status(ctx: RolloutCommandContext, o: StatusFlags): Promise<void>
         io.err(`${drawn > 0 ? `\x1b[${drawn}A\x1b[J` : ''}${view}`);
         drawn = view.split('\n').length;
       } else {
-        const line = reached(r) ? `${rolloutLine(r)}${r.staged ? ` | ${stagedLine(r.staged)}` : ''}${behindNames(r, o.ignoreSilent)}` : view;
+        const line = reached(r) ? `${rolloutLine(r)}${isStaged(r.staged) ? ` | ${stagedLine(r.staged)}` : ''}${behindNames(r, o.ignoreSilent)}` : view;
         if (line !== last) io.err(line);
         last = line;
       }

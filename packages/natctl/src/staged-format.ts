@@ -64,9 +64,17 @@ export function stagedLine(staged: Json): string {
   return `staged rollout of ${v} (policy ${staged.policy}, on failure ${staged.onFailure ?? '?'}): ${staged.phase}${where}${flags.length ? ` [${flags.join(', ')}]` : ''}; stable ${staged.stable ? `v${staged.stable.version}` : 'none'}`;
 }
 
-/** The staged block of `rollout status`: line, waves table, the newest events; '' without `staged`. */
+/**
+ * A rollout record worth showing: one under a RolloutPolicy or `--immediate`. Without a
+ * policy every node gets each bundle at once (no waves, no gates): as before staged
+ * rollouts, so the views stay as they were.
+ */
+export const isStaged = (r: Json | null | undefined): boolean => !!r && (r.policy !== '' || r.immediate === true);
+
+/** The staged block of `rollout status`: line, waves table, the newest events; '' without a staged rollout (see isStaged). */
 export function stagedBlock(staged: Json | null | undefined, events = 3): string {
-  if (!staged) return '';
+  if (!isStaged(staged)) return '';
+  staged = staged!;
   const lines = [stagedLine(staged)];
   const t = wavesTable(staged);
   if (t) lines.push(t);
@@ -82,7 +90,8 @@ export function stagedFailures(staged: Json | null | undefined): string[] {
 
 /** The ROLLOUT cell of `natctl history`: the outcome (`immediate` for a completed immediate one), the phase while under way, '' without a record. */
 export function rolloutOutcomeText(r: Json | null | undefined): string {
-  if (!r) return '';
+  if (!isStaged(r)) return '';
+  r = r!;
   if (r.outcome === null || r.outcome === undefined) return r.phase ? `${r.phase} (in progress)` : '';
   const base = r.outcome === 'completed' && r.immediate ? 'immediate' : `${r.outcome}${r.immediate ? ' (immediate)' : ''}`;
   const f = (r.failures ?? []) as Json[];
@@ -93,6 +102,7 @@ export function rolloutOutcomeText(r: Json | null | undefined): string {
 /** The Rollout section of `natctl history VERSION`: outcome, reason, each failing node, waves. */
 export function rolloutSection(r: Json | null | undefined): string[] {
   if (!r) return ['Rollout:     no record (no staged rollout recorded for this version)'];
+  if (!isStaged(r)) return [`Rollout:     ${r.outcome ?? r.phase ?? 'unknown'} (no RolloutPolicy: every node at once)`];
   const head = r.outcome === null || r.outcome === undefined ? `${r.phase ?? 'unknown'} (in progress)` : `${r.outcome}${r.immediate ? ' (immediate: skipped the waves)' : ''}`;
   const lines = [`Rollout:     ${head}${r.policy ? ` (policy ${r.policy})` : ''}`];
   if (r.reason) lines.push(`  Reason:    ${r.reason}`);

@@ -256,3 +256,17 @@ describe('natctl history with rollout outcomes', () => {
     expect(gatesText({ nodes: [{ node: 'a', gate: null }] })).toBe('0/1 passed, 1 pending');
   });
 });
+
+describe('without a RolloutPolicy (every node at once, as before staged rollouts)', () => {
+  it('rollout status and history look as they did', async () => {
+    const noPolicy = { ...rollout('none'), staged: staged('completed', [], { policy: '' }) };
+    await withApi((r) => (r.url === '/v1/rollout' ? { body: noPolicy } : undefined), async (url) => {
+      const t = io(url);
+      expect(await run(['rollout', 'status'], t)).toBe(EXIT.OK);
+      expect(t.stdout.join('\n')).not.toMatch(/staged|WAVE/);
+    });
+    const row = { seq: 1, version: 1, digest: 'sha256:1', sourceRevision: 1, compiledAt: 'c', publishedAt: 'p', warnings: 0, masquerade: { v4: 1, v6: 0 }, noNat: { v4: 0, v6: 0 }, change: { status: 'no-predecessor' }, rollout: { outcome: 'completed', policy: '', reason: '', failures: [], immediate: false, waves: [] } };
+    expect(historyTable([row]).split('\n')[0]).not.toContain('ROLLOUT');
+    expect(historyTable([row, { ...row, version: 2, rollout: { ...row.rollout, immediate: true } }]).split('\n')[0]).toContain('ROLLOUT');
+  });
+});

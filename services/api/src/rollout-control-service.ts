@@ -105,7 +105,7 @@ export class RolloutControlService {
     const s = record.state;
     const version = o.version ?? s.candidate.version;
     if (version !== s.candidate.version) {
-      throw new ApiError('CONFLICT', `version ${version} is not the current candidate (v${s.candidate.version}, ${s.phase}); nothing was written. Check natctl rollout status and retry with --version ${s.candidate.version}`);
+      throw new ApiError('CONFLICT', `version ${version} is not the current candidate (v${s.candidate.version}, ${s.phase}); nothing was written. Check the rollout (natctl rollout status) and retry for v${s.candidate.version}`);
     }
     if (record.policy === '') {
       throw new ApiError('CONFLICT', `v${version} has no staged rollout to ${type}: no RolloutPolicy applies, so every node was admitted at once; nothing was written`);

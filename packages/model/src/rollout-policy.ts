@@ -1,6 +1,7 @@
 // RolloutPolicy (apiVersion natfleet.io/v1): natfleet's own kind describing a staged
 // rollout — ordered waves, the gates between them and what a failed gate does
-// (DESIGN.md §10). Today it is STORED AND VALIDATED ONLY: no controller acts on it yet.
+// (DESIGN.md §10). The leader compiler's rollout controller acts on it (services/compiler
+// rollout-controller.ts, through the pure @natfleet/rollout-planner).
 //
 // Owns: the RolloutPolicy types, its defaults, its validation (every problem at once,
 // with its path; unknown fields via rollout-policy-fields.ts), Kubernetes-style duration
@@ -59,6 +60,13 @@ export interface RolloutPolicySpec {
   waves: RolloutWave[];
   gates: RolloutGates;
   onFailure: OnFailureAction;
+  /**
+   * How long the current wave may WAIT FOR ITS GATES (ACK, health, webhook) after it was
+   * admitted (or resumed) before the rollout fails. The clock stops once the gates pass:
+   * the bake that follows never counts against it (planner semantics,
+   * @natfleet/rollout-planner). Validation still asks for it to be longer than every
+   * bake, a sanity bound only (a deadline shorter than a bake is legal for the planner).
+   */
   progressDeadline: string;
 }
 
@@ -221,8 +229,9 @@ function readGates(issues: IssueList, parent: JsonObject, path: string): Rollout
  * Validates and defaults a RolloutPolicy: apiVersion natfleet.io/v1, a DNS-1123
  * `metadata.name`, a non-empty ordered `spec.waves` (each with a selector or a percent,
  * a bake duration, unique names — defaulted to `wave-<n>`), gates (ack and noNack always
- * on), `onFailure` (default rollback) and `progressDeadline` (default 10m, longer than
- * every bake). Unknown fields are errors, each with its path and the nearest known name,
+ * on), `onFailure` (default rollback) and `progressDeadline` (default 10m: how long a
+ * wave may wait for its gates; the bake is not counted; still required to be longer than
+ * every bake as a sanity bound). Unknown fields are errors, each with its path and the nearest known name,
  * unless `unknownFields: 'warn'`. Every problem is reported at once; never throws.
  */
 export function validateRolloutPolicy(raw: unknown, options: ResourceOrigin = {}): ValidationResult<RolloutPolicy> {

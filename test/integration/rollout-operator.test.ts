@@ -21,11 +21,12 @@ import { bundleContentDigest, encodeBundle } from '@natfleet/bundle';
 import { compileBundle } from '@natfleet/compiler-core';
 import { EXIT } from '@natfleet/natctl';
 import { decodeCommandRecord, rolloutCommandKeyPrefix, rolloutOutcomeKey, rolloutStateKey, type RolloutOutcomeRecord, type RolloutStateRecord } from '@natfleet/rollout-planner';
-import { startEtcd, startNats, type EtcdCluster, type NatsCluster } from '@natfleet/testkit';
+import { startEtcd, startNats, waitUntil, type EtcdCluster, type NatsCluster, type ServiceProcess } from '@natfleet/testkit';
 import { Etcd3 } from 'etcd3';
 import { connect, type KV, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApi, natctlAgainst, type TestApi } from './api-harness.js';
+import { CLUSTER as COMPILER_CLUSTER, TestKeys, nodeKey, startCompiler } from './compiler-helpers.js';
 
 const CLUSTER = 'rollout-op';
 const NATFLEET = '/natfleet-itest/v1';
@@ -286,5 +287,108 @@ describe('staged-rollout operator surface against real etcd and NATS', () => {
     // Nothing landed under Calico's prefix but the pools themselves.
     const calico = await api.store.snapshot();
     expect(calico.entries.map((e) => e.key).sort()).toEqual([`${POOL_PREFIX}a`, `${POOL_PREFIX}b`, `${POOL_PREFIX}c`]);
+  });
+});
+
+// The same surface against the real compiler's rollout controller (no hand-written state):
+// the commands natctl sends are consumed by the controller and show in rollout status, the
+// abort ends in exit 7 and an `aborted` outcome in history. Two nodes report static
+// statuses: n1 (the canary) runs the candidate once admitted, n2 stays on the stable one.
+describe('staged-rollout operator surface against the real rollout controller', () => {
+  const NF = '/natfleet-ctl/v1';
+  let etcd: EtcdCluster;
+  let nats: NatsCluster;
+  let keys: TestKeys;
+  let client: Etcd3;
+  let nc: NatsConnection;
+  let kv: KV;
+  let compiler: ServiceProcess;
+  let api: TestApi;
+  let natctl: ReturnType<typeof natctlAgainst>;
+  const dir = mkdtempSync(join(tmpdir(), 'natfleet-rollout-ctl-'));
+
+  const view = async () => (await api.app.inject({ method: 'GET', url: '/v1/rollout', headers: { authorization: `Bearer ${WRITE}` } })).json();
+  const report = (node: string, version: number) =>
+    putNodeStatus(kv, pendingNodeStatus(node, { cluster: COMPILER_CLUSTER, labels: { role: node === 'n1' ? 'canary' : 'worker' }, state: 'applied', appliedVersion: version, heartbeatAt: new Date().toISOString(), health: { version, result: 'passed', code: '', check: '', output: '', checkedAt: new Date().toISOString() } }));
+  const waitStaged = async (what: string, pred: (v: any) => boolean): Promise<any> => {
+    let last: any;
+    try {
+      await waitUntil(what, async () => pred((last = await view())), { timeoutMs: 45_000, intervalMs: 200 });
+    } catch (err) {
+      console.log(JSON.stringify({ staged: last?.staged, logs: compiler.logs().filter((l) => /rollout|admission|command/.test(String(l['msg']))).slice(-20) }, null, 1));
+      throw err;
+    }
+    return last;
+  };
+  const applyPool = async (name: string, cidr: string): Promise<number> => {
+    writeFileSync(join(dir, `${name}.yaml`), poolYaml(name, cidr));
+    const r = await natctl(['apply', '-f', join(dir, `${name}.yaml`)]);
+    expect(r.code, r.err).toBe(EXIT.OK);
+    const revision = Number(/applied at revision (\d+)/.exec(r.out)?.[1]);
+    await waitStaged(`a bundle carrying revision ${revision}`, (v) => (v.desired?.version ?? 0) >= revision);
+    return (await view()).desired.version;
+  };
+
+  beforeAll(async () => {
+    [etcd, nats] = await Promise.all([startEtcd(), startNats()]);
+    keys = new TestKeys();
+    client = new Etcd3({ hosts: etcd.endpoints });
+    compiler = await startCompiler({ etcdEndpoints: etcd.endpoints, natsUrl: nats.url, keys, extraArgs: ['--natfleet-prefix', NF] });
+    nc = await connect({ servers: nats.url });
+    kv = await openNodesBucket(nc.jetstream());
+    api = await buildTestApi({ etcd: client, js: nc.jetstream(), jsm: await nc.jetstreamManager(), cluster: COMPILER_CLUSTER, tokens: `${WRITE} write alice\n`, natfleetPrefix: NF });
+    await api.listen();
+    natctl = natctlAgainst(() => api.url, WRITE);
+    for (const n of ['n1', 'n2']) await report(n, 0);
+    await waitUntil('Node resources registered', async () => (await Promise.all(['n1', 'n2'].map((n) => client.get(nodeKey(n)).string()))).every((v) => v !== null), { timeoutMs: 30_000, intervalMs: 100 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await api?.app.close();
+    await nc?.close();
+    await compiler?.stop();
+    client?.close();
+    await Promise.all([etcd?.destroy(), nats?.destroy()]);
+    keys?.destroy();
+  }, 60_000);
+
+  it('pause, resume and abort through natctl reach the controller; abort ends in exit 7 and an aborted outcome', async () => {
+    const stable = await applyPool('p0', '10.10.0.0/16');
+    for (const n of ['n1', 'n2']) await report(n, stable);
+    writeFileSync(join(dir, 'policy.yaml'), 'apiVersion: natfleet.io/v1\nkind: RolloutPolicy\nmetadata: {name: canary-first}\nspec:\n  progressDeadline: 30m\n  waves:\n    - {name: canary, selector: "role == \'canary\'", bake: 10m}\n    - {name: rest, percent: 100, bake: 0s}\n');
+    const pol = await natctl(['apply', '-f', join(dir, 'policy.yaml')]);
+    expect(pol.code, pol.err).toBe(EXIT.OK);
+    await waitStaged('the policy in force', (v) => v.staged?.policy === 'canary-first');
+    const v1 = await applyPool('p1', '10.11.0.0/16');
+    await waitStaged(`canary of v${v1} admitted`, (v) => v.staged?.candidate.version === v1 && v.staged.waves[0].state !== 'pending');
+    await report('n1', v1);
+    const baking = await waitStaged('canary baking', (v) => v.staged?.waves[0]?.state === 'baking');
+    expect(baking.staged.waves.map((w: { name: string; state: string }) => [w.name, w.state])).toEqual([['canary', 'baking'], ['rest', 'pending']]);
+    expect(baking.staged.waves[0].nodes).toEqual([{ node: 'n1', gate: { result: 'passed' } }]);
+    expect(baking.complete).toBe(false);
+    const st = await natctl(['rollout', 'status']);
+    expect(st.code).toBe(EXIT.ROLLOUT_INCOMPLETE);
+    expect(st.out).toMatch(/^canary\s+n1\s+baking\s+(9m\d+s|10m0s)\s+1\/1 passed$/m);
+
+    expect((await natctl(['rollout', 'pause'])).code).toBe(EXIT.OK);
+    await waitStaged('paused', (v) => v.staged?.phase === 'paused');
+    const paused = await natctl(['rollout', 'status']);
+    expect(paused.out).toMatch(/progressing|paused/);
+    expect(paused.out).toContain('[PAUSED]');
+    expect(paused.out).toMatch(/^canary\s+n1\s+baking\s+10m0s\s+1\/1 passed$/m);
+    expect((await natctl(['rollout', 'pause'])).code).toBe(EXIT.CONFLICT);
+    await waitUntil('commands consumed', async () => (await client.getAll().prefix(`${NF}/rollout/commands/`).keys()).length === 0, { timeoutMs: 20_000, intervalMs: 100 });
+
+    expect((await natctl(['rollout', 'resume', '--version', String(v1)])).code).toBe(EXIT.OK);
+    await waitStaged('resumed', (v) => v.staged?.phase === 'progressing');
+    expect((await natctl(['rollout', 'abort', '--reason', 'itest'])).code).toBe(EXIT.OK);
+    const aborted = await waitStaged('aborted', (v) => v.staged?.phase === 'aborted');
+    expect(aborted).toMatchObject({ aborted: true, complete: false });
+    const st2 = await natctl(['rollout', 'status']);
+    expect(st2.code).toBe(EXIT.ROLLOUT_ABORTED);
+    expect(st2.err).toContain(`rollout aborted: v${v1} aborted`);
+    await waitUntil('an outcome record', async () => (await client.get(rolloutOutcomeKey(NF, v1)).string()) !== null, { timeoutMs: 20_000, intervalMs: 100 });
+    const h = await natctl(['history']);
+    expect(h.out.split('\n').find((l) => l.startsWith(`${v1} `))).toMatch(/\saborted\s/);
   });
 });

@@ -4,7 +4,12 @@
 // bundle while a newer one is held; an admission naming it makes it apply the candidate; an
 // admission with no waves rolls it back (whole-table swap to the older stable); a forged
 // admission is refused and shown in /status; after a restart the saved admission still
-// holds the node on stable (the newest bundle and a forged newest admission notwithstanding).
+// holds the node on stable (the newest bundle and a forged newest admission notwithstanding),
+// and a node without one walks past the forged newest admission to the newest genuine one;
+// a failing node health check is reported and fails /readyz; an admitted bundle the node
+// never received is fetched from the stream history.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { generateSigningKeyPair, loadSigningKey, type Bundle } from '@natfleet/bundle';
 import { waitUntil, type ServiceProcess } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +89,17 @@ describe('enforcer: staged-rollout admissions', () => {
     expect(await tableComment()).toBe(`natfleet v1 ${v1.digest}`);
     expect((await local()).admissionRevision).toBe(12);
     expect(await metric(enforcer!, 'natfleet_enforcer_admission_revision')).toBe(12);
+  });
+
+  it('a node without a saved admission (state wiped) starting while the newest admission is forged walks back to the newest genuine one', async () => {
+    await enforcer!.stop();
+    rmSync(join(w.stateDir, 'admission.json'));
+    enforcer = await startEnforcer(w, ['--admission-poll', '1s']);
+    await waitStatus(w, 'the genuine admission 12 found behind the forged 13', (x) => x.admissionRevision === 12, 20_000);
+    expect(enforcer.logs().some((l) => l.msg === 'the newest admission on the subject is not genuine: offering the newest genuine one instead')).toBe(true);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await tableComment()).toBe(`natfleet v1 ${v1.digest}`);
+    expect(await nodeStatus(w)).toMatchObject({ appliedVersion: 1, admissionRevision: 12 });
   });
 
   it("the node's health check runs after the apply (here: adopting the saved bundle at start): a failure is reported in the node status and fails /readyz, the table stays", async () => {

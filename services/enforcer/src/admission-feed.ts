@@ -6,13 +6,19 @@
  * most once). Hands raw bytes to `offer`; verification and "highest stateRevision wins"
  * belong to the enforcer core, so re-reading the same admission is harmless.
  *
+ * A forged or garbage newest admission must not hide the genuine one from a node that holds
+ * none (a new node, a wiped state dir): it would then apply every new bundle at once, past
+ * the rollout. When the newest stored admission does not verify and the core holds none,
+ * the kept admissions of the subject are walked (one stored-message get each) and the
+ * newest genuine one is offered.
+ *
  * Never publishes to NATS. An admission subject that has nothing yet is normal (no rollout
  * controller has published): the node then applies every new bundle at once.
  */
-import { latestAdmission, subscribeAdmissions } from '@natfleet/bus';
+import { BUNDLE_STREAM, admissionSubject, latestAdmission, subscribeAdmissions } from '@natfleet/bus';
 import type { Logger } from '@natfleet/service-kit';
 import { sleep } from '@natfleet/service-kit';
-import type { NatsConnection } from 'nats';
+import type { JetStreamManager, MsgRequest, NatsConnection } from 'nats';
 import type { NatsLink } from './nats-link.js';
 
 export interface AdmissionFeedOptions {
@@ -20,6 +26,10 @@ export interface AdmissionFeedOptions {
   cluster: string;
   /** The core's Enforcer.offerAdmission. */
   offer: (data: Uint8Array) => void;
+  /** The core's Enforcer.genuineAdmission (verifies, touches no state). */
+  isGenuine: (data: Uint8Array) => boolean;
+  /** True when the core holds a verified admission (then a forged newest one needs no walk). */
+  held: () => boolean;
   /** Pause between re-reads of the newest admission (safety net); 0 = only after connects. */
   pollMs: number;
   /** Pause before starting over after an error. */
@@ -34,8 +44,20 @@ export class AdmissionFeed {
   private readonly stop = new AbortController();
   private loop: Promise<void> = Promise.resolve();
   private subscribed = false;
+  private firstReadDone: () => void = () => undefined;
+  private readonly firstReadPromise = new Promise<void>((resolve) => (this.firstReadDone = resolve));
 
   constructor(private readonly o: AdmissionFeedOptions) {}
+
+  /**
+   * Resolves once the newest admission was read the first time (offered to the core, or
+   * none stored, or the read failed), or the feed closed. The daemon starts following
+   * bundles only then, so a node that holds no admission (new, or state wiped) does not
+   * apply the newest bundle in the moment before it learns that a rollout holds it back.
+   */
+  firstRead(): Promise<void> {
+    return this.firstReadPromise;
+  }
 
   start(): void {
     this.loop = this.run();
@@ -43,6 +65,7 @@ export class AdmissionFeed {
 
   async close(): Promise<void> {
     this.stop.abort();
+    this.firstReadDone();
     await this.loop;
   }
 
@@ -107,6 +130,7 @@ export class AdmissionFeed {
         if (signal.aborted) return;
         if (latest) {
           this.o.logger.debug({ seq: latest.seq, bytes: latest.data.length, via: 'latest' }, 'admission message');
+          if (!this.o.held() && !this.o.isGenuine(latest.data)) await this.offerNewestGenuine(nc, latest.seq);
           this.o.offer(latest.data);
         }
         if (failing) this.o.logger.info('reading the latest admission works again');
@@ -116,6 +140,7 @@ export class AdmissionFeed {
         if (text !== failing) this.o.logger.warn({ err }, 'cannot read the latest admission: retrying at the next poll');
         failing = text;
       }
+      this.firstReadDone();
       if (this.o.pollMs <= 0) {
         await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
         return;
@@ -124,4 +149,52 @@ export class AdmissionFeed {
       await sleep(failing ? Math.min(this.o.pollMs, this.o.retryMs) : this.o.pollMs, signal);
     }
   }
+
+  /**
+   * Walks the kept admissions of the subject before `latestSeq` (oldest first, one get
+   * each, at most MAX_WALK) and offers the newest genuine one. A failed walk is logged: the
+   * next session (or a new genuine admission) tries again.
+   */
+  private async offerNewestGenuine(nc: NatsConnection, latestSeq: number): Promise<void> {
+    let genuine: { seq: number; data: Uint8Array } | undefined;
+    try {
+      const jsm = await nc.jetstreamManager({ timeout: GET_TIMEOUT_MS });
+      for (const m of await keptAdmissions(jsm, this.o.cluster, latestSeq)) if (this.o.isGenuine(m.data)) genuine = m;
+    } catch (err) {
+      this.o.logger.warn({ err }, 'cannot read the kept admissions to look past one that is not genuine');
+      return;
+    }
+    if (!genuine) {
+      this.o.logger.warn({ latestSeq }, 'the newest admission is not genuine and no kept one is: acting as without an admission');
+      return;
+    }
+    this.o.logger.warn({ latestSeq, seq: genuine.seq }, 'the newest admission on the subject is not genuine: offering the newest genuine one instead');
+    this.o.offer(genuine.data);
+  }
+}
+
+/** Most kept admissions walked (the stream keeps 20 per subject by default). */
+const MAX_WALK = 100;
+
+/**
+ * The stored admissions of `cluster` before `beforeSeq`, oldest first, by "next message on
+ * the subject from seq" gets (nats-server 2.9+). Empty when none.
+ */
+async function keptAdmissions(jsm: JetStreamManager, cluster: string, beforeSeq: number): Promise<{ seq: number; data: Uint8Array }[]> {
+  const out: { seq: number; data: Uint8Array }[] = [];
+  let seq = 1;
+  while (seq < beforeSeq && out.length < MAX_WALK) {
+    let m;
+    try {
+      // nats.js types only {seq} and {last_by_subj}; the server's MSG.GET also takes next_by_subj.
+      m = await jsm.streams.getMessage(BUNDLE_STREAM, { seq, next_by_subj: admissionSubject(cluster) } as unknown as MsgRequest);
+    } catch (err) {
+      if (/no message found|not found/i.test(String((err as Error).message))) break;
+      throw err;
+    }
+    if (m.seq >= beforeSeq) break;
+    out.push({ seq: m.seq, data: m.data });
+    seq = m.seq + 1;
+  }
+  return out;
 }

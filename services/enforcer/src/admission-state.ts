@@ -79,6 +79,16 @@ export class AdmissionState {
     return true;
   }
 
+  /** True when `bytes` is a genuine admission of this cluster (no state is touched). */
+  isGenuine(bytes: Uint8Array): boolean {
+    try {
+      this.verify(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** The pending newer admission, if any, without taking it. */
   get pending(): Admission | undefined {
     return this.next;

@@ -104,6 +104,8 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
     link,
     cluster: config.cluster,
     offer: (data) => enforcer.offerAdmission(data),
+    isGenuine: (data) => enforcer.genuineAdmission(data),
+    held: () => enforcer.admission() !== undefined,
     pollMs: config.admissionPollMs,
     retryMs: config.retryIntervalMs,
     logger: log.child({ component: 'admissions' }),
@@ -141,8 +143,10 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
   restoring = false;
   log.info({ restored }, 'saved bundle handled; connecting to NATS');
   link.start();
-  feed.start();
   admissions.start();
+  // Bundles only once the newest admission was read (or could not be): a node holding no
+  // admission must not apply the newest bundle just before learning a rollout holds it back.
+  void admissions.firstRead().then(() => feed.start());
   reporter.start();
 
   return {

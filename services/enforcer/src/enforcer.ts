@@ -211,6 +211,11 @@ export class Enforcer {
     this.wake();
   }
 
+  /** True when `bytes` is a genuine admission of this cluster; touches no state (for the feed's walk past a forged newest one). */
+  genuineAdmission(bytes: Uint8Array): boolean {
+    return this.admissions.isGenuine(bytes);
+  }
+
   /** The admission acted on (undefined = none: every new bundle is applied at once). */
   admission(): Admission | undefined {
     return this.admissions.admission;

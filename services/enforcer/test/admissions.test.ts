@@ -231,6 +231,23 @@ describe('failures and rollback', () => {
   });
 });
 
+describe('retries under a staged policy', () => {
+  it("a held bundle arriving does not re-apply a failed candidate ahead of its back-off", async () => {
+    const h = await started(harness({ retryIntervalMs: 60_000 }));
+    const [b1, b2, b3] = [sealed(1), sealed(2), sealed(3)];
+    await offerBundle(h.enforcer, b1);
+    await offerAdmission(h.enforcer, admissionBytes({ stateRevision: 70, version: 2, digest: b2.digest, waves: [wave('c', [NODE])], stable: { version: 1, digest: b1.digest } }));
+    h.nft.failNext(new NftKernelError('Device or resource busy', 'busy'));
+    await offerBundle(h.enforcer, b2);
+    expect(h.enforcer.status()).toMatchObject({ state: 'failed', failedVersion: 2 });
+    const attempts = await metricValue(h.metrics, 'applies', { result: 'failure' });
+    await offerBundle(h.enforcer, b3);
+    expect(await metricValue(h.metrics, 'applies', { result: 'failure' })).toBe(attempts);
+    expect(await metricValue(h.metrics, 'applies', { result: 'success' })).toBe(1);
+    expect(h.enforcer.status()).toMatchObject({ state: 'failed', failedVersion: 2, appliedVersion: 1 });
+  });
+});
+
 describe('health context', () => {
   it('tells the health monitor whether the applied bundle is the in-progress candidate, with the policy checks', async () => {
     const seen: { kind: string; ctx: HealthContext }[] = [];

@@ -388,6 +388,8 @@ describe('staged-rollout operator surface against the real rollout controller', 
     expect(st2.code).toBe(EXIT.ROLLOUT_ABORTED);
     expect(st2.err).toContain(`rollout aborted: v${v1} aborted`);
     await waitUntil('an outcome record', async () => (await client.get(rolloutOutcomeKey(NF, v1)).string()) !== null, { timeoutMs: 20_000, intervalMs: 100 });
+    // The abort emptied the admitted waves; the outcome record still names the canary's node.
+    expect((await view()).staged.waves[0]).toMatchObject({ name: 'canary', state: 'admitted', nodes: [{ node: 'n1', gate: null }] });
     const h = await natctl(['history']);
     expect(h.out.split('\n').find((l) => l.startsWith(`${v1} `))).toMatch(/\saborted\s/);
   });

@@ -23,15 +23,17 @@ export function gateFailureText(node: string, g: Json): string {
   return `${node}: ${g.gate ?? 'gate'}${g.code ? ` ${g.code}` : ''}${g.detail ? ` (${String(g.detail).replace(/\s+/g, ' ').slice(0, 120)})` : ''}`;
 }
 
-/** The GATES cell: every failure named, else `2/3 passed, 1 pending`; '-' for a wave without nodes. */
+/** The GATES cell: every failure named, else `2/3 passed, 1 pending` (`, 1 unknown` for a node without a result); '-' for a wave without nodes. */
 export function gatesText(wave: Json): string {
   const nodes = (wave.nodes ?? []) as Json[];
   if (nodes.length === 0) return '-';
   const failed = nodes.filter((n) => n.gate?.result === 'failed');
   if (failed.length > 0) return failed.map((n) => gateFailureText(n.node, n.gate)).join('; ');
   const passed = nodes.filter((n) => n.gate?.result === 'passed').length;
-  const pending = nodes.length - passed;
-  return `${passed}/${nodes.length} passed${pending > 0 ? `, ${pending} pending` : ''}`;
+  const pending = nodes.filter((n) => n.gate?.result === 'pending').length;
+  // No result recorded (a wave a rollback or abort emptied): not known, not pending.
+  const unknown = nodes.length - passed - pending;
+  return `${passed}/${nodes.length} passed${pending > 0 ? `, ${pending} pending` : ''}${unknown > 0 ? `, ${unknown} unknown` : ''}`;
 }
 
 const nodesText = (wave: Json): string => {

@@ -253,7 +253,8 @@ describe('natctl history with rollout outcomes', () => {
     expect(durationText(1)).toBe('1s');
     expect(durationText(3_720_000)).toBe('1h2m');
     expect(gatesText({ nodes: [] })).toBe('-');
-    expect(gatesText({ nodes: [{ node: 'a', gate: null }] })).toBe('0/1 passed, 1 pending');
+    expect(gatesText({ nodes: [{ node: 'a', gate: null }] })).toBe('0/1 passed, 1 unknown');
+    expect(gatesText({ nodes: [{ node: 'a', gate: null }, { node: 'b', gate: { result: 'pending' } }, { node: 'c', gate: { result: 'passed' } }] })).toBe('1/3 passed, 1 pending, 1 unknown');
   });
 });
 

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
 import { OPERATOR_COMMANDS, type OperatorCommandType, type RolloutControlService } from './rollout-control-service.js';
 import type { Rollout, RolloutService } from './rollout-service.js';
-import { stagedVerdict, type StagedVerdict } from './staged-view.js';
+import { ABORTED_PHASES, stagedVerdict, type StagedVerdict } from './staged-view.js';
 
 type Guard = { preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<void> };
 
@@ -19,10 +19,16 @@ export const MAX_REASON_LENGTH = 1024;
 /** GET /v1/rollout's answer: the fleet view, with `complete` judged against the staged rollout too. */
 export type RolloutView = Rollout & StagedVerdict;
 
-/** The fleet view merged with the staged section at `now` (see stagedVerdict). */
+/**
+ * The fleet view merged with the staged section at `now` (see stagedVerdict). A rollout
+ * that ended with its admitted waves emptied (rolled back, aborted) also reads the
+ * candidate's outcome record, which still names the waves' nodes and the failures.
+ */
 export async function rolloutView(rollout: RolloutService, control: RolloutControlService, now = Date.now()): Promise<RolloutView> {
   const [fleet, state] = await Promise.all([rollout.rollout(now), control.state()]);
-  return { ...fleet, ...stagedVerdict(fleet, state.record, now) };
+  const r = state.record;
+  const outcome = r && r.state.admitted.length === 0 && ABORTED_PHASES.has(r.state.phase) ? await control.outcome(r.state.candidate.version) : undefined;
+  return { ...fleet, ...stagedVerdict(fleet, r, now, outcome) };
 }
 
 /**

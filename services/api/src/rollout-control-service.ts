@@ -14,6 +14,7 @@ import {
   decodeOutcomeRecord,
   decodeStateRecord,
   rolloutCommandKeyPrefix,
+  rolloutOutcomeKey,
   rolloutOutcomeKeyPrefix,
   rolloutStateKey,
   type Phase,
@@ -85,6 +86,12 @@ export class RolloutControlService {
       if (o) out.set(o.version, o);
     }
     return out;
+  }
+
+  /** The outcome record of `version`, or undefined when there is none (or it does not decode). */
+  async outcome(version: number): Promise<RolloutOutcomeRecord | undefined> {
+    const e = await this.store.get(rolloutOutcomeKey(this.prefix, version));
+    return e ? decodeOutcomeRecord(e.value) : undefined;
   }
 
   /**

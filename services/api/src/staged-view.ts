@@ -7,7 +7,7 @@
  * reads the record) and never decide anything the controller decides: it only shows what
  * the record says.
  */
-import type { Condition, NodeGateResult, Phase, RolloutEventRecord, RolloutStateRecord, VersionRef } from '@natfleet/rollout-planner';
+import type { Condition, NodeGateResult, Phase, RolloutEventRecord, RolloutOutcomeRecord, RolloutStateRecord, VersionRef } from '@natfleet/rollout-planner';
 
 export type WaveState = 'pending' | 'admitted' | 'baking' | 'passed' | 'failed';
 
@@ -70,9 +70,11 @@ const iso = (ms: number | null | undefined): string | null => (typeof ms === 'nu
  * admitted while gates are pending, baking while its bake runs, passed otherwise; earlier
  * ones passed (failed when one of their nodes failed). A halted, rolled-back or aborted
  * rollout's current wave that did not fail stays `admitted` with no bake (it was stopped). Nodes come from the admitted wave, or — when a rollback or abort emptied the
- * admitted list — from the gate results recorded for that wave.
+ * admitted list — from the candidate's outcome record when given (its waves as admitted,
+ * its failures; nodes of earlier waves that are not listed as failing had passed), else
+ * from the gate results recorded for that wave.
  */
-export function stagedView(record: RolloutStateRecord, now: number): StagedRollout {
+export function stagedView(record: RolloutStateRecord, now: number, outcome?: RolloutOutcomeRecord): StagedRollout {
   const s = record.state;
   const last = record.waves.length - 1;
   // An admitted `immediate` wave may be recorded as index -1 (types.ts) or as the last wave
@@ -82,8 +84,25 @@ export function stagedView(record: RolloutStateRecord, now: number): StagedRollo
   for (const g of Array.isArray(record.gates) ? record.gates : []) if (g && typeof g.node === 'string') gates.set(g.node, g);
   const admitted = new Map((Array.isArray(s.admitted) ? s.admitted : []).map((w) => [waveIndexOf(w.index), w]));
   const failedPhase = s.phase === 'halted' || s.phase === 'rolled-back';
+  // A rollback or abort empties `admitted` (and so the controller's gate results): the
+  // outcome record of the same candidate still has the waves and the failures.
+  const ended = admitted.size === 0 && outcome !== undefined && outcome.version === s.candidate.version ? outcome : undefined;
+  const endedWaves = new Map<number, string[]>();
+  for (const w of ended && Array.isArray(ended.waves) ? ended.waves : []) {
+    const i = w.name === 'immediate' && !record.waves.some((x) => x.name === 'immediate') ? last : record.waves.findIndex((x) => x.name === w.name);
+    if (i >= 0 && Array.isArray(w.nodes)) endedWaves.set(i, [...w.nodes]);
+  }
+  const endedFailures = new Map((ended && Array.isArray(ended.failures) ? ended.failures : []).map((f) => [f.node, f]));
   const nodesOf = (index: number): StagedWaveNode[] => {
     const adm = admitted.get(index);
+    const fromOutcome = endedWaves.get(index);
+    if (!adm && fromOutcome) {
+      return fromOutcome.map((node) => {
+        const f = endedFailures.get(node);
+        if (f) return { node, gate: { result: 'failed' as const, gate: f.gate, code: f.code, detail: f.detail } };
+        return { node, gate: index < s.waveIndex ? { result: 'passed' as const } : null };
+      });
+    }
     const names = adm ? [...adm.nodes] : [...gates.values()].filter((g) => waveIndexOf(g.wave) === index).map((g) => g.node).sort();
     return names.map((node) => {
       const g = gates.get(node);
@@ -168,9 +187,9 @@ export interface StagedVerdict {
  * version (the controller has not stepped since the newest bundle) never aborts the newer
  * one: the newer candidate supersedes it and starts from the first wave.
  */
-export function stagedVerdict(fleet: { desired: { version: number } | null; complete: boolean }, record: RolloutStateRecord | null, now: number): StagedVerdict {
+export function stagedVerdict(fleet: { desired: { version: number } | null; complete: boolean }, record: RolloutStateRecord | null, now: number, outcome?: RolloutOutcomeRecord): StagedVerdict {
   if (record === null) return { staged: null, aborted: false, complete: fleet.complete };
-  const staged = stagedView(record, now);
+  const staged = stagedView(record, now, outcome);
   const reason = abortReason(staged);
   const concerns = fleet.desired === null || staged.candidate.version >= fleet.desired.version;
   if (reason !== undefined && concerns) return { staged, aborted: true, abortedReason: reason, complete: false };

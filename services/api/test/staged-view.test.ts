@@ -107,3 +107,32 @@ describe('complete and aborted', () => {
     expect(stagedVerdict(fleet(42, true), record({ state: { phase: 'completed', everyone: true } }), T0)).toMatchObject({ aborted: false, complete: true });
   });
 });
+
+describe('an ended rollout with its waves emptied', () => {
+  it('takes the waves and failures from the candidate outcome record', () => {
+    const r = record({ gates: [], state: { phase: 'rolled-back', admitted: [] } });
+    const outcome = {
+      version: 42,
+      digest: 'sha256:c',
+      outcome: 'rolled-back' as const,
+      policy: 'staged',
+      immediate: false,
+      reason: 'n3 failed',
+      failures: [{ node: 'n3', gate: 'health' as const, code: 'HEALTH_CHECK_FAILED', detail: 'probe failed' }],
+      waves: [{ name: 'canary', nodes: ['n1'] }, { name: 'half', nodes: ['n2', 'n3'] }],
+      stable: S,
+      startedAt: 's',
+      endedAt: 'e',
+    };
+    const v = stagedView(r, T0, outcome);
+    expect(v.waves.map((w) => [w.state, w.nodes])).toEqual([
+      ['passed', [{ node: 'n1', gate: { result: 'passed' } }]],
+      ['failed', [{ node: 'n2', gate: null }, { node: 'n3', gate: { result: 'failed', gate: 'health', code: 'HEALTH_CHECK_FAILED', detail: 'probe failed' } }]],
+      ['pending', []],
+    ]);
+    // Another version's outcome is not this rollout's.
+    expect(stagedView(r, T0, { ...outcome, version: 41 }).waves[1]!.nodes).toEqual([]);
+    // While the waves are still admitted, the record's own gates win.
+    expect(stagedView(record(), T0, outcome).waves[1]!.nodes[1]!.gate).toEqual({ result: 'pending', gate: 'ack', detail: 'applied v41' });
+  });
+});

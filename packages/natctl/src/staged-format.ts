@@ -90,12 +90,20 @@ export function stagedFailures(staged: Json | null | undefined): string[] {
   return ((staged?.waves ?? []) as Json[]).flatMap((w) => ((w.nodes ?? []) as Json[]).filter((n) => n.gate?.result === 'failed').map((n) => gateFailureText(n.node, n.gate)));
 }
 
-/** The ROLLOUT cell of `natctl history`: the outcome (`immediate` for a completed immediate one), the phase while under way, '' without a record. */
+/** Where a history row's rollout stands: the outcome, else (no outcome record yet) the state record's phase, `(in progress)` while under way. */
+function outcomeWord(r: Json): string {
+  const o = r.outcome ?? r.phase;
+  if (o === undefined || o === null) return 'unknown';
+  if (o === 'completed' && r.immediate) return 'immediate';
+  const underWay = (r.outcome === null || r.outcome === undefined) && (o === 'progressing' || o === 'paused');
+  return `${o}${r.immediate ? ' (immediate)' : ''}${underWay ? ' (in progress)' : ''}`;
+}
+
+/** The ROLLOUT cell of `natctl history`: the outcome (`immediate` for a completed immediate one), the phase while under way, '' without a staged record. */
 export function rolloutOutcomeText(r: Json | null | undefined): string {
   if (!isStaged(r)) return '';
   r = r!;
-  if (r.outcome === null || r.outcome === undefined) return r.phase ? `${r.phase} (in progress)` : '';
-  const base = r.outcome === 'completed' && r.immediate ? 'immediate' : `${r.outcome}${r.immediate ? ' (immediate)' : ''}`;
+  const base = outcomeWord(r);
   const f = (r.failures ?? []) as Json[];
   if (f.length === 0) return base;
   return `${base}: ${gateFailureText(f[0]!.node, f[0]!)}${f.length > 1 ? ` +${f.length - 1} more` : ''}`;
@@ -105,7 +113,7 @@ export function rolloutOutcomeText(r: Json | null | undefined): string {
 export function rolloutSection(r: Json | null | undefined): string[] {
   if (!r) return ['Rollout:     no record (no staged rollout recorded for this version)'];
   if (!isStaged(r)) return [`Rollout:     ${r.outcome ?? r.phase ?? 'unknown'} (no RolloutPolicy: every node at once)`];
-  const head = r.outcome === null || r.outcome === undefined ? `${r.phase ?? 'unknown'} (in progress)` : `${r.outcome}${r.immediate ? ' (immediate: skipped the waves)' : ''}`;
+  const head = outcomeWord(r).replace(/^immediate$/, 'completed (immediate: skipped the waves)').replace(/ \(immediate\)/, ' (immediate: skipped the waves)');
   const lines = [`Rollout:     ${head}${r.policy ? ` (policy ${r.policy})` : ''}`];
   if (r.reason) lines.push(`  Reason:    ${r.reason}`);
   const f = (r.failures ?? []) as Json[];

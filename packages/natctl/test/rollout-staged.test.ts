@@ -228,6 +228,10 @@ describe('natctl history with rollout outcomes', () => {
     // No rollout records at all (an older API): no column.
     expect(historyTable([summary(1, null)]).split('\n')[0]).not.toContain('ROLLOUT');
     expect(rolloutOutcomeText(out('halted', { immediate: true }))).toBe('halted (immediate)');
+    // No outcome record yet: the state record's phase, "in progress" only while under way.
+    expect(rolloutOutcomeText(out(null, { phase: 'completed', immediate: true }))).toBe('immediate');
+    expect(rolloutOutcomeText(out(null, { phase: 'rolled-back', failures: [failure] }))).toBe('rolled-back: node-2: health HEALTH_CHECK_FAILED (curl: (28) timed out)');
+    expect(rolloutOutcomeText(out(null, { phase: 'progressing' }))).toBe('progressing (in progress)');
   });
 
   it('natctl history VERSION prints the outcome, reason and every failing node', async () => {

@@ -69,10 +69,13 @@ const iso = (ms: number | null | undefined): string | null => (typeof ms === 'nu
  * is failed when one of its nodes failed a gate or the rollout halted / rolled back on it,
  * admitted while gates are pending, baking while its bake runs, passed otherwise; earlier
  * ones passed (failed when one of their nodes failed). A halted, rolled-back or aborted
- * rollout's current wave that did not fail stays `admitted` with no bake (it was stopped). Nodes come from the admitted wave, or — when a rollback or abort emptied the
- * admitted list — from the candidate's outcome record when given (its waves as admitted,
- * its failures; nodes of earlier waves that are not listed as failing had passed), else
- * from the gate results recorded for that wave.
+ * rollout's current wave that did not fail stays `admitted` with no bake (it was stopped).
+ * Nodes come from the admitted wave, or — when a rollback or abort emptied the admitted
+ * list — from the candidate's outcome record when given (its waves as admitted, its
+ * failures; nodes of earlier waves not listed as failing had passed), else from the gate
+ * results recorded for that wave. Gate results are matched by node name (the compiler
+ * records `wave` as the position in the admitted list, which differs from the policy
+ * index after an `immediate` wave).
  */
 export function stagedView(record: RolloutStateRecord, now: number, outcome?: RolloutOutcomeRecord): StagedRollout {
   const s = record.state;

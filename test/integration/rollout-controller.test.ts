@@ -12,7 +12,7 @@
 import { Etcd3 } from 'etcd3';
 import { connect, type KV, type NatsConnection } from 'nats';
 import { admissionTarget, decodeAdmission, type Admission } from '@natfleet/bundle';
-import { latestAdmission, latestBundle, openNodesBucket, pendingNodeStatus, putNodeStatus, type NodeHealth } from '@natfleet/bus';
+import { BUNDLE_STREAM, HDR_VERSION, admissionSubject, bundleSubject, latestAdmission, latestBundle, openNodesBucket, pendingNodeStatus, putNodeStatus, type NodeHealth } from '@natfleet/bus';
 import { startEtcd, startNats, waitUntil, type EtcdCluster, type NatsCluster, type ServiceProcess } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER, TestKeys, isLeader, nodeKey, poolJson, poolKey, startCompiler } from './compiler-helpers.js';
@@ -185,6 +185,40 @@ describe('rollout controller (real compiler, etcd, NATS; simulated enforcers)', 
     client?.close();
     await Promise.all([etcd?.destroy(), nats?.destroy()]);
     keys?.destroy();
+  }, 60_000);
+
+  it('a policy created together with a change is on the stream before the bundle: that bundle is never applied everywhere at once', async () => {
+    const jsm = await nc.jetstreamManager();
+    const before = (await latestBundle(jsm, CLUSTER))?.version ?? 0;
+    // One etcd txn: the policy and a change that makes a new bundle, at the same revision.
+    await client
+      .if(poolKey('race'), 'Create', '==', 0)
+      .then(client.put(`${NF}/rolloutpolicies/staged`).value(policyJson(WAVES())), client.put(poolKey('race')).value(poolJson('race', '10.200.0.0/16')))
+      .commit();
+    let v = 0;
+    await waitUntil('the new bundle', async () => {
+      v = (await latestBundle(jsm, CLUSTER))?.version ?? 0;
+      return v > before;
+    }, { timeoutMs: 30_000, intervalMs: 50 });
+    await waitAdmission(`canary of v${v}`, (a) => a.version === v && a.policy === 'staged');
+    // Walk the stream: admissions and bundles share it, so sequences order them.
+    const last = (await jsm.streams.info(BUNDLE_STREAM)).state.last_seq;
+    const admissions: { seq: number; policy: string; version: number }[] = [];
+    let bundleSeq = 0;
+    for (let seq = 1; seq <= last; seq++) {
+      const m = await jsm.streams.getMessage(BUNDLE_STREAM, { seq }).catch(() => undefined);
+      if (!m) continue;
+      if (m.subject === admissionSubject(CLUSTER)) {
+        const a = decodeAdmission(m.data, { trustedKeys: keys.trusted });
+        admissions.push({ seq, policy: a.policy, version: a.version });
+      } else if (m.subject === bundleSubject(CLUSTER) && Number(m.header?.get(HDR_VERSION)) === v) bundleSeq = seq;
+    }
+    expect(bundleSeq).toBeGreaterThan(0);
+    expect(admissions.filter((a) => a.policy === '' && a.version >= v)).toEqual([]);
+    const firstStaged = admissions.find((a) => a.policy === 'staged');
+    expect(firstStaged!.seq).toBeLessThan(bundleSeq);
+    expect(firstStaged!.version).toBeLessThan(v);
+    await waitAdmission(`v${v} completed`, (a) => a.version === v && a.phase === 'completed');
   }, 60_000);
 
   it('a 4-node fleet with a 3-wave policy goes 1 → 2 → 4 nodes, each wave only after its bake', async () => {

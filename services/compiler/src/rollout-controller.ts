@@ -43,6 +43,8 @@ export interface RolloutControllerDeps {
   now?: () => number;
   /** Longest wait between steps while nothing happens (ms). Default 1000. */
   tickMs?: number;
+  /** Shortest pause between two steps, so a burst of status reports costs one step (ms). Default 100. */
+  minStepGapMs?: number;
   /** Retry backoff after a failed step (ms). Default 200 → 5000. */
   retryMs?: number;
   maxRetryMs?: number;
@@ -60,6 +62,10 @@ interface Published {
   stateRevision: number;
   content: AdmissionContent | undefined;
 }
+
+/** The fields of a node status the gates read (observe() in rollout-inputs.ts). */
+const gateFingerprint = (s: NodeStatus): string =>
+  JSON.stringify([s.appliedVersion, s.state, s.failedVersion, s.errorCode, s.error, s.health?.version, s.health?.result, s.health?.code, s.health?.output]);
 
 const PHASES = ['progressing', 'paused', 'halted', 'rolled-back', 'completed', 'aborted'] as const;
 
@@ -130,6 +136,7 @@ export class RolloutController {
       try {
         await this.serialized(() => this.stepOnce());
         this.failures = 0;
+        await sleep(this.deps.minStepGapMs ?? 100, this.term);
       } catch (err) {
         this.inputs = undefined;
         this.stored = undefined;
@@ -187,8 +194,12 @@ export class RolloutController {
     for (let attempt = 0; !this.term.aborted; attempt++) {
       try {
         for await (const ev of this.deps.statuses(this.term)) {
-          if (ev.type === 'put') this.statuses.set(ev.status.node, ev.status);
-          else this.statuses.delete(ev.node);
+          if (ev.type === 'put') {
+            const before = this.statuses.get(ev.status.node);
+            this.statuses.set(ev.status.node, ev.status);
+            // Heartbeats change nothing a gate reads: no step for them.
+            if (before && gateFingerprint(before) === gateFingerprint(ev.status)) continue;
+          } else if (!this.statuses.delete(ev.node)) continue;
           this.poke();
         }
       } catch (err) {

@@ -8,10 +8,10 @@
 // and a node without one walks past the forged newest admission to the newest genuine one;
 // a failing node health check is reported and fails /readyz; an admitted bundle the node
 // never received is fetched from the stream history.
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSigningKeyPair, loadSigningKey, type Bundle } from '@natfleet/bundle';
-import { waitUntil, type ServiceProcess } from '@natfleet/testkit';
+import { REPO_ROOT, run, waitUntil, type ServiceProcess } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compiled, liveTable, metric, NODE, nodeStatus, podPools, pool, publish, publishAdmissionOf, startEnforcer, startWorld, stopWorld, waitApplied, waitStatus, type World } from './enforcer-world.js';
 
@@ -132,6 +132,16 @@ describe('enforcer: staged-rollout admissions', () => {
     expect(s).toMatchObject({ appliedDigest: v3.digest, admissionRevision: 14 });
     expect(await tableComment()).toBe(`natfleet v3 ${v3.digest}`);
     expect(await metric(enforcer!, 'natfleet_enforcer_target_fetches_total', { result: 'found' })).toBe(1);
+  });
+
+  it('uninstall removes the saved admission with the saved bundle (and then the state dir)', async () => {
+    await enforcer!.stop();
+    enforcer = undefined;
+    expect(existsSync(join(w.stateDir, 'admission.json'))).toBe(true);
+    const args = [join(REPO_ROOT, 'services', 'enforcer', 'dist', 'main.js'), 'uninstall', '--netns', w.topo.node.name, '--state-dir', w.stateDir, '--log-level', 'warn'];
+    const r = await run(process.execPath, args);
+    expect(r.stdout).toContain('deleted table inet natfleet; removed 2 state file(s)');
+    expect(existsSync(w.stateDir)).toBe(false);
   });
 });
 

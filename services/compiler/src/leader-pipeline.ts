@@ -49,11 +49,15 @@ export interface PipelineDeps {
   evaluations?: { note(e: Evaluated): void };
   /**
    * The term's rollout controller (rollout-controller.ts): told the newest bundle after
-   * every publish or skip, and asked before a NEW bundle is published to make sure the
-   * admission on the stream reflects whether a RolloutPolicy exists (throwing fails the
-   * cycle, which is retried). None = no staged rollouts.
+   * every publish or skip, and wrapped around the publish of a NEW bundle, which it runs
+   * only once the admission on the stream reflects whether a RolloutPolicy exists
+   * (throwing fails the cycle, which is retried). None = no staged rollouts.
    */
-  rollout?: { noteCandidate(ref: { version: number; digest: string }): void; beforeNewBundle(): Promise<void> };
+  rollout?: {
+    noteCandidate(ref: { version: number; digest: string }): void;
+    /** Runs the publish of a NEW bundle once the admission reflects whether a policy exists, with the controller's steps held off meanwhile. */
+    guardPublish<T>(publish: () => Promise<T>): Promise<T>;
+  };
 }
 
 /** What /readyz shows for the leader. */
@@ -209,10 +213,16 @@ export class LeaderPipeline {
 
     const tp = performance.now();
     try {
+      const publish = async (): Promise<Awaited<ReturnType<BundlePublisher['publish']>>> => {
+        const o = await publisher.publish({ version, digest: bundle.digest, contentDigest, data }, term);
+        const st = publisher.state;
+        if (st && st.digest !== '') this.deps.rollout?.noteCandidate({ version: st.version, digest: st.digest });
+        return o;
+      };
       // A policy created just before this bundle must reach the enforcers first, or they
-      // would apply this bundle everywhere at once.
-      await this.deps.rollout?.beforeNewBundle();
-      const outcome = await publisher.publish({ version, digest: bundle.digest, contentDigest, data }, term);
+      // would apply this bundle everywhere at once; the controller steps only before or
+      // after this publish, never in the middle (it must know which bundle they took).
+      const outcome = this.deps.rollout ? await this.deps.rollout.guardPublish(publish) : await publish();
       if (outcome.type === 'skipped') {
         metrics.publishSkipped.inc({ reason: outcome.reason });
         log.info({ reason: outcome.reason, lastVersion: publisher.state?.version }, 'bundle not published');

@@ -104,23 +104,37 @@ export class RolloutController {
   }
 
   /**
-   * The policy-activation race (called by the pipeline before it publishes a NEW bundle):
-   * when a RolloutPolicy exists but the newest admission says policy '' (apply everything
-   * at once), steps now so enforcers are told the policy first and hold the new bundle.
-   * One count-only etcd read when nothing is to be done. Throws when it cannot make sure
-   * (etcd or NATS failing): the pipeline then retries its cycle.
+   * The policy-activation race: the pipeline runs the publish of every NEW bundle through
+   * this. When a RolloutPolicy exists but the newest admission says policy '' (enforcers
+   * apply every bundle at once), it steps first, so enforcers are told the policy before
+   * the bundle and hold it. Steps are held off until the publish returned (and the
+   * pipeline noted the new candidate): a step never decides from a candidate older than
+   * what enforcers under a policy-less admission already took. One count-only etcd read
+   * when nothing is to be done. Throws (without publishing) when it cannot make sure (etcd
+   * or NATS failing): the pipeline then retries its cycle.
    */
-  async beforeNewBundle(): Promise<void> {
+  async guardPublish<T>(publish: () => Promise<T>): Promise<T> {
+    if (this.term.aborted) return publish(); // the publisher refuses after the term anyway
+    return this.serialized(async () => {
+      await this.ensurePolicyReflected();
+      return publish();
+    });
+  }
+
+  /** guardPublish without a publish (tests, tools). */
+  beforeNewBundle(): Promise<void> {
+    return this.guardPublish(async () => undefined);
+  }
+
+  private async ensurePolicyReflected(): Promise<void> {
     if (this.term.aborted || !this.candidate) return;
     const count = await this.deps.store.countPolicies();
     if (count === 0) return;
     if (this.published?.content && this.published.content.policy !== '') return;
     this.inputs = undefined; // the watch may not have delivered the policy yet
-    await this.serialized(async () => {
-      await this.stepOnce();
-      this.published ??= await this.readPublished();
-    });
-    if (!this.published?.content || this.published.content.policy === '') {
+    await this.stepOnce();
+    this.published ??= await this.readPublished();
+    if (!this.term.aborted && (!this.published.content || this.published.content.policy === '')) {
       throw new Error("a RolloutPolicy exists but the newest admission still says policy '': the new bundle waits until the policy's admission is published");
     }
   }
@@ -281,8 +295,10 @@ export class RolloutController {
       // Hold: nothing new is admitted; the record names the policy so enforcers hold new bundles.
       state = withCondition(prev.state, { type: 'Progressing', status: 'False', reason: 'InvalidRolloutPolicy', message: `RolloutPolicy ${policy.name} is invalid (rollout held): ${policy.reason}` });
     } else {
-      // First step ever: the current candidate is what every node runs already.
-      const plannerPolicy = prev && policy.type === 'ok' ? policy.planner : null;
+      // First step ever, or the first under a policy after steps without one: the current
+      // candidate is what every node runs already (a policy-less admission let them apply
+      // every bundle at once), so it completes; the policy applies from the next candidate.
+      const plannerPolicy = prev && prev.policy !== '' && policy.type === 'ok' ? policy.planner : null;
       const res = plan({ policy: plannerPolicy, fleet: inputs.fleet, candidate, state: prev?.state ?? null, initialStable: null, observations: obs, commands: commands.apply, now });
       state = res.state;
       events = res.events;

@@ -27,12 +27,15 @@ describe('leader pipeline rollout hooks', () => {
     let refuse = 0;
     const rollout = {
       noteCandidate: (ref: { version: number; digest: string }) => order.push(`note v${ref.version}`),
-      beforeNewBundle: async () => {
+      guardPublish: async <T>(publish: () => Promise<T>): Promise<T> => {
         order.push(`ask (stored ${subject.messages.length})`);
         if (refuse > 0) {
           refuse--;
           throw new Error('admission not published yet');
         }
+        const r = await publish();
+        order.push(`published (stored ${subject.messages.length})`);
+        return r;
       },
     };
     const term = new AbortController();
@@ -60,14 +63,15 @@ describe('leader pipeline rollout hooks', () => {
     const done = pipeline.run(term.signal);
     await vi.waitFor(() => expect(subject.messages).toHaveLength(1), settle);
     await vi.waitFor(() => expect(order).toContain(`note v${subject.last!.version}`), settle);
-    expect(order[0]).toBe('ask (stored 0)');
+    // The new candidate is noted inside the guard, before it returns.
+    expect(order.slice(0, 3)).toEqual(['ask (stored 0)', `note v${subject.last!.version}`, 'published (stored 1)']);
 
     refuse = 2;
     order.length = 0;
     put('b', '10.1.0.0/16');
     await vi.waitFor(() => expect(subject.messages).toHaveLength(2), settle);
     // Two refusals: nothing published after them; the third ask lets it through.
-    expect(order.slice(0, 3)).toEqual(['ask (stored 1)', 'ask (stored 1)', 'ask (stored 1)']);
+    expect(order.slice(0, 4)).toEqual(['ask (stored 1)', 'ask (stored 1)', 'ask (stored 1)', `note v${subject.last!.version}`]);
     await vi.waitFor(() => expect(order.at(-1)).toBe(`note v${subject.last!.version}`), settle);
     term.abort();
     await done;

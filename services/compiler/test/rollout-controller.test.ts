@@ -264,6 +264,29 @@ describe('rollout controller', () => {
     expect(h.subject.messages).toHaveLength(n);
   });
 
+  it('a candidate taken under a policy-less admission completes when the policy shows up with it (never rolled back)', async () => {
+    const { h, controller } = await started();
+    // Both arrive before the next step: v20 was published while the admission said '' (every node applied it).
+    h.store.policy('staged', SPEC);
+    controller.noteCandidate({ version: 20, digest: 'd20' });
+    await vi.waitFor(() => expect(h.subject.last).toMatchObject({ version: 20, policy: 'staged', everyone: true, phase: 'completed' }), settle);
+    expect(h.subject.admissions.filter((a) => a.version === 20 && !a.everyone)).toEqual([]);
+    controller.noteCandidate({ version: 30, digest: 'd30' });
+    await vi.waitFor(() => expect(h.subject.last).toMatchObject({ version: 30, waves: [{ name: 'canary' }], stable: { version: 20 } }), settle);
+  });
+
+  it('guardPublish holds steps off until the publish returned', async () => {
+    const { h, controller } = await started({ policy: SPEC });
+    const seen: number[] = [];
+    await controller.guardPublish(async () => {
+      controller.noteCandidate({ version: 20, digest: 'd20' });
+      await new Promise((r) => setTimeout(r, 50));
+      seen.push(h.subject.messages.length);
+    });
+    expect(seen).toEqual([1]); // nothing published for v20 while the bundle publish ran
+    await vi.waitFor(() => expect(h.subject.last!.version).toBe(20), settle);
+  });
+
   it('a new leader resumes from the persisted state: same waves, bake not skipped, stateRevision grows', async () => {
     const { h, controller, term, done } = await started({ policy: SPEC });
     controller.noteCandidate({ version: 20, digest: 'd20' });

@@ -49,6 +49,9 @@ export interface HealthMonitor {
   close(): Promise<void>;
 }
 
+/** After a timeout kill, how long to wait for the output pipes to close before giving up on them. */
+const PIPE_GRACE_MS = 2_000;
+
 /** Output kept per command: the last 2 KiB of stdout and stderr together. */
 export const OUTPUT_LIMIT = 2048;
 
@@ -91,9 +94,19 @@ export function runHealthCommand(check: HealthCommand, env: Record<string, strin
         // already gone
       }
     };
-    const timer = setTimeout(() => {
+    const timeoutText = (): string => {
+      const text = out.toString('utf8');
+      return `${text}${text && !text.endsWith('\n') ? '\n' : ''}timed out after ${check.timeoutMs} ms: process group killed`.slice(-OUTPUT_LIMIT);
+    };
+    let timer = setTimeout(() => {
       timedOut = true;
       kill();
+      // A descendant that left the group (setsid) may hold the pipes open: do not wait for it.
+      timer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish({ ok: false, code: 'HEALTH_CHECK_TIMEOUT', output: timeoutText(), exitCode: null });
+      }, PIPE_GRACE_MS);
     }, check.timeoutMs);
     signal?.addEventListener('abort', kill, { once: true });
     child.stdout.on('data', keep);
@@ -101,7 +114,7 @@ export function runHealthCommand(check: HealthCommand, env: Record<string, strin
     child.on('error', (err) => finish({ ok: false, code: 'HEALTH_CHECK_FAILED', output: `cannot run ${JSON.stringify(file)}: ${err.message}`, exitCode: null }));
     child.on('close', (exitCode, sig) => {
       const text = out.toString('utf8');
-      if (timedOut) finish({ ok: false, code: 'HEALTH_CHECK_TIMEOUT', output: `${text}${text && !text.endsWith('\n') ? '\n' : ''}timed out after ${check.timeoutMs} ms: process group killed`.slice(-OUTPUT_LIMIT), exitCode: null });
+      if (timedOut) finish({ ok: false, code: 'HEALTH_CHECK_TIMEOUT', output: timeoutText(), exitCode: null });
       else if (exitCode === 0) finish({ ok: true, code: '', output: text, exitCode });
       else finish({ ok: false, code: 'HEALTH_CHECK_FAILED', output: `${text}${text && !text.endsWith('\n') ? '\n' : ''}exit ${exitCode ?? `signal ${sig}`}`.slice(-OUTPUT_LIMIT), exitCode });
     });

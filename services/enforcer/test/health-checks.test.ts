@@ -49,6 +49,14 @@ describe('commands', () => {
     expect(r.output).toContain('timed out after 300 ms');
   });
 
+  it('a descendant that left the process group (setsid) holding the output open does not hang the check', async () => {
+    const t0 = Date.now();
+    const r = await runHealthCommand({ name: 'escapee', command: ['sh', '-c', 'setsid sleep 8 & echo spawned; sleep 8'], timeoutMs: 300 }, {});
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(r.code).toBe('HEALTH_CHECK_TIMEOUT');
+    expect(r.output).toContain('spawned');
+  });
+
   it('a command that cannot be started fails with the reason', async () => {
     const r = await runHealthCommand({ name: 'missing', command: ['/nonexistent/check'], timeoutMs: 1_000 }, {});
     expect(r).toMatchObject({ ok: false, code: 'HEALTH_CHECK_FAILED' });

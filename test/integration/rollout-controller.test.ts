@@ -15,7 +15,7 @@ import { admissionTarget, decodeAdmission, type Admission } from '@natfleet/bund
 import { BUNDLE_STREAM, HDR_VERSION, admissionSubject, bundleSubject, latestAdmission, latestBundle, openNodesBucket, pendingNodeStatus, putNodeStatus, type NodeHealth } from '@natfleet/bus';
 import { startEtcd, startNats, waitUntil, type EtcdCluster, type NatsCluster, type ServiceProcess } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER, TestKeys, isLeader, nodeKey, poolJson, poolKey, startCompiler } from './compiler-helpers.js';
+import { CLUSTER, TestKeys, isLeader, metric, nodeKey, poolJson, poolKey, startCompiler } from './compiler-helpers.js';
 
 const NF = '/natfleet/v1';
 const NODES = ['n1', 'n2', 'n3', 'n4'];
@@ -245,6 +245,12 @@ describe('rollout controller (real compiler, etcd, NATS; simulated enforcers)', 
     expect(w1!.admittedAt - w0!.admittedAt).toBeGreaterThanOrEqual(BAKE_MS);
     expect(w2!.admittedAt - w1!.admittedAt).toBeGreaterThanOrEqual(BAKE_MS);
     expect(await outcome(v)).toMatchObject({ outcome: 'completed' });
+    const c1 = compilers[0]!;
+    expect(await metric(c1, 'natfleet_rollouts_started_total')).toBeGreaterThanOrEqual(2);
+    expect(await metric(c1, 'natfleet_rollouts_completed_total')).toBeGreaterThanOrEqual(2);
+    expect(await metric(c1, 'natfleet_rollout_admissions_published_total')).toBeGreaterThanOrEqual(8);
+    expect(await metric(c1, 'natfleet_rollout_wave_duration_seconds_count')).toBeGreaterThanOrEqual(6);
+    expect(await metric(c1, 'natfleet_rollout_phase', 'phase="completed"')).toBe(1);
   }, 90_000);
 
   it('a NACK on the canary halts and rolls back: no waves, outcome rolled-back naming the node and reason', async () => {

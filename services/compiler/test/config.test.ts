@@ -38,6 +38,7 @@ describe('compiler settings', () => {
       logLevel: 'info',
       natsUser: undefined,
       nodeGcAfterMs: undefined,
+      natfleetPrefix: '/natfleet/v1',
     });
     expect(config?.replicaId).toMatch(/-\d+$/);
     expect((await parse([])).error).toMatch(/--signing-key-file.*NATFLEET_SIGNING_KEY_FILE.*not specified/);
@@ -64,6 +65,9 @@ describe('compiler settings', () => {
     [['--max-delay', '5ms'], /--max-delay.*--debounce/],
     [['--nats-user', 'u'], /--nats-user.*--nats-password/],
     [['--node-gc-after', '500ms'], /--node-gc-after.*at least 1s/],
+    [['--natfleet-prefix', 'natfleet'], /--natfleet-prefix/],
+    [['--natfleet-prefix', '/calico/resources/v3/projectcalico.org/natfleet'], /--natfleet-prefix.*outside.*--etcd-prefix/],
+    [['--natfleet-prefix', '/x', '--etcd-prefix', '/x/calico'], /--natfleet-prefix.*outside.*--etcd-prefix/],
     [['--node-gc-after', 'soon'], /--node-gc-after/],
   ])('bad value %j fails naming the setting', async (args, named) => {
     const { error, config } = await parse(['--signing-key-file', '/k', ...args]);

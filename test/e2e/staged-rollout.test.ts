@@ -98,21 +98,19 @@ describe('staged rollout end to end: waves, gates, halt and rollback, operator c
   };
   /** What ext sees from each pod's 10.77 address, by node name. */
   const seen77 = async (): Promise<Record<string, string>> => {
-    const out: Record<string, string> = {};
-    await Promise.all(record.nodes.map(async (n, i) => {
+    const seen = await Promise.all(record.nodes.map(async (n, i) => {
       const r = await probePeer(Netns.attach(n.podNetns), n.extAddress, n.peerPort, { localAddress: `10.77.${i + 1}.2` });
-      out[n.name] = r.ok ? r.peer : `error:${r.error}`;
+      return [n.name, r.ok ? r.peer : `error:${r.error}`] as const;
     }));
-    return out;
+    return Object.fromEntries(seen); // in node order, whichever probe answered first
   };
   /** What ext sees from each pod's primary address (the health probe's view). */
   const seenPrimary = async (): Promise<Record<string, string>> => {
-    const out: Record<string, string> = {};
-    await Promise.all(record.nodes.map(async (n) => {
+    const seen = await Promise.all(record.nodes.map(async (n) => {
       const r = await probePeer(Netns.attach(n.podNetns), n.extAddress, n.peerPort);
-      out[n.name] = r.ok ? r.peer : `error:${r.error}`;
+      return [n.name, r.ok ? r.peer : `error:${r.error}`] as const;
     }));
-    return out;
+    return Object.fromEntries(seen);
   };
   /** The replica id of the leader that last wrote the controller's state in etcd. */
   const stateLeader = async (): Promise<string> => {
@@ -120,8 +118,8 @@ describe('staged rollout end to end: waves, gates, halt and rollback, operator c
     return String((JSON.parse(r.stdout) as { leader?: string }).leader);
   };
   const natted77 = (seen: Record<string, string>): string[] => record.nodes.filter((n) => seen[n.name] === n.nodeAddress).map((n) => n.name).sort();
-  const policy = (name: string, waves: string, extra = ''): string =>
-    `apiVersion: natfleet.io/v1\nkind: RolloutPolicy\nmetadata:\n  name: ${name}\nspec:\n  onFailure: rollback\n  progressDeadline: 2m\n${extra}  waves:\n${waves}`;
+  const policy = (name: string, waves: string, progressDeadline = '2m'): string =>
+    `apiVersion: natfleet.io/v1\nkind: RolloutPolicy\nmetadata:\n  name: ${name}\nspec:\n  onFailure: rollback\n  progressDeadline: ${progressDeadline}\n  waves:\n${waves}`;
   /** One RolloutPolicy, `e2e`, changed by each test with `natctl apply` (an update of the same resource). */
   const onlyPolicy = async (yaml: string): Promise<void> => {
     await applyYaml('policy', yaml);
@@ -256,7 +254,7 @@ describe('staged rollout end to end: waves, gates, halt and rollback, operator c
     await onlyPolicy(policy('e2e', [
       "  - name: canary\n    selector: natfleet.io/index == '2'\n    bake: 10m\n",
       '  - name: rest\n    percent: 100\n    bake: 10m\n',
-    ].join('')));
+    ].join(''), '30m'));
     const rev = await applyYaml('pause', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: pods-80\nspec:\n  cidr: 10.80.0.0/16\n  natOutgoing: true\n');
     await stagedWhen(rev, (s) => admitted(s).length === 1 && s.phase === 'progressing', 'canary admitted');
     expect((await cli('rollout', 'pause')).code).toBe(0);

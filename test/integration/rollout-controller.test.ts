@@ -246,10 +246,11 @@ describe('rollout controller (real compiler, etcd, NATS; simulated enforcers)', 
     expect(w2!.admittedAt - w1!.admittedAt).toBeGreaterThanOrEqual(BAKE_MS);
     expect(await outcome(v)).toMatchObject({ outcome: 'completed' });
     const c1 = compilers[0]!;
-    expect(await metric(c1, 'natfleet_rollouts_started_total')).toBeGreaterThanOrEqual(2);
-    expect(await metric(c1, 'natfleet_rollouts_completed_total')).toBeGreaterThanOrEqual(2);
-    expect(await metric(c1, 'natfleet_rollout_admissions_published_total')).toBeGreaterThanOrEqual(8);
-    expect(await metric(c1, 'natfleet_rollout_wave_duration_seconds_count')).toBeGreaterThanOrEqual(6);
+    // (at least this rollout's; the earlier tests add theirs)
+    expect(await metric(c1, 'natfleet_rollouts_started_total')).toBeGreaterThanOrEqual(1);
+    expect(await metric(c1, 'natfleet_rollouts_completed_total')).toBeGreaterThanOrEqual(2); // + the first, policy-less step
+    expect(await metric(c1, 'natfleet_rollout_admissions_published_total')).toBeGreaterThanOrEqual(5);
+    expect(await metric(c1, 'natfleet_rollout_wave_duration_seconds_count')).toBeGreaterThanOrEqual(3);
     expect(await metric(c1, 'natfleet_rollout_phase', 'phase="completed"')).toBe(1);
   }, 90_000);
 

@@ -20,6 +20,7 @@ describe('enforcer: staged-rollout admissions', () => {
   let enforcer: ServiceProcess | undefined;
   let v1: Bundle;
   let v2: Bundle;
+  let v3: Bundle;
   const stable = (): { version: number; digest: string } => ({ version: v1.version, digest: v1.digest });
 
   type LocalStatus = {
@@ -119,7 +120,7 @@ describe('enforcer: staged-rollout admissions', () => {
 
   it('a candidate the node never received (published while it was stopped, older than the newest) is fetched from the stream history and applied', async () => {
     await enforcer!.stop();
-    const v3 = compiled(w, [...podPools(true), pool('three', { cidr: '10.33.0.0/24', natOutgoing: true })], 3);
+    v3 = compiled(w, [...podPools(true), pool('three', { cidr: '10.33.0.0/24', natOutgoing: true })], 3);
     const v4 = compiled(w, [...podPools(true), pool('four', { cidr: '10.44.0.0/24', natOutgoing: true })], 4);
     await publish(w, v3);
     await publish(w, v4);
@@ -132,6 +133,19 @@ describe('enforcer: staged-rollout admissions', () => {
     expect(s).toMatchObject({ appliedDigest: v3.digest, admissionRevision: 14 });
     expect(await tableComment()).toBe(`natfleet v3 ${v3.digest}`);
     expect(await metric(enforcer!, 'natfleet_enforcer_target_fetches_total', { result: 'found' })).toBe(1);
+  });
+
+  it('NATS stops and starts again: an admission published as it comes back is acted on without waiting for a poll (re-read after the reconnect, or the subscription)', async () => {
+    await enforcer!.stop();
+    enforcer = await startEnforcer(w, ['--admission-poll', '1h']);
+    await waitStatus(w, 'v3 still applied under admission 14', (x) => x.appliedVersion === 3 && x.admissionRevision === 14, 20_000);
+    await w.nats.stop();
+    await new Promise((r) => setTimeout(r, 1_500));
+    await w.nats.startStopped();
+    await publishAdmissionOf(w, { stateRevision: 15, version: 3, digest: v3.digest, waves: [], stable: stable(), phase: 'rolled-back' });
+    const s = await waitApplied(w, 1, 30_000);
+    expect(s).toMatchObject({ appliedDigest: v1.digest, admissionRevision: 15 });
+    expect(enforcer.logs().filter((l) => l.msg === 'following admissions').length).toBeGreaterThanOrEqual(2);
   });
 
   it('uninstall removes the saved admission with the saved bundle (and then the state dir)', async () => {

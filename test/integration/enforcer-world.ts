@@ -144,8 +144,15 @@ export type AdmissionInput = Partial<Omit<AdmissionBody, 'apiVersion' | 'kind' |
  */
 export async function publishAdmissionOf(w: World, a: AdmissionInput, key: SigningKey = w.key): Promise<number> {
   const sealed = sealAdmission({ cluster: CLUSTER, policy: 'p', everyone: false, waves: [], stable: null, phase: 'progressing', health: null, ...a }, key);
-  const ack = await publishAdmission(w.js, { cluster: CLUSTER, data: encodeAdmission(sealed), msgId: `${CLUSTER}.admission.${a.stateRevision}.${sealed.sealDigest}` });
-  return ack.seq;
+  const input = { cluster: CLUSTER, data: encodeAdmission(sealed), msgId: `${CLUSTER}.admission.${a.stateRevision}.${sealed.sealDigest}` };
+  // As publish(): right after a NATS restart the first publish can get no ack; the msg-id makes a retry safe.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await publishAdmission(w.js, input)).seq;
+    } catch (err) {
+      if (!isBusError(err, 'PUBLISH_FAILED') || attempt >= 4) throw err;
+    }
+  }
 }
 
 /** NODE's status in the KV bucket, or undefined. */

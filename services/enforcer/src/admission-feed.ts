@@ -44,6 +44,8 @@ export class AdmissionFeed {
   private readonly stop = new AbortController();
   private loop: Promise<void> = Promise.resolve();
   private subscribed = false;
+  /** Seq of the newest admission last found not genuine with no genuine one kept (logged once). */
+  private walkedPast = 0;
   private firstReadDone: () => void = () => undefined;
   private readonly firstReadPromise = new Promise<void>((resolve) => (this.firstReadDone = resolve));
 
@@ -165,7 +167,9 @@ export class AdmissionFeed {
       return;
     }
     if (!genuine) {
-      this.o.logger.warn({ latestSeq }, 'the newest admission is not genuine and no kept one is: acting as without an admission');
+      // Every poll walks again while this lasts: loud once per newest message, then quiet.
+      if (this.walkedPast !== latestSeq) this.o.logger.warn({ latestSeq }, 'the newest admission is not genuine and no kept one is: acting as without an admission');
+      this.walkedPast = latestSeq;
       return;
     }
     this.o.logger.warn({ latestSeq, seq: genuine.seq }, 'the newest admission on the subject is not genuine: offering the newest genuine one instead');

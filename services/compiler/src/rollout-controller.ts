@@ -81,6 +81,8 @@ export class RolloutController {
   private readonly webhookResults = new Map<string, { result: 'pass' | 'fail'; detail?: string }>();
   private readonly webhookCalled = new Set<string>();
   private lastWarning = '';
+  /** The etcd watch ended (never expected): every step re-reads its inputs. */
+  private watchDown = false;
   private poked = true;
   private wakeUp: (() => void) | undefined;
   private chain: Promise<unknown> = Promise.resolve();
@@ -128,9 +130,11 @@ export class RolloutController {
 
   private async ensurePolicyReflected(): Promise<void> {
     if (this.term.aborted || !this.candidate) return;
+    // Enforcers already hold new bundles: nothing to read. (A policy deleted meanwhile only
+    // delays the new bundle until the next step publishes policy ''.)
+    if (this.published?.content && this.published.content.policy !== '') return;
     const count = await this.deps.store.countPolicies();
     if (count === 0) return;
-    if (this.published?.content && this.published.content.policy !== '') return;
     this.inputs = undefined; // the watch may not have delivered the policy yet
     await this.stepOnce();
     this.published ??= await this.readPublished();
@@ -233,7 +237,9 @@ export class RolloutController {
         this.poke();
       });
     } catch (err) {
-      if (!this.term.aborted) this.deps.logger.warn({ err }, 'watching rollout inputs in etcd ended; inputs are re-read every step');
+      if (this.term.aborted) return;
+      this.watchDown = true;
+      this.deps.logger.warn({ err }, 'watching rollout inputs in etcd ended; inputs are re-read every step');
     }
   }
 
@@ -264,6 +270,7 @@ export class RolloutController {
     if (!candidate || this.term.aborted) return;
     const { store, logger, cluster } = this.deps;
     const now = this.now();
+    if (this.watchDown) this.inputs = undefined;
     this.inputs ??= await this.readInputs();
     this.stored ??= await store.readState();
     this.published ??= await this.readPublished();
@@ -417,7 +424,10 @@ export class RolloutController {
     const id = `${s.waveIndex}:${wave.name}`;
     if (this.webhookCalled.has(id)) return;
     const gates = record.gates.filter((g) => wave.nodes.includes(g.node));
-    if (gates.length === 0 || !gates.every((g) => g.result === 'pending' && g.gate === 'webhook')) return;
+    // Every node ACKed and healthy: passed, or waiting for the webhook only (a new leader
+    // keeps its predecessor's passes, so a wave may hold both).
+    const waitingForHook = (g: (typeof gates)[number]): boolean => g.result === 'pending' && g.gate === 'webhook';
+    if (!gates.some(waitingForHook) || !gates.every((g) => g.result === 'passed' || waitingForHook(g))) return;
     const nodes = gates.map((g) => g.node);
     this.webhookCalled.add(id);
     const forCandidate = this.webhookFor;

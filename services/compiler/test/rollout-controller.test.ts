@@ -186,6 +186,27 @@ describe('rollout controller', () => {
     expect(h.store.outcome(20)!.failures[0]).toMatchObject({ gate: 'webhook', code: 'WEBHOOK_FAILED', detail: 'HTTP 503: busy' });
   });
 
+  it('a new leader keeps the webhook passes its predecessor recorded: one call per wave', async () => {
+    const calls: string[] = [];
+    const webhook: WebhookCaller = async (_t, req) => {
+      calls.push(req.wave);
+      return { result: 'pass', status: 200 };
+    };
+    const { h, controller, term, done } = await started({ policy: { ...SPEC, gates: { webhook: { url: 'http://127.0.0.1:9/hook', timeout: '1s' } } }, webhook });
+    controller.noteCandidate({ version: 20, digest: 'd20' });
+    await vi.waitFor(() => expect(h.subject.last!.waves).toHaveLength(1), settle);
+    ackAll(h, ['n1'], 20);
+    await vi.waitFor(() => expect(h.store.state!.gates).toEqual([{ node: 'n1', wave: 0, result: 'passed' }]), settle);
+    term.abort();
+    await done;
+    const next = h.start({ leaderId: 'c2', webhook });
+    running.push(next);
+    next.controller.noteCandidate({ version: 20, digest: 'd20' });
+    h.clock.advance(2 * MIN);
+    await vi.waitFor(() => expect(h.subject.last!.waves).toHaveLength(2), settle);
+    expect(calls).toEqual(['canary']);
+  });
+
   it('a state written by someone else fences the write: re-read, re-planned from it', async () => {
     const { h, controller } = await started({ policy: SPEC });
     controller.noteCandidate({ version: 20, digest: 'd20' });

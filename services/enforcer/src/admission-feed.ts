@@ -94,12 +94,14 @@ export class AdmissionFeed {
         const messages = subscribeAdmissions(nc, this.o.cluster, session.signal);
         const following = this.follow(messages);
         this.subscribed = true;
-        this.o.logger.info({ cluster: this.o.cluster }, 'following admissions');
-        lastError = '';
+        // Quiet while the same failure repeats (e.g. no permission on the subject): said once above.
+        if (lastError === '') this.o.logger.info({ cluster: this.o.cluster }, 'following admissions');
+        else this.o.logger.debug({ cluster: this.o.cluster }, 'following admissions again');
         const polling = this.poll(nc, session.signal);
         await Promise.race([following, polling]);
         if (!session.signal.aborted) throw new Error('admission subscription ended');
         await Promise.all([following, polling]);
+        lastError = '';
       } catch (err) {
         failed = true;
         const text = (err as Error).message;
@@ -109,7 +111,7 @@ export class AdmissionFeed {
         session.abort();
         unsubscribe();
         this.stop.signal.removeEventListener('abort', endSession);
-        if (this.subscribed && !this.stop.signal.aborted) this.o.logger.warn({ connected: this.o.link.isConnected }, 'admission subscription lost: re-reading the latest when connected again');
+        if (this.subscribed && !failed && !this.stop.signal.aborted) this.o.logger.warn({ connected: this.o.link.isConnected }, 'admission subscription lost: re-reading the latest when connected again');
         this.subscribed = false;
       }
       if (failed && !this.stop.signal.aborted) await sleep(this.o.retryMs, this.stop.signal);

@@ -148,6 +148,16 @@ describe('enforcer: staged-rollout admissions', () => {
     expect(enforcer.logs().filter((l) => l.msg === 'following admissions').length).toBeGreaterThanOrEqual(2);
   });
 
+  it("conntrack thresholds: the node namespace's /proc/net/stat/nf_conntrack is read (ip netns exec); running during the watch window, then passed", async () => {
+    await enforcer!.stop();
+    const startedAt = new Date().toISOString();
+    enforcer = await startEnforcer(w, ['--conntrack-insert-failed-delta', '1000', '--conntrack-drop-delta', '1000', '--health-watch', '2s']);
+    const running = await waitStatus(w, 'health running', (x) => x.heartbeatAt > startedAt && x.health?.result === 'running', 20_000);
+    expect(running.health).toMatchObject({ version: running.appliedVersion, code: '' });
+    await waitStatus(w, 'health passed', (x) => x.health?.result === 'passed', 20_000);
+    expect(enforcer.logs().some((l) => String(l.msg).startsWith('cannot read the conntrack statistics'))).toBe(false);
+  });
+
   it('uninstall removes the saved admission with the saved bundle (and then the state dir)', async () => {
     await enforcer!.stop();
     enforcer = undefined;

@@ -16,16 +16,16 @@ describe('evaluation records', () => {
     nc = server.nc();
   });
 
-  it('an older stream (bundles only) gains natfleet.evaluated.> and keeps its bundles', async () => {
+  it('an older stream (bundles only) gains natfleet.evaluated.> and natfleet.admission.> and keeps its bundles', async () => {
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: BUNDLE_STREAM, subjects: ['natfleet.bundle.>', 'extra.kept'], max_msgs_per_subject: 20 });
     await publishBundle(nc.jetstream(), { cluster: 'c1', data: enc('b5'), version: 5, digest: 'sha256:05', contentDigest: 'x' });
     expect(await latestEvaluation(jsm, 'c1')).toBeUndefined();
     await ensureBundleStream(jsm);
-    expect((await jsm.streams.info(BUNDLE_STREAM)).config.subjects).toEqual(['natfleet.bundle.>', 'extra.kept', 'natfleet.evaluated.>']);
+    expect((await jsm.streams.info(BUNDLE_STREAM)).config.subjects).toEqual(['natfleet.bundle.>', 'extra.kept', 'natfleet.evaluated.>', 'natfleet.admission.>']);
     expect((await latestBundle(jsm, 'c1'))?.version).toBe(5);
     await ensureBundleStream(jsm); // idempotent
-    expect((await jsm.streams.info(BUNDLE_STREAM)).config.subjects).toHaveLength(3);
+    expect((await jsm.streams.info(BUNDLE_STREAM)).config.subjects).toHaveLength(4);
   });
 
   it('publishes fenced with msg-id dedupe; the latest is per cluster; bundle readers never see them', async () => {

@@ -134,7 +134,7 @@ describe('RolloutPolicy API against real etcd', () => {
     const applied = await natctl(['apply', '-f', '-'], file);
     expect(applied).toMatchObject({ code: 0 });
     expect(applied.out).toContain('RolloutPolicy/cli: created');
-    expect(applied.out).toContain('not enforced yet');
+    expect(applied.out).toContain('the next NAT change rolls out in these waves');
     expect((await natctl(['apply', '-f', '-'], file)).out).toContain('RolloutPolicy/cli: unchanged');
     expect((await natctl(['create', '-f', '-'], file)).code).toBe(3);
 

@@ -15,7 +15,7 @@ import { table } from './format.js';
 type Json = Record<string, any>;
 
 const TYPES = new Set(['rolloutpolicy', 'rolloutpolicies', 'rp']);
-const NOT_ENFORCED = 'note: RolloutPolicies are stored and validated; not enforced yet (staged rollout is in progress)';
+const IN_FORCE_NOTE = 'note: the next NAT change rolls out in these waves (the first RolloutPolicy by name is in force); follow it with `natctl rollout status --watch`';
 
 /** True for the type names `get` sends here. */
 export const isRolloutPolicyType = (t: string): boolean => TYPES.has(t.toLowerCase());
@@ -83,6 +83,6 @@ export async function writeRolloutPolicyFile(
     for (const c of r.changes as Json[]) lines.push(`${r.dryRun ? '(dry run) ' : ''}${c.kind}/${c.name}: ${c.action}`);
     for (const w of (r.warnings as Json[] | undefined) ?? []) lines.push(`warning: ${w.resource} ${w.path}: ${w.reason}`);
   }
-  lines.push(NOT_ENFORCED);
+  lines.push(IN_FORCE_NOTE);
   return lines.join('\n');
 }

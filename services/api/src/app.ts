@@ -30,7 +30,7 @@ export interface AppDeps {
   rollout: RolloutService;
   /** The node inventory (/v1/nodes); without it those routes answer 404. */
   nodes?: NodeService;
-  /** RolloutPolicies (stored and validated only); default: natfleet's default prefix in the resources' etcd. */
+  /** RolloutPolicies (read by the compiler's rollout controller); default: natfleet's default prefix in the resources' etcd. */
   rolloutPolicies?: RolloutPolicyService;
   /** Staged-rollout records and operator commands; default: under the RolloutPolicies' natfleet prefix in the resources' etcd. */
   rolloutControl?: RolloutControlService;

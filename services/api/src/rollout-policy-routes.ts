@@ -1,6 +1,6 @@
 /**
- * /v1/rolloutpolicies: natfleet's own RolloutPolicy kind (natfleet.io/v1), stored and
- * validated only — no controller enforces waves yet (DESIGN.md §10, issue 14).
+ * /v1/rolloutpolicies: natfleet's own RolloutPolicy kind (natfleet.io/v1); the leader
+ * compiler's rollout controller acts on it (DESIGN.md §10).
  *   GET    /v1/rolloutpolicies          list      POST /v1/rolloutpolicies   create
  *   GET    /v1/rolloutpolicies/:name    get       PUT  …/:name               replace
  *   DELETE /v1/rolloutpolicies/:name    delete (?resourceVersion, ?dryRun)
@@ -72,7 +72,7 @@ const validate = q('validate', { enum: ['strict', 'warn'], default: 'strict' }, 
 const name = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
 const body = { required: true, content: { 'application/json': { schema: { type: 'object', additionalProperties: true, description: 'One RolloutPolicy (apiVersion natfleet.io/v1)' } }, 'application/yaml': { schema: { type: 'string' } } } };
 const result = resp('Written', { type: 'object', properties: { dryRun: { type: 'boolean' }, revision: { type: 'integer' }, changes: { type: 'array', items: { type: 'object' } }, warnings: { type: 'array', items: { $ref: '#/components/schemas/FieldIssue' } } } });
-const NOTE = ' RolloutPolicies are stored and validated; not enforced yet (no controller acts on them).';
+const NOTE = ' The leader compiler\'s rollout controller stages every new bundle through the waves of the first RolloutPolicy by name.';
 
 /** OpenAPI `paths` entries for /v1/rolloutpolicies, spread into openapi.ts. */
 export const ROLLOUT_POLICY_PATHS = {

@@ -7,8 +7,8 @@
  *
  * Keys live under natfleet's own prefix (`/natfleet/v1/rolloutpolicies/<name>` by
  * default), never under Calico's: the compiler does not see them and no bundle changes.
- * RolloutPolicies are STORED AND VALIDATED ONLY — nothing enforces waves yet. Writes are
- * not recorded in the NAT write audit (natctl history): they change no bundle.
+ * The compiler's rollout controller reads them (not the compile core: no bundle changes
+ * when a policy does). Writes are not recorded in the NAT write audit (natctl history): they change no bundle.
  * Owns no HTTP concerns.
  */
 import { randomUUID } from 'node:crypto';

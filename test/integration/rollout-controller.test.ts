@@ -15,6 +15,7 @@ import { admissionTarget, decodeAdmission, type Admission } from '@natfleet/bund
 import { BUNDLE_STREAM, HDR_VERSION, admissionSubject, bundleSubject, latestAdmission, latestBundle, openNodesBucket, pendingNodeStatus, putNodeStatus, type NodeHealth } from '@natfleet/bus';
 import { startEtcd, startNats, waitUntil, type EtcdCluster, type NatsCluster, type ServiceProcess } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdRolloutStore } from '@natfleet/compiler';
 import { CLUSTER, TestKeys, isLeader, metric, nodeKey, poolJson, poolKey, startCompiler } from './compiler-helpers.js';
 
 const NF = '/natfleet/v1';
@@ -328,4 +329,51 @@ describe('rollout controller (real compiler, etcd, NATS; simulated enforcers)', 
     expect(done.stateRevision).toBeGreaterThan(second.stateRevision);
     console.log(`rollout failover: second wave admitted ${secondAfterMs} ms after SIGKILL (canary bake ${bakeMs} ms, lease TTL 2 s)`);
   }, 120_000);
+});
+
+describe('EtcdRolloutStore against real etcd', () => {
+  let etcd: EtcdCluster;
+  let client: Etcd3;
+  let store: EtcdRolloutStore;
+  const P = '/natfleet-store-test/v1';
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    client = new Etcd3({ hosts: etcd.endpoints });
+    store = new EtcdRolloutStore({ client, makeClient: () => new Etcd3({ hosts: etcd.endpoints }), natfleetPrefix: P, calicoPrefix: '/calico/resources/v3/projectcalico.org' });
+  }, 60_000);
+  afterAll(async () => {
+    client?.close();
+    await etcd?.destroy();
+  });
+
+  it('state writes are fenced on the key\'s mod revision and delete the consumed commands in the same txn', async () => {
+    await client.put(`${P}/rollout/commands/1`).value('{"type":"pause","version":1}');
+    await client.put(`${P}/rollout/commands/2`).value('{"type":"resume","version":1}');
+    expect(await store.readState()).toEqual({ record: undefined, modRevision: 0 });
+    const first = await store.writeState('{"a":1}', 0, [`${P}/rollout/commands/1`]);
+    expect(first.succeeded).toBe(true);
+    expect((await store.readState()).modRevision).toBe(first.revision);
+    expect(await client.getAll().prefix(`${P}/rollout/commands/`).keys()).toEqual([`${P}/rollout/commands/2`]);
+    // A writer holding an old revision (a deposed leader) cannot write, nor delete.
+    const stale = await store.writeState('{"a":2}', 0, [`${P}/rollout/commands/2`]);
+    expect(stale.succeeded).toBe(false);
+    expect(await client.get(`${P}/rollout/state`).string()).toBe('{"a":1}');
+    expect(await client.getAll().prefix(`${P}/rollout/commands/`).keys()).toEqual([`${P}/rollout/commands/2`]);
+    const next = await store.writeState('{"a":3}', first.revision, []);
+    expect(next.succeeded).toBe(true);
+    expect(next.revision).toBeGreaterThan(first.revision);
+  });
+
+  it('counts policies without reading them; keeps the newest 100 outcomes', async () => {
+    expect(await store.countPolicies()).toBe(0);
+    await client.put(`${P}/rolloutpolicies/a`).value('{}');
+    await client.put(`${P}/rolloutpolicies/b`).value('{}');
+    expect(await store.countPolicies()).toBe(2);
+    const outcome = (version: number) => ({ version, digest: `d${version}`, outcome: 'completed' as const, policy: '', immediate: false, reason: '', failures: [], waves: [], stable: null, startedAt: '', endedAt: '' });
+    for (let v = 1; v <= 103; v++) await store.putOutcome(outcome(v * 7));
+    const keys = await client.getAll().prefix(`${P}/rollout/outcomes/`).keys();
+    expect(keys).toHaveLength(100);
+    expect(keys.sort()[0]).toBe(`${P}/rollout/outcomes/${String(4 * 7).padStart(20, '0')}`);
+  }, 60_000);
 });

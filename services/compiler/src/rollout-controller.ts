@@ -167,6 +167,8 @@ export class RolloutController {
       }
     }
     await Promise.all(watching);
+    // A standby reports no phase: dashboards summing over replicas see the leader's only.
+    for (const p of PHASES) this.deps.metrics.rolloutPhase.set({ phase: p }, 0);
   }
 
   /** Resolves on a poke, after `ms`, or when the term ends. */

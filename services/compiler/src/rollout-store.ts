@@ -126,8 +126,12 @@ export class EtcdRolloutStore implements RolloutStore {
   async putOutcome(record: RolloutOutcomeRecord): Promise<void> {
     const prefix = rolloutOutcomeKeyPrefix(this.o.natfleetPrefix);
     await this.store.commit([{ type: 'put', key: rolloutOutcomeKey(this.o.natfleetPrefix, record.version), value: JSON.stringify(record) }]);
-    const listed = await this.store.list(prefix);
-    const keys = listed.entries.map((e) => e.key).sort();
+    let keys: string[];
+    try {
+      keys = (await this.o.client.getAll().prefix(prefix).keys()).sort(); // keys only: records stay unread
+    } catch (err) {
+      throw new StoreError('UNAVAILABLE', `listing ${prefix}: ${(err as Error).message}`, true, { cause: err });
+    }
     if (keys.length > OUTCOMES_KEPT) await this.deleteKeys(keys.slice(0, keys.length - OUTCOMES_KEPT));
   }
 

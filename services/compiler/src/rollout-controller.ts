@@ -192,12 +192,17 @@ export class RolloutController {
     this.wakeUp?.();
   }
 
-  /** Until the next bake end or deadline of the current wave, at most tickMs. */
+  /**
+   * Until the next bake end or deadline of the current wave, at most tickMs. Outside a
+   * progressing rollout nothing is due on the clock but an `immediate` command's expiry:
+   * 30 ticks (every input change pokes a step anyway).
+   */
   private nextWakeMs(): number {
     const tick = this.deps.tickMs ?? 1_000;
     const rec = this.stored?.record;
     const s = rec?.state;
-    if (!s || s.phase !== 'progressing' || s.waveStartedAt === null) return tick;
+    if (s && s.phase !== 'progressing') return tick * 30;
+    if (!s || s.waveStartedAt === null) return tick;
     const bake = rec.waves[s.waveIndex]?.bakeMs ?? 0;
     const now = this.now();
     const due = [s.waveStartedAt + bake, s.waveStartedAt + rec.progressDeadlineMs + 1].filter((t) => t > now);

@@ -288,7 +288,11 @@ export class RolloutController {
     const extra: RolloutEventRecord[] = [];
     const at = new Date(now).toISOString();
 
-    const warning = policy.type !== 'none' && policy.ignored.length > 0 ? `${policy.ignored.length} more RolloutPolicies stored (${policy.ignored.join(', ')}); only ${policy.name}, the first by name, is used` : policy.type === 'invalid' ? `RolloutPolicy ${policy.name} is invalid: ${policy.reason}` : '';
+    const warnings: string[] = [];
+    if (policy.type === 'invalid') warnings.push(`RolloutPolicy ${policy.name} is invalid: ${policy.reason}`);
+    if (policy.type !== 'none' && policy.ignored.length > 0) warnings.push(`${policy.ignored.length} more RolloutPolicies stored (${policy.ignored.join(', ')}); only ${policy.name}, the first by name, is used`);
+    if (policy.type === 'ok' && policy.perWaveGates.length > 0) warnings.push(`RolloutPolicy ${policy.name}: per-wave gates (${policy.perWaveGates.join(', ')}) are not enforced yet; spec.gates apply to every wave`);
+    const warning = warnings.join('; ');
     if (warning !== this.lastWarning) {
       this.lastWarning = warning;
       if (warning) {

@@ -37,7 +37,8 @@ export interface EntryLike {
 /** The policy in force: none, a usable one, or a stored one that does not validate (hold the rollout). */
 export type PolicyInput =
   | { type: 'none' }
-  | { type: 'ok'; name: string; model: ModelPolicy; planner: PlannerPolicy; ignored: string[] }
+  /** `perWaveGates`: waves that set their own `gates` (not enforced yet: spec.gates apply to every wave). */
+  | { type: 'ok'; name: string; model: ModelPolicy; planner: PlannerPolicy; ignored: string[]; perWaveGates: string[] }
   | { type: 'invalid'; name: string; reason: string; ignored: string[] };
 
 const nameOf = (key: string, prefix: string): string => key.slice(prefix.length);
@@ -64,7 +65,8 @@ export function policyInput(entries: readonly EntryLike[], keyPrefix: string): P
   const r = validateRolloutPolicy(raw, { unknownFields: 'warn' });
   if (!r.ok) return { type: 'invalid', name, reason: formatIssues(r.issues), ignored };
   try {
-    return { type: 'ok', name: r.value.metadata.name, model: r.value, planner: toPlannerPolicy(r.value), ignored };
+    const perWaveGates = r.value.spec.waves.filter((w) => w.gates !== undefined).map((w) => w.name);
+    return { type: 'ok', name: r.value.metadata.name, model: r.value, planner: toPlannerPolicy(r.value), ignored, perWaveGates };
   } catch (err) {
     return { type: 'invalid', name, reason: (err as Error).message, ignored };
   }

@@ -270,6 +270,8 @@ describe('rollout controller', () => {
     h0.controller.noteCandidate({ version: 20, digest: 'd20' });
     await vi.waitFor(() => expect(h0.h.subject.last).toMatchObject({ version: 20, policy: 'aaa' }), settle);
     expect(h0.h.store.state!.events.some((e) => e.type === 'PolicyWarning' && e.message.includes('only aaa'))).toBe(true);
+    h0.h.store.policy('aaa', { ...SPEC, waves: [{ name: 'all', percent: 100, bake: '0s', gates: { webhook: { url: 'http://127.0.0.1:9/', timeout: '1s' } } }] });
+    await vi.waitFor(() => expect(h0.h.store.state!.events.some((e) => e.type === 'PolicyWarning' && e.message.includes('per-wave gates (all) are not enforced yet'))).toBe(true), settle);
   });
 
   it('policy activation: a policy created after the last admission is published before a new bundle', async () => {

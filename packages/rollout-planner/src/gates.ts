@@ -14,10 +14,12 @@ export interface GateVerdict {
 
 /**
  * Evaluates `nodes` against their observations for `version`. A node passes when it applied
- * `version`, reported no NACK and no health failure, and (when `webhook`) the webhook said
+ * `version`, reported no NACK and no health failure, and (when `webhook` is true, or returns
+ * true for the node) the webhook said
  * 'pass'. A node with no observation is pending. Empty `nodes` → no failures, none pending.
  */
-export function evaluateGates(nodes: readonly string[], observations: Observations, version: number, webhook: boolean): GateVerdict {
+export function evaluateGates(nodes: readonly string[], observations: Observations, version: number, webhook: boolean | ((node: string) => boolean)): GateVerdict {
+  const hookFor = typeof webhook === 'function' ? webhook : () => webhook;
   const failures: GateFailure[] = [];
   const pending: string[] = [];
   for (const node of [...nodes].sort(cmp)) {
@@ -26,12 +28,13 @@ export function evaluateGates(nodes: readonly string[], observations: Observatio
       pending.push(node);
       continue;
     }
+    const hook = hookFor(node);
     const before = failures.length;
     if (o.nack) failures.push({ node, gate: 'nack', code: o.nack.code, detail: o.nack.message });
     if (o.healthFailed) failures.push({ node, gate: 'health', code: o.healthFailed.code, detail: o.healthFailed.output });
-    if (webhook && o.webhook === 'fail') failures.push({ node, gate: 'webhook', code: 'WEBHOOK_FAILED', detail: o.webhookDetail ?? 'webhook reported fail' });
+    if (hook && o.webhook === 'fail') failures.push({ node, gate: 'webhook', code: 'WEBHOOK_FAILED', detail: o.webhookDetail ?? 'webhook reported fail' });
     if (failures.length > before) continue;
-    if (o.appliedVersion !== version || (webhook && o.webhook !== 'pass')) pending.push(node);
+    if (o.appliedVersion !== version || (hook && o.webhook !== 'pass')) pending.push(node);
   }
   return { failures, pending };
 }

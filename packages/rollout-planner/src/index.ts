@@ -3,7 +3,7 @@
  * (policy, fleet, state, gate observations, operator commands, now) → next state,
  * admission, events. No I/O, no clocks, no randomness. Also the etcd records the controller keeps (records.ts).
  */
-export { plan, admissionOf, validatePolicy, sameRef } from './planner.js';
+export { plan, admissionOf, validatePolicy, sameRef, webhookFor } from './planner.js';
 export { planWaves, pickWave, nodeRank, remainingNodes } from './membership.js';
 export { evaluateGates, describeFailures } from './gates.js';
 export type { GateVerdict } from './gates.js';

@@ -77,7 +77,7 @@ export function admissionOf(state: RolloutState): Admission {
  * 4. Any admitted node failing a gate (NACK, health, webhook 'fail') fails the rollout,
  *    even while paused: halt keeps the admitted nodes, rollback drops them.
  * 5. While progressing: the current wave passes once every node present in the fleet
- *    ACKed the candidate (and webhook 'pass' when configured) and its bake elapsed (or the
+ *    ACKed the candidate (and webhook 'pass' when configured, per wave or for the policy) and its bake elapsed (or the
  *    rollout was promoted; an empty wave needs no bake); then the next wave is admitted,
  *    the last one completes the rollout. Waiting on gates longer than progressDeadlineMs
  *    since the wave was admitted fails the rollout.
@@ -112,7 +112,7 @@ export function plan(input: PlanInput): PlanResult {
   if (s.phase === 'progressing' || s.phase === 'paused') {
     const present = new Set(fleet.map((n) => n.name));
     const all = s.admitted.flatMap((w) => w.nodes).filter((n) => present.has(n));
-    const verdict = evaluateGates(all, input.observations, candidate.version, policy.webhook === true);
+    const verdict = evaluateGates(all, input.observations, candidate.version, webhookFor(s, policy));
     if (verdict.failures.length > 0) fail(s, policy, 'GateFailed', verdict.failures, [], events);
   }
 
@@ -120,7 +120,7 @@ export function plan(input: PlanInput): PlanResult {
     const current = s.admitted[s.admitted.length - 1]!;
     const present = new Set(fleet.map((n) => n.name));
     const nodes = current.nodes.filter((n) => present.has(n));
-    const { failures, pending } = evaluateGates(nodes, input.observations, candidate.version, policy.webhook === true);
+    const { failures, pending } = evaluateGates(nodes, input.observations, candidate.version, webhookFor(s, policy));
     const started = s.waveStartedAt ?? now;
     // A wave admitted in this very step may already report failures (e.g. a NACK observed
     // before its admission was published); they fail the rollout, never pass the wave.
@@ -143,6 +143,19 @@ export function plan(input: PlanInput): PlanResult {
     else admit(s, s.waveIndex + 1, policy, input, events);
   }
   return finish(prev, s, events);
+}
+
+/**
+ * Whether a node's webhook gate applies: its admitted wave's own `webhook` when the wave
+ * spec sets one, else the policy's. A node in no admitted wave gets the policy's.
+ */
+export function webhookFor(s: Pick<RolloutState, 'admitted'>, policy: RolloutPolicy): (node: string) => boolean {
+  const byNode = new Map<string, boolean>();
+  for (const w of s.admitted) {
+    const own = policy.waves[w.index]?.webhook;
+    for (const n of w.nodes) byNode.set(n, own ?? policy.webhook === true);
+  }
+  return (node) => byNode.get(node) ?? policy.webhook === true;
 }
 
 function fresh(candidate: VersionRef, stable: VersionRef | null): Draft {

@@ -37,6 +37,8 @@ export interface WaveSpec {
   readonly selectorText?: string;
   /** In [0, 100]. */
   readonly percent?: number;
+  /** This wave's own webhook gate (the RolloutPolicy wave's `gates`); absent = policy.webhook. */
+  readonly webhook?: boolean;
 }
 
 export interface RolloutPolicy {
@@ -46,7 +48,7 @@ export interface RolloutPolicy {
   readonly onFailure: 'halt' | 'rollback';
   /** How long the current wave may wait for its gates (ACK, health, webhook) before it fails. */
   readonly progressDeadlineMs: number;
-  /** When true, a node passes only once the webhook said 'pass' for it. */
+  /** When true, a node passes only once the webhook said 'pass' for it (a wave's own `webhook` overrides it for its nodes). */
   readonly webhook?: boolean;
 }
 

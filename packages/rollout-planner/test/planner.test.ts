@@ -109,6 +109,24 @@ describe('plan: failures', () => {
     expect(r.events.find((e) => e.type === 'Failed')).toMatchObject({ failures: [{ node: 'node-01', gate: 'webhook', code: 'WEBHOOK_FAILED', detail: 'HTTP 503: busy' }] });
   });
 
+  it('a wave\'s own webhook flag overrides the policy\'s for its nodes', () => {
+    const waves = policy.waves.map((w, i) => ({ ...w, webhook: i === 1 }));
+    const p = { ...policy, waves, webhook: false };
+    // Wave 0 passes on ACK alone (no webhook for it)...
+    const s1 = plan(input({ policy: p, state: started().state, now: 1000, observations: acked(['node-00', 'node-01'], V2) })).state;
+    expect(s1.waveIndex).toBe(1);
+    // ...wave 1 waits for the webhook, and its fail is a failure.
+    const wave1 = s1.admitted[1]!.nodes;
+    const waiting = plan(input({ policy: p, state: s1, now: 5_000, observations: acked(['node-00', 'node-01', ...wave1], V2) }));
+    expect(waiting.state.waveIndex).toBe(1);
+    expect(cond(waiting.state, 'Progressing')?.reason).toBe('WaitingForGates');
+    const failed = plan(input({ policy: p, state: s1, now: 2000, observations: acked(['node-00', 'node-01'], V2, { [wave1[0]!]: { appliedVersion: 2, webhook: 'fail' } }) }));
+    expect(failed.state.phase).toBe('rolled-back');
+    // And the other way round: a wave may opt out of the policy's webhook.
+    const optOut = { ...policy, webhook: true, waves: policy.waves.map((w, i) => ({ ...w, webhook: i === 0 ? false : undefined })) };
+    expect(plan(input({ policy: optOut, state: started().state, now: 1000, observations: acked(['node-00', 'node-01'], V2) })).state.waveIndex).toBe(1);
+  });
+
   it('a failure in an earlier, already passed wave still fails the rollout', () => {
     const s1 = plan(input({ state: started().state, now: 1000, observations: acked(['node-00', 'node-01'], V2) })).state;
     expect(s1.waveIndex).toBe(1);

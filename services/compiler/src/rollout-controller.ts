@@ -17,7 +17,7 @@
  */
 import { encodeAdmission, sealAdmission, type SigningKey } from '@natfleet/bundle';
 import { isBusError, type NodeStatus, type NodeStatusEvent } from '@natfleet/bus';
-import { plan, type Observations, type RolloutEvent, type RolloutEventRecord, type RolloutState, type RolloutStateRecord, type VersionRef } from '@natfleet/rollout-planner';
+import { plan, webhookFor, type Observations, type RolloutPolicy as PlannerPolicy, type RolloutEvent, type RolloutEventRecord, type RolloutState, type RolloutStateRecord, type VersionRef } from '@natfleet/rollout-planner';
 import { sleep, type Logger } from '@natfleet/service-kit';
 import { admissionContent, admissionHealth, contentKey, contentOf, type AdmissionChannel, type AdmissionContent } from './rollout-admission.js';
 import { fleetOf, observe, policyInput, selectCommands, webhookOf, type EntryLike, type PolicyInput } from './rollout-inputs.js';
@@ -62,6 +62,9 @@ interface Published {
   stateRevision: number;
   content: AdmissionContent | undefined;
 }
+
+/** Whether any wave of the policy has a webhook gate. */
+const usesWebhook = (p: PlannerPolicy): boolean => p.webhook === true || p.waves.some((w) => w.webhook === true);
 
 /** The fields of a node status the gates read (observe() in rollout-inputs.ts). */
 const gateFingerprint = (s: NodeStatus): string =>
@@ -291,7 +294,7 @@ export class RolloutController {
     const warnings: string[] = [];
     if (policy.type === 'invalid') warnings.push(`RolloutPolicy ${policy.name} is invalid: ${policy.reason}`);
     if (policy.type !== 'none' && policy.ignored.length > 0) warnings.push(`${policy.ignored.length} more RolloutPolicies stored (${policy.ignored.join(', ')}); only ${policy.name}, the first by name, is used`);
-    if (policy.type === 'ok' && policy.perWaveGates.length > 0) warnings.push(`RolloutPolicy ${policy.name}: per-wave gates (${policy.perWaveGates.join(', ')}) are not enforced yet; spec.gates apply to every wave`);
+    if (policy.type === 'ok' && policy.perWaveGates.length > 0) warnings.push(`RolloutPolicy ${policy.name}: per-wave healthChecks (waves ${policy.perWaveGates.join(', ')}) are not enforced yet; spec.gates.healthChecks apply to every wave`);
     const warning = warnings.join('; ');
     if (warning !== this.lastWarning) {
       this.lastWarning = warning;
@@ -324,14 +327,14 @@ export class RolloutController {
       if (plannerPolicy && events.some((e) => e.type === 'Started' || e.type === 'Superseded')) this.deps.metrics.rolloutsStarted.inc();
     }
     const started = !prev || events.some((e) => e.type === 'Started' || e.type === 'Superseded');
-    const webhook = policy.type === 'ok' && policy.planner.webhook === true;
+    const webhook = policy.type === 'ok' && usesWebhook(policy.planner);
     const record = buildRecord({
       cluster,
       leader: this.deps.leaderId,
       policy,
       prev,
       state,
-      gates: gateResults(state, obs, inputs.fleet, webhook),
+      gates: gateResults(state, obs, inputs.fleet, policy.type === 'ok' ? webhookFor(state, policy.planner) : false),
       events: [...extra, ...events.map((e) => ({ at, type: e.type, message: describeEvent(e) }))],
       immediate: commands.immediate && consumed.length > 0,
       started,
@@ -365,7 +368,7 @@ export class RolloutController {
     }
     this.setPhase(record.state.phase);
     if (contentChanged) await this.publish(content, key, log);
-    if (webhook && policy.type === 'ok') this.maybeCallWebhook(candidate, record, policy.name, webhookOf(policy.model));
+    if (webhook && policy.type === 'ok') this.maybeCallWebhook(candidate, record, policy.name, webhookOf(policy.model, record.state.waveIndex));
   }
 
   private async publish(content: AdmissionContent, key: string, log: Logger): Promise<void> {
@@ -422,7 +425,7 @@ export class RolloutController {
     this.webhookFor = id;
     this.webhookResults.clear();
     this.webhookCalled.clear();
-    if (!prev || policy.type !== 'ok' || !policy.planner.webhook) return;
+    if (!prev || policy.type !== 'ok' || !usesWebhook(policy.planner)) return;
     if (prev.state.candidate.version !== candidate.version || prev.state.candidate.digest !== candidate.digest) return;
     for (const g of prev.gates) if (g.result === 'passed') this.webhookResults.set(g.node, { result: 'pass' });
   }

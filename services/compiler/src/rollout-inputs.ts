@@ -37,7 +37,7 @@ export interface EntryLike {
 /** The policy in force: none, a usable one, or a stored one that does not validate (hold the rollout). */
 export type PolicyInput =
   | { type: 'none' }
-  /** `perWaveGates`: waves that set their own `gates` (not enforced yet: spec.gates apply to every wave). */
+  /** `perWaveGates`: waves whose own `gates` set other healthChecks than spec.gates (not enforced yet: spec's apply). */
   | { type: 'ok'; name: string; model: ModelPolicy; planner: PlannerPolicy; ignored: string[]; perWaveGates: string[] }
   | { type: 'invalid'; name: string; reason: string; ignored: string[] };
 
@@ -65,7 +65,9 @@ export function policyInput(entries: readonly EntryLike[], keyPrefix: string): P
   const r = validateRolloutPolicy(raw, { unknownFields: 'warn' });
   if (!r.ok) return { type: 'invalid', name, reason: formatIssues(r.issues), ignored };
   try {
-    const perWaveGates = r.value.spec.waves.filter((w) => w.gates !== undefined).map((w) => w.name);
+    // Per-wave webhooks are enforced; per-wave health checks are not (one health block per admission).
+    const specHealth = JSON.stringify(r.value.spec.gates.healthChecks ?? null);
+    const perWaveGates = r.value.spec.waves.filter((w) => w.gates !== undefined && JSON.stringify(w.gates.healthChecks ?? null) !== specHealth).map((w) => w.name);
     return { type: 'ok', name: r.value.metadata.name, model: r.value, planner: toPlannerPolicy(r.value), ignored, perWaveGates };
   } catch (err) {
     return { type: 'invalid', name, reason: (err as Error).message, ignored };
@@ -75,8 +77,9 @@ export function policyInput(entries: readonly EntryLike[], keyPrefix: string): P
 /**
  * The planner's view of a validated model policy: each wave's selector compiled to a
  * predicate over node labels, bakes and the deadline in ms, `webhook` when spec.gates has
- * one. Throws Error when a duration or selector does not parse (a validated policy never does).
- * Per-wave `gates` are not used: every wave gets spec.gates (the planner has one gate set).
+ * one (a wave with its own `gates` gets its own webhook flag). Throws Error when a duration
+ * or selector does not parse (a validated policy never does). Per-wave healthChecks are not
+ * used: the admission carries spec.gates.healthChecks for every admitted node.
  */
 export function toPlannerPolicy(p: ModelPolicy): PlannerPolicy {
   const ms = (text: string, what: string): number => {
@@ -92,6 +95,8 @@ export function toPlannerPolicy(p: ModelPolicy): PlannerPolicy {
         bakeMs: ms(w.bake, `spec.waves[${i}].bake`),
         ...(ast ? { selector: (labels: Readonly<Record<string, string>>) => selectorMatches(ast, labels), selectorText: w.selector! } : {}),
         ...(w.percent !== undefined ? { percent: w.percent } : {}),
+        // A wave's own gates replace spec.gates for it (the model's rule): webhook or none.
+        ...(w.gates !== undefined ? { webhook: w.gates.webhook !== undefined } : {}),
       };
     }),
     onFailure: p.spec.onFailure,
@@ -100,9 +105,13 @@ export function toPlannerPolicy(p: ModelPolicy): PlannerPolicy {
   };
 }
 
-/** The policy's webhook gate, with its timeout in ms; undefined when it has none. */
-export function webhookOf(p: ModelPolicy): { url: string; timeoutMs: number; headers: Record<string, string> } | undefined {
-  const w = p.spec.gates.webhook;
+/**
+ * The webhook gate of wave `waveIndex` (its own `gates` when set, else spec.gates), with its
+ * timeout in ms; undefined when it has none. Without `waveIndex`: spec.gates'.
+ */
+export function webhookOf(p: ModelPolicy, waveIndex?: number): { url: string; timeoutMs: number; headers: Record<string, string> } | undefined {
+  const own = waveIndex === undefined ? undefined : p.spec.waves[waveIndex]?.gates;
+  const w = (own ?? p.spec.gates).webhook;
   if (!w) return undefined;
   return { url: w.url, timeoutMs: parseDuration(w.timeout) ?? 10_000, headers: { ...(w.headers ?? {}) } };
 }

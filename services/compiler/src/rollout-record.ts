@@ -23,7 +23,8 @@ import type { PolicyInput } from './rollout-inputs.js';
 export const EVENTS_KEPT = 50;
 
 /** Per admitted node, where it stands against the candidate's gates. Nodes no longer in the fleet are left out. */
-export function gateResults(state: RolloutState, obs: Observations, fleet: readonly FleetNode[], webhook: boolean): NodeGateResult[] {
+export function gateResults(state: RolloutState, obs: Observations, fleet: readonly FleetNode[], webhook: boolean | ((node: string) => boolean)): NodeGateResult[] {
+  const hookFor = typeof webhook === 'function' ? webhook : () => webhook;
   const present = new Set(fleet.map((n) => n.name));
   const out: NodeGateResult[] = [];
   const version = state.candidate.version;
@@ -31,12 +32,13 @@ export function gateResults(state: RolloutState, obs: Observations, fleet: reado
     for (const node of w.nodes) {
       if (!present.has(node)) continue;
       const o = Object.hasOwn(obs, node) ? obs[node] : undefined;
+      const hook = hookFor(node);
       if (!o) out.push({ node, wave, result: 'pending', gate: 'ack', detail: 'no status reported' });
       else if (o.nack) out.push({ node, wave, result: 'failed', gate: 'nack', code: o.nack.code, detail: o.nack.message });
       else if (o.healthFailed) out.push({ node, wave, result: 'failed', gate: 'health', code: o.healthFailed.code, detail: o.healthFailed.output });
-      else if (webhook && o.webhook === 'fail') out.push({ node, wave, result: 'failed', gate: 'webhook', code: 'WEBHOOK_FAILED', detail: o.webhookDetail ?? '' });
+      else if (hook && o.webhook === 'fail') out.push({ node, wave, result: 'failed', gate: 'webhook', code: 'WEBHOOK_FAILED', detail: o.webhookDetail ?? '' });
       else if (o.appliedVersion !== version) out.push({ node, wave, result: 'pending', gate: 'ack', detail: o.appliedVersion === null ? 'applied; health checks pending' : `runs v${o.appliedVersion ?? 0}` });
-      else if (webhook && o.webhook !== 'pass') out.push({ node, wave, result: 'pending', gate: 'webhook', detail: 'waiting for the webhook' });
+      else if (hook && o.webhook !== 'pass') out.push({ node, wave, result: 'pending', gate: 'webhook', detail: 'waiting for the webhook' });
       else out.push({ node, wave, result: 'passed' });
     }
   });

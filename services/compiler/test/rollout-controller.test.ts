@@ -186,6 +186,26 @@ describe('rollout controller', () => {
     expect(h.store.outcome(20)!.failures[0]).toMatchObject({ gate: 'webhook', code: 'WEBHOOK_FAILED', detail: 'HTTP 503: busy' });
   });
 
+  it('a wave\'s own gates decide its webhook: only that wave calls it, with its own target', async () => {
+    const calls: { url: string; wave: string }[] = [];
+    const webhook: WebhookCaller = async (t, req) => {
+      calls.push({ url: t.url, wave: req.wave });
+      return { result: 'pass', status: 200 };
+    };
+    const waves = [SPEC.waves[0], { ...SPEC.waves[1], gates: { ...SPEC.gates, webhook: { url: 'http://127.0.0.1:9/half', timeout: '1s' } } }, SPEC.waves[2]];
+    const { h, controller } = await started({ policy: { ...SPEC, waves }, webhook });
+    controller.noteCandidate({ version: 20, digest: 'd20' });
+    await vi.waitFor(() => expect(h.subject.last!.waves).toHaveLength(1), settle);
+    ackAll(h, ['n1'], 20);
+    h.clock.advance(MIN + 1_000);
+    await vi.waitFor(() => expect(h.subject.last!.waves).toHaveLength(2), settle);
+    expect(calls).toEqual([]); // the canary wave has no webhook
+    ackAll(h, h.subject.last!.waves[1]!.nodes, 20);
+    h.clock.advance(MIN + 1_000);
+    await vi.waitFor(() => expect(h.subject.last!.waves).toHaveLength(3), settle);
+    expect(calls).toEqual([{ url: 'http://127.0.0.1:9/half', wave: 'half' }]);
+  });
+
   it('a new leader keeps the webhook passes its predecessor recorded: one call per wave', async () => {
     const calls: string[] = [];
     const webhook: WebhookCaller = async (_t, req) => {
@@ -271,7 +291,7 @@ describe('rollout controller', () => {
     await vi.waitFor(() => expect(h0.h.subject.last).toMatchObject({ version: 20, policy: 'aaa' }), settle);
     expect(h0.h.store.state!.events.some((e) => e.type === 'PolicyWarning' && e.message.includes('only aaa'))).toBe(true);
     h0.h.store.policy('aaa', { ...SPEC, waves: [{ name: 'all', percent: 100, bake: '0s', gates: { webhook: { url: 'http://127.0.0.1:9/', timeout: '1s' } } }] });
-    await vi.waitFor(() => expect(h0.h.store.state!.events.some((e) => e.type === 'PolicyWarning' && e.message.includes('per-wave gates (all) are not enforced yet'))).toBe(true), settle);
+    await vi.waitFor(() => expect(h0.h.store.state!.events.some((e) => e.type === 'PolicyWarning' && e.message.includes('per-wave healthChecks (waves all) are not enforced yet'))).toBe(true), settle);
   });
 
   it('policy activation: a policy created after the last admission is published before a new bundle', async () => {

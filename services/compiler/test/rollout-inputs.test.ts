@@ -26,6 +26,17 @@ describe('policyInput / toPlannerPolicy', () => {
     expect(w0!.selector!({ role: 'canary' })).toBe(true);
     expect(w0!.selector!({ role: 'worker' })).toBe(false);
     expect(w1!.selector).toBeUndefined();
+    expect(w0!.webhook).toBeUndefined(); // no own gates: the policy's flag applies
+    expect(r.perWaveGates).toEqual([]);
+  });
+
+  it('a wave with its own gates gets its own webhook flag; other healthChecks are reported', () => {
+    const own = { ...SPEC, gates: { healthChecks: { commands: [{ name: 'a', command: ['/bin/true'], timeout: '1s' }] } }, waves: [{ ...SPEC.waves[0], gates: { webhook: { url: 'http://x.example/', timeout: '1s' } } }, { ...SPEC.waves[1], gates: { healthChecks: { commands: [{ name: 'a', command: ['/bin/true'], timeout: '1s' }] } } }] };
+    const r = policyInput([policy('p', own)], PP);
+    if (r.type !== 'ok') throw new Error(JSON.stringify(r));
+    expect(r.planner.webhook).toBeUndefined();
+    expect(r.planner.waves.map((w) => w.webhook)).toEqual([true, false]);
+    expect(r.perWaveGates).toEqual(['canary']);
   });
 
   it('an invalid first policy → invalid with the reason (never falls back to the next)', () => {

@@ -9,7 +9,9 @@ export type CompilerErrorCode =
   | 'CONFIG_INVALID' // a setting is missing or inconsistent with another (fail fast at start)
   | 'SIGNING_KEY_INVALID' // --signing-key-file cannot be read or is not an Ed25519 PKCS#8 PEM key
   | 'LEADERSHIP_LOST' // the term ended (lease lost, campaign error, shutdown): stop publishing
-  | 'KEYGEN_FAILED'; // `keygen` could not write its files
+  | 'KEYGEN_FAILED' // `keygen` could not write its files
+  | 'ROLLOUT_STATE_FENCED' // the rollout state in etcd moved since this leader read it (another leader wrote it): re-read, re-plan
+  | 'ROLLOUT_ADMISSION_PENDING'; // a RolloutPolicy exists but its admission is not on the stream yet: a new bundle must wait
 
 export class CompilerError extends Error {
   override name = 'CompilerError';

@@ -24,6 +24,7 @@ import { fleetOf, observe, policyInput, selectCommands, webhookOf, type EntryLik
 import { buildRecord, describeEvent, gateResults, outcomesOf, significant, withCondition } from './rollout-record.js';
 import type { RolloutStore, StoredRolloutState } from './rollout-store.js';
 import { callWebhook, type WebhookCaller } from './rollout-webhook.js';
+import { CompilerError } from './errors.js';
 import type { CompilerMetrics } from './metrics.js';
 
 export type RolloutMetrics = Pick<CompilerMetrics, 'rolloutsStarted' | 'rolloutsCompleted' | 'rolloutsAborted' | 'rolloutWaveDuration' | 'rolloutAdmissionsPublished' | 'rolloutPhase'>;
@@ -142,7 +143,7 @@ export class RolloutController {
     await this.stepOnce();
     this.published ??= await this.readPublished();
     if (!this.term.aborted && (!this.published.content || this.published.content.policy === '')) {
-      throw new Error("a RolloutPolicy exists but the newest admission still says policy '': the new bundle waits until the policy's admission is published");
+      throw new CompilerError('ROLLOUT_ADMISSION_PENDING', "a RolloutPolicy exists but the newest admission still says policy '': the new bundle waits until the policy's admission is published");
     }
   }
 
@@ -311,6 +312,7 @@ export class RolloutController {
     let state: RolloutState;
     let events: readonly RolloutEvent[] = [];
     let consumed: string[] = [];
+    let startedUnderPolicy = false;
     const obs = this.observations(candidate);
     if (policy.type === 'invalid' && prev) {
       // Hold: nothing new is admitted; the record names the policy so enforcers hold new bundles.
@@ -324,7 +326,7 @@ export class RolloutController {
       state = res.state;
       events = res.events;
       consumed = commands.consumed;
-      if (plannerPolicy && events.some((e) => e.type === 'Started' || e.type === 'Superseded')) this.deps.metrics.rolloutsStarted.inc();
+      startedUnderPolicy = plannerPolicy !== null && events.some((e) => e.type === 'Started' || e.type === 'Superseded');
     }
     const started = !prev || events.some((e) => e.type === 'Started' || e.type === 'Superseded');
     const webhook = policy.type === 'ok' && usesWebhook(policy.planner);
@@ -352,12 +354,14 @@ export class RolloutController {
       const res = await store.writeState(JSON.stringify(record), this.stored.modRevision, [...consumed, ...dropped]);
       if (!res.succeeded) {
         // Someone else wrote the state (a newer leader, or an operator): re-read and re-plan.
-        log.warn({ expectedModRevision: this.stored.modRevision }, 'rollout state changed under this leader: re-reading it');
+        const expected = this.stored.modRevision;
+        log.warn({ expectedModRevision: expected }, 'rollout state changed under this leader: re-reading it');
         this.stored = undefined;
         this.published = undefined;
-        throw new Error('rollout state write fenced');
+        throw new CompilerError('ROLLOUT_STATE_FENCED', `the rollout state moved past mod revision ${expected}: re-reading it`);
       }
       this.stored = { record, modRevision: res.revision };
+      if (startedUnderPolicy) this.deps.metrics.rolloutsStarted.inc();
       for (const d of commands.dropped) log.info({ command: d.record?.type, commandVersion: d.record?.version, by: d.record?.by, key: d.key }, `rollout command dropped: ${d.why}`);
       for (const k of consumed) this.firstSeen.delete(k);
       for (const d of dropped) this.firstSeen.delete(d);

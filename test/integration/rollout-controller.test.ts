@@ -44,7 +44,7 @@ interface OutcomeRecord {
 }
 
 /** What a simulated node does with a version: apply it, refuse it (NACK), or apply it and fail its health check. */
-type Behaviour = 'ok' | 'nack' | 'unhealthy';
+type Behaviour = 'ok' | 'nack' | 'unhealthy' | 'stuck';
 
 /** Four simulated enforcers driven by the newest admission (and the newest bundle when policy is ''). */
 class SimulatedFleet {
@@ -81,6 +81,7 @@ class SimulatedFleet {
     const version = t.type === 'newest' ? newest : t.type === 'version' ? t.version : 0;
     if (version === 0) return;
     const b = this.behaviour.get(node)?.(version) ?? 'ok';
+    if (b === 'stuck') return; // never reports this version (an enforcer that hangs)
     const health = (result: NodeHealth['result'], code = '', output = ''): NodeHealth => ({ version, result, code, check: code ? 'probe' : '', output, checkedAt: new Date().toISOString() });
     const status =
       b === 'nack'
@@ -274,6 +275,51 @@ describe('rollout controller (real compiler, etcd, NATS; simulated enforcers)', 
     expect(await outcome(bad)).toMatchObject({ outcome: 'rolled-back', failures: [{ node: 'n1', gate: 'health', code: 'HEALTH_CHECK_FAILED', detail: 'simulated: probe to 192.0.2.1 failed' }] });
     fleet.behaviour.delete('n1');
   }, 60_000);
+
+  it('a newer bundle during a rollout supersedes the candidate and restarts from the first wave', async () => {
+    await client.put(`${NF}/rolloutpolicies/staged`).value(policyJson(WAVES('20s')));
+    const v = await newBundle();
+    await waitAdmission('canary of the first candidate', (a) => a.version === v && a.waves.length === 1);
+    const w = await newBundle();
+    const restarted = await waitAdmission('canary of the newer candidate', (a) => a.version === w);
+    expect(restarted).toMatchObject({ phase: 'progressing', everyone: false, waves: [{ name: 'canary', nodes: ['n1'] }] });
+    // The superseded one never completed: stable is still the version before it.
+    expect(restarted.stable!.version).toBeLessThan(v);
+    expect(await outcome(v)).toMatchObject({ outcome: 'superseded' });
+    await command('s-abort', 'abort', w);
+    await waitAdmission('aborted', (a) => a.version === w && a.phase === 'aborted');
+  }, 90_000);
+
+  it('onFailure halt keeps the failing canary on the candidate (for inspection) and admits no one else', async () => {
+    await client.put(`${NF}/rolloutpolicies/staged`).value(policyJson(WAVES('1s'), { onFailure: 'halt' }));
+    let bad = 0;
+    fleet.behaviour.set('n1', (version) => (version === bad ? 'unhealthy' : 'ok'));
+    bad = await newBundle();
+    const halted = await waitAdmission('halted', (a) => a.version === bad && a.phase === 'halted');
+    expect(halted.waves).toEqual([{ name: 'canary', nodes: ['n1'], rest: false }]);
+    expect(admissionTarget(halted, 'n1')).toMatchObject({ type: 'version', version: bad });
+    expect(admissionTarget(halted, 'n2')).toMatchObject({ type: 'version', version: halted.stable!.version });
+    expect(await outcome(bad)).toMatchObject({ outcome: 'halted', failures: [{ node: 'n1', gate: 'health', code: 'HEALTH_CHECK_FAILED' }] });
+    fleet.behaviour.delete('n1');
+    await command('h-abort', 'abort', bad);
+    await waitAdmission('aborted after the halt', (a) => a.version === bad && a.phase === 'aborted' && a.waves.length === 0);
+  }, 90_000);
+
+  it('a wave that does not pass its gates within progressDeadline fails (here: the canary never reports the candidate)', async () => {
+    await client.put(`${NF}/rolloutpolicies/staged`).value(policyJson(WAVES('1s'), { progressDeadline: '4s' }));
+    let bad = 0;
+    fleet.behaviour.set('n1', (version) => (version === bad ? 'stuck' : 'ok'));
+    bad = await newBundle();
+    const t0 = Date.now();
+    await waitAdmission('canary', (a) => a.version === bad && a.waves.length === 1);
+    const rolled = await waitAdmission('rolled back on the deadline', (a) => a.version === bad && a.phase === 'rolled-back', 30_000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(3_000);
+    expect(rolled.waves).toEqual([]);
+    const o = await outcome(bad);
+    expect(o?.outcome).toBe('rolled-back');
+    expect(JSON.stringify(o)).toMatch(/n1/);
+    fleet.behaviour.delete('n1');
+  }, 90_000);
 
   it('pause holds the canary past its bake, resume continues, promote skips bakes, abort drops the admission', async () => {
     await client.put(`${NF}/rolloutpolicies/staged`).value(policyJson(WAVES('20s'), { progressDeadline: '2m' }));

@@ -43,6 +43,17 @@ export function behindNames(r: Json, ignoreSilent: boolean | undefined): string 
   return out.length > 0 ? ` ${out.join(', ')}` : '';
 }
 
+/**
+ * True while the staged rollout of the desired version is progressing or paused: once its
+ * last wave is admitted every node runs it, but its gates and bake may still roll it back,
+ * so it is not complete until the controller completed it.
+ */
+export function stagedUnderWay(r: Json): boolean {
+  const s = r.staged;
+  if (!isStaged(s) || r.desired === null || r.desired === undefined) return false;
+  return (s.phase === 'progressing' || s.phase === 'paused') && Number(s.candidate?.version) >= Number(r.desired.version);
+}
+
 /** The message of a rollout that will not converge: the reason and every failing node. */
 export function abortedText(r: Json): string {
   const failures = stagedFailures(r.staged);
@@ -72,7 +83,7 @@ async function status(ctx: RolloutCommandContext, o: StatusFlags): Promise<void>
   // success nor failure is final.
   const reached = (r: Json): boolean => carriesRevision(r, min);
   const counted = (r: Json): Json[] => (r.nodes as Json[]).filter((n) => !(o.ignoreSilent && n.status === 'silent'));
-  const complete = (r: Json): boolean => r.desired !== null && r.aborted !== true && counted(r).length > 0 && counted(r).every((n) => n.status === 'in-sync') && r.summary.total >= expect;
+  const complete = (r: Json): boolean => r.desired !== null && r.aborted !== true && !stagedUnderWay(r) && counted(r).length > 0 && counted(r).every((n) => n.status === 'in-sync') && r.summary.total >= expect;
   // A halted / rolled-back / aborted rollout is final: waiting longer changes nothing.
   const finished = (r: Json): boolean => reached(r) && (complete(r) || r.summary.failed > 0 || r.aborted === true);
   const deadline = Date.now() + ctx.parseDuration(o.timeout);
@@ -112,7 +123,9 @@ async function status(ctx: RolloutCommandContext, o: StatusFlags): Promise<void>
     io.err(abortedText(r));
     ctx.setCode(EXIT.ROLLOUT_ABORTED);
   } else if (!complete(r)) {
-    io.err(`rollout incomplete:${behindNames(r, o.ignoreSilent) || ' no nodes counted'}`);
+    const behind = behindNames(r, o.ignoreSilent);
+    const underWay = stagedUnderWay(r) ? ` the staged rollout of v${r.staged.candidate.version} is still ${r.staged.phase} (its gates or bake can still roll it back)` : '';
+    io.err(`rollout incomplete:${behind || underWay || ' no nodes counted'}`);
     ctx.setCode(EXIT.ROLLOUT_INCOMPLETE);
   }
 }

@@ -91,6 +91,16 @@ describe('natctl rollout status with a staged rollout', () => {
     });
   });
 
+  it('every node runs the candidate but its last wave is still under its gates: exit 5, not 0 (it can still roll back)', async () => {
+    const done = rollout('completed');
+    const lastWave = { ...done, complete: false, staged: staged('progressing', [wave(0, 'canary', 'passed', [['node-1', { result: 'passed' }]]), wave(1, 'rest', 'admitted', [['node-2', { result: 'passed' }], ['node-3', { result: 'pending', gate: 'ack', detail: 'applied; health checks pending' }]])]) };
+    await withApi((r) => (r.url === '/v1/rollout' ? { body: lastWave } : undefined), async (url) => {
+      const t = io(url);
+      expect(await run(['rollout', 'status'], t)).toBe(EXIT.ROLLOUT_INCOMPLETE);
+      expect(t.stderr.join('\n')).toMatch(/^rollout incomplete: the staged rollout of v42 is still progressing/);
+    });
+  });
+
   it('completed: exit 0; no staged section (no controller yet): as before', async () => {
     for (const kind of ['completed', 'none'] as const) {
       await withApi(statusApi(kind), async (url) => {

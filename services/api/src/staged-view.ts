@@ -186,9 +186,13 @@ export interface StagedVerdict {
 /**
  * Merges the staged section into a fleet view. `complete` stays true only when the fleet
  * view says every expected node applied the desired version AND no halted / rolled-back /
- * aborted rollout concerns that version. A record about an older candidate than the desired
- * version (the controller has not stepped since the newest bundle) never aborts the newer
- * one: the newer candidate supersedes it and starts from the first wave.
+ * aborted rollout concerns that version AND a staged rollout of that version is not still
+ * progressing or paused: once the last wave is admitted every node runs the candidate,
+ * but its gates (health checks, webhook, bake) may still fail it and roll every node
+ * back, so it is complete only when the controller completed it. A record about an older
+ * candidate than the desired version (the controller has not stepped since the newest
+ * bundle) never aborts the newer one: the newer candidate supersedes it and starts from
+ * the first wave.
  */
 export function stagedVerdict(fleet: { desired: { version: number } | null; complete: boolean }, record: RolloutStateRecord | null, now: number, outcome?: RolloutOutcomeRecord): StagedVerdict {
   if (record === null) return { staged: null, aborted: false, complete: fleet.complete };
@@ -196,5 +200,6 @@ export function stagedVerdict(fleet: { desired: { version: number } | null; comp
   const reason = abortReason(staged);
   const concerns = fleet.desired === null || staged.candidate.version >= fleet.desired.version;
   if (reason !== undefined && concerns) return { staged, aborted: true, abortedReason: reason, complete: false };
-  return { staged, aborted: false, complete: fleet.complete };
+  const gatesPending = concerns && staged.policy !== '' && (staged.phase === 'progressing' || staged.phase === 'paused');
+  return { staged, aborted: false, complete: fleet.complete && !gatesPending };
 }

@@ -106,6 +106,15 @@ describe('complete and aborted', () => {
     expect(stagedVerdict(fleet(42, false), record(), T0)).toMatchObject({ aborted: false, complete: false });
     expect(stagedVerdict(fleet(42, true), record({ state: { phase: 'completed', everyone: true } }), T0)).toMatchObject({ aborted: false, complete: true });
   });
+
+  it('every node runs the candidate but its last wave is still under its gates (progressing or paused): not complete', () => {
+    for (const phase of ['progressing', 'paused'] as const) {
+      expect(stagedVerdict(fleet(42, true), record({ state: { phase, waveIndex: 2 } }), T0)).toMatchObject({ aborted: false, complete: false });
+    }
+    // No policy: the controller completes it at once; a record about an older candidate does not hold back the newer one.
+    expect(stagedVerdict(fleet(42, true), record({ policy: '', waves: [], state: { phase: 'progressing' } }), T0)).toMatchObject({ complete: true });
+    expect(stagedVerdict(fleet(43, true), record(), T0)).toMatchObject({ complete: true });
+  });
 });
 
 describe('an ended rollout with its waves emptied', () => {

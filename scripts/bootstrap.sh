@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # binary → Debian package (keep in sync with packages/testkit/src/binaries.ts)
-declare -A PKG=([etcd]=etcd-server [etcdctl]=etcd-client [nats-server]=nats-server [nft]=nftables [ip]=iproute2 [openssl]=openssl)
+declare -A PKG=([etcd]=etcd-server [etcdctl]=etcd-client [nats-server]=nats-server [nft]=nftables [ip]=iproute2 [openssl]=openssl [chromium]=chromium [promtool]=prometheus)
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 missing=()
@@ -26,8 +26,9 @@ if ((${#missing[@]})); then
   echo "bootstrap: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # The etcd-server package enables a systemd unit on :2379; natfleet never uses it
-  # (tests and the local stack start their own etcd on free ports), so keep it from starting.
+  # The etcd-server and prometheus packages enable systemd units (:2379, :9090); natfleet
+  # never uses them (tests and the local stack start their own etcd on free ports; promtool
+  # only checks rule files), so keep them from starting.
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

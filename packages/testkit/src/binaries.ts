@@ -15,6 +15,10 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
   nft: 'nftables',
   ip: 'iproute2',
   openssl: 'openssl',
+  // The dashboard's browser test (headless, driven with executablePath; never downloaded).
+  chromium: 'chromium',
+  // promtool checks and unit-tests the Prometheus alert rules (deploy/monitoring).
+  promtool: 'prometheus',
 });
 
 /** Extra directories searched after PATH: Debian puts nft and ip in /usr/sbin, which a non-login PATH may lack. */

@@ -55,8 +55,11 @@ export interface PipelineDeps {
    */
   rollout?: {
     noteCandidate(ref: { version: number; digest: string }): void;
-    /** Runs the publish of a NEW bundle once the admission reflects whether a policy exists, with the controller's steps held off meanwhile. */
-    guardPublish<T>(publish: () => Promise<T>): Promise<T>;
+    /**
+     * Runs the publish of a NEW bundle once the admission reflects whether a policy exists, with the controller's steps held off meanwhile.
+     * `current`: the newest bundle on the stream before it (a new term's first publish comes before any noteCandidate).
+     */
+    guardPublish<T>(publish: () => Promise<T>, current?: { version: number; digest: string }): Promise<T>;
   };
 }
 
@@ -222,7 +225,8 @@ export class LeaderPipeline {
       // A policy created just before this bundle must reach the enforcers first, or they
       // would apply this bundle everywhere at once; the controller steps only before or
       // after this publish, never in the middle (it must know which bundle they took).
-      const outcome = this.deps.rollout ? await this.deps.rollout.guardPublish(publish) : await publish();
+      const current = known && known.digest !== '' ? { version: known.version, digest: known.digest } : undefined;
+      const outcome = this.deps.rollout ? await this.deps.rollout.guardPublish(publish, current) : await publish();
       if (outcome.type === 'skipped') {
         metrics.publishSkipped.inc({ reason: outcome.reason });
         log.info({ reason: outcome.reason, lastVersion: publisher.state?.version }, 'bundle not published');

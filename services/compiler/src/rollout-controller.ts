@@ -117,10 +117,14 @@ export class RolloutController {
    * pipeline noted the new candidate): a step never decides from a candidate older than
    * what enforcers under a policy-less admission already took. One count-only etcd read
    * when nothing is to be done. Throws (without publishing) when it cannot make sure (etcd
-   * or NATS failing): the pipeline then retries its cycle.
+   * or NATS failing): the pipeline then retries its cycle. `current` is the newest bundle
+   * on the stream before this publish: a new term's first publish comes before the
+   * pipeline ever told the controller a candidate, and without one the check above would
+   * be skipped (the bundle then reached every node at once under a policy-less admission).
    */
-  async guardPublish<T>(publish: () => Promise<T>): Promise<T> {
+  async guardPublish<T>(publish: () => Promise<T>, current?: VersionRef): Promise<T> {
     if (this.term.aborted) return publish(); // the publisher refuses after the term anyway
+    if (current) this.noteCandidate(current);
     return this.serialized(async () => {
       await this.ensurePolicyReflected();
       return publish();

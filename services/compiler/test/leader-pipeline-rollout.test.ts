@@ -25,10 +25,12 @@ describe('leader pipeline rollout hooks', () => {
     const subject = new FakeSubject();
     const order: string[] = [];
     let refuse = 0;
+    const currents: number[] = [];
     const rollout = {
       noteCandidate: (ref: { version: number; digest: string }) => order.push(`note v${ref.version}`),
-      guardPublish: async <T>(publish: () => Promise<T>): Promise<T> => {
+      guardPublish: async <T>(publish: () => Promise<T>, current?: { version: number; digest: string }): Promise<T> => {
         order.push(`ask (stored ${subject.messages.length})`);
+        currents.push(current?.version ?? 0);
         if (refuse > 0) {
           refuse--;
           throw new Error('admission not published yet');
@@ -66,6 +68,9 @@ describe('leader pipeline rollout hooks', () => {
     // The new candidate is noted inside the guard, before it returns.
     expect(order.slice(0, 3)).toEqual(['ask (stored 0)', `note v${subject.last!.version}`, 'published (stored 1)']);
 
+    // The newest bundle on the stream goes with every ask (a new term's first ask comes before any note).
+    expect(currents).toEqual([0]);
+    const first = subject.last!.version;
     refuse = 2;
     order.length = 0;
     put('b', '10.1.0.0/16');
@@ -73,6 +78,7 @@ describe('leader pipeline rollout hooks', () => {
     // Two refusals: nothing published after them; the third ask lets it through.
     expect(order.slice(0, 4)).toEqual(['ask (stored 1)', 'ask (stored 1)', 'ask (stored 1)', `note v${subject.last!.version}`]);
     await vi.waitFor(() => expect(order.at(-1)).toBe(`note v${subject.last!.version}`), settle);
+    expect(currents.slice(1)).toEqual([first, first, first]);
     term.abort();
     await done;
   });

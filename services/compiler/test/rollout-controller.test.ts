@@ -307,6 +307,20 @@ describe('rollout controller', () => {
     expect(h.subject.messages).toHaveLength(n);
   });
 
+  it("policy activation in a new term: the first publish, before any noteCandidate, still waits for the policy's admission", async () => {
+    const { h, term, done } = await started();
+    term.abort();
+    await done;
+    h.store.policy('staged', SPEC); // created while no leader stepped
+    const next = h.start({ leaderId: 'c2' });
+    running.push(next);
+    const seen: unknown[] = [];
+    // The pipeline's first cycle of the term: a new bundle, the stream's newest being v10.
+    await next.controller.guardPublish(async () => seen.push(h.subject.last!.policy), { version: 10, digest: 'd10' });
+    expect(seen).toEqual(['staged']);
+    expect(h.subject.last).toMatchObject({ policy: 'staged', version: 10, everyone: true });
+  });
+
   it('a candidate taken under a policy-less admission completes when the policy shows up with it (never rolled back)', async () => {
     const { h, controller } = await started();
     // Both arrive before the next step: v20 was published while the admission said '' (every node applied it).

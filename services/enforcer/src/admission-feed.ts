@@ -53,9 +53,11 @@ export class AdmissionFeed {
 
   /**
    * Resolves once the newest admission was read the first time (offered to the core, or
-   * none stored, or the read failed), or the feed closed. The daemon starts following
-   * bundles only then, so a node that holds no admission (new, or state wiped) does not
-   * apply the newest bundle in the moment before it learns that a rollout holds it back.
+   * none stored), or a read failed while the core holds an admission (restored from the
+   * state dir), or the feed closed. The daemon starts following bundles only then, so a
+   * node that holds no admission (new, or state wiped) does not apply the newest bundle —
+   * maybe a candidate a rollout holds back — before it learns the admission: while the
+   * read fails it keeps its table (fail static) and retries.
    */
   firstRead(): Promise<void> {
     return this.firstReadPromise;
@@ -129,6 +131,7 @@ export class AdmissionFeed {
   private async poll(nc: NatsConnection, signal: AbortSignal): Promise<void> {
     let failing = '';
     while (!signal.aborted) {
+      let read = false;
       try {
         const latest = await latestAdmission(await nc.jetstreamManager({ timeout: GET_TIMEOUT_MS }), this.o.cluster);
         if (signal.aborted) return;
@@ -137,14 +140,17 @@ export class AdmissionFeed {
           if (!this.o.held() && !this.o.isGenuine(latest.data)) await this.offerNewestGenuine(nc, latest.seq);
           this.o.offer(latest.data);
         }
+        read = true;
         if (failing) this.o.logger.info('reading the latest admission works again');
         failing = '';
       } catch (err) {
         const text = (err as Error).message;
-        if (text !== failing) this.o.logger.warn({ err }, 'cannot read the latest admission: retrying at the next poll');
+        const waiting = this.o.held() ? '' : ' (holding no admission: bundles are not followed until it is read)';
+        if (text !== failing) this.o.logger.warn({ err }, `cannot read the latest admission: retrying${waiting}`);
         failing = text;
       }
-      this.firstReadDone();
+      // Without an admission, a failed read must not let bundles in: the newest may be a candidate this node is not admitted for.
+      if (read || this.o.held()) this.firstReadDone();
       if (this.o.pollMs <= 0) {
         await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
         return;

@@ -144,8 +144,9 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
   log.info({ restored }, 'saved bundle handled; connecting to NATS');
   link.start();
   admissions.start();
-  // Bundles only once the newest admission was read (or could not be): a node holding no
-  // admission must not apply the newest bundle just before learning a rollout holds it back.
+  // Bundles only once the newest admission was read (or, holding a restored admission, the
+  // read failed): a node holding no admission must not apply the newest bundle just before
+  // learning a rollout holds it back.
   void admissions.firstRead().then(() => feed.start());
   reporter.start();
 

@@ -35,13 +35,17 @@ export function admissionHealth(policy: ModelPolicy | undefined): AdmissionHealt
  * What the enforcers must be told for `record`. Admitted waves map to {name, nodes,
  * rest: false}, except the policy's LAST wave (index waves.length - 1, which is also where
  * the `immediate` command's wave lands) which is sent as {name, nodes: [], rest: true}:
- * every node not named by an earlier wave, present or future. `policy` '' when the record
+ * every node not named by an earlier wave, present or future. A wave admitted as another
+ * one than the policy's last (the policy was edited mid-rollout and now has fewer waves,
+ * so its index is the last one) keeps its node names: `rest` would admit every node to a
+ * candidate the rollout admitted to that wave's nodes only. `policy` '' when the record
  * has none (every node applies every bundle at once).
  */
 export function admissionContent(cluster: string, record: RolloutStateRecord, health: AdmissionHealth | null): AdmissionContent {
   const s = record.state;
   const last = record.waves.length - 1;
-  const waves: AdmittedWaveRef[] = s.admitted.map((w) => (w.index === last || w.index < 0 ? { name: w.name, nodes: [], rest: true } : { name: w.name, nodes: [...w.nodes], rest: false }));
+  const isRest = (w: { index: number; name: string }): boolean => w.index < 0 || (w.index === last && (w.name === record.waves[last]?.name || w.name === 'immediate'));
+  const waves: AdmittedWaveRef[] = s.admitted.map((w) => (isRest(w) ? { name: w.name, nodes: [], rest: true } : { name: w.name, nodes: [...w.nodes], rest: false }));
   return {
     cluster,
     policy: record.policy,

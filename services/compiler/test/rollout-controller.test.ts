@@ -106,6 +106,23 @@ describe('rollout controller', () => {
     expect(text).toMatch(/natfleet_rollout_phase\{phase="completed"\} 1/);
   });
 
+  it('a policy edited mid-rollout to fewer waves: the admitted wave now at the last index is not sent as rest (only its nodes run the candidate)', async () => {
+    const { h, controller } = await started({ policy: SPEC });
+    controller.noteCandidate({ version: 20, digest: 'd20' });
+    await vi.waitFor(() => expect(h.subject.last!.waves).toHaveLength(1), settle);
+    ackAll(h, ['n1'], 20);
+    h.clock.advance(MIN + 1_000);
+    await vi.waitFor(() => expect(h.subject.last!.waves).toHaveLength(2), settle);
+    const half = h.subject.last!.waves[1]!;
+    expect(half).toMatchObject({ name: 'half', rest: false });
+    // The operator drops the middle wave: wave index 1 is now the policy's last one ('rest').
+    h.store.policy('staged', { ...SPEC, waves: [SPEC.waves[0], SPEC.waves[2]] });
+    await vi.waitFor(() => expect(h.store.state!.waves.map((w) => w.name)).toEqual(['canary', 'rest']), settle);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.subject.last).toMatchObject({ version: 20, everyone: false });
+    expect(h.subject.last!.waves[1]).toEqual({ name: 'half', nodes: half.nodes, rest: false });
+  });
+
   it('a NACK on the canary rolls back: no waves, outcome names the node and reason', async () => {
     const { h, controller } = await started({ policy: SPEC });
     controller.noteCandidate({ version: 20, digest: 'd20' });

@@ -4,14 +4,17 @@
  *   GET    /v1/rolloutpolicies          list      POST /v1/rolloutpolicies   create
  *   GET    /v1/rolloutpolicies/:name    get       PUT  …/:name               replace
  *   DELETE /v1/rolloutpolicies/:name    delete (?resourceVersion, ?dryRun)
- * Static routes, so they win over the Calico kinds' `/v1/:plural` routes. Also the
- * OpenAPI entries for them. Owns HTTP shape only; rollout-policy-service.ts owns the rules.
+ * Static routes, so they win over the Calico kinds' `/v1/:plural` routes. Also their
+ * route-table entries (OpenAPI, reference page, response checks). Owns HTTP shape only; rollout-policy-service.ts owns the rules.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NATFLEET_API_VERSION, ROLLOUT_POLICY_KIND, parseResources, type UnknownFieldPolicy } from '@natfleet/model';
 import { ApiError } from './errors.js';
 import type { RolloutPolicyService } from './rollout-policy-service.js';
 import { flag, param, unknownFieldsOf } from './query-params.js';
+import { Type } from '@sinclair/typebox';
+import { RolloutPolicy, RolloutPolicyList, RolloutPolicyWriteResult } from './schemas/resources.js';
+import { WRITE_ERRORS, json, p, q, standardErrors, type RouteDoc } from './schemas/route-table.js';
 
 type Guard = { preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<void> };
 type Q = Record<string, unknown>;
@@ -55,34 +58,36 @@ export function registerRolloutPolicyRoutes(app: FastifyInstance, svc: RolloutPo
   });
 }
 
-const err = { $ref: '#/components/schemas/Error' };
-const resp = (description: string, schema: object = { type: 'object' }) => ({ description, content: { 'application/json': { schema } } });
-const errors = {
-  '400': resp('Malformed request or body', err),
-  '401': resp('Missing or unknown bearer token', err),
-  '403': resp('Token may only read', err),
-  '404': resp('Not found', err),
-  '409': resp('Exists already, or resourceVersion is stale; nothing was written', err),
-  '422': resp('Validation failed; every problem is listed in issues with its path', err),
-  '503': resp('etcd unavailable', err),
-};
-const q = (name: string, schema: object, description?: string) => ({ name, in: 'query', schema, ...(description ? { description } : {}) });
-const dryRun = q('dryRun', { type: 'boolean' }, 'Validate and report what would change without writing.');
-const validate = q('validate', { enum: ['strict', 'warn'], default: 'strict' }, 'Unknown fields: strict answers 422; warn stores the policy and lists them in `warnings`.');
-const name = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
-const body = { required: true, content: { 'application/json': { schema: { type: 'object', additionalProperties: true, description: 'One RolloutPolicy (apiVersion natfleet.io/v1)' } }, 'application/yaml': { schema: { type: 'string' } } } };
-const result = resp('Written', { type: 'object', properties: { dryRun: { type: 'boolean' }, revision: { type: 'integer' }, changes: { type: 'array', items: { type: 'object' } }, warnings: { type: 'array', items: { $ref: '#/components/schemas/FieldIssue' } } } });
-const NOTE = ' The leader compiler\'s rollout controller stages every new bundle through the waves of the first RolloutPolicy by name.';
+const dryRun = q('dryRun', Type.Boolean(), 'Validate and report what would change without writing.');
+const validate = q('validate', Type.Union([Type.Literal('strict'), Type.Literal('warn')], { default: 'strict' }), 'Unknown fields: strict answers 422; warn stores the policy and lists them in `warnings`.');
+const name = p('name', Type.String(), 'metadata.name');
+const body = { required: true, json: RolloutPolicy, yaml: true, description: 'One RolloutPolicy (apiVersion natfleet.io/v1), JSON or YAML' };
+const errors = (auth: 'read' | 'write') => standardErrors(auth, auth === 'write' ? WRITE_ERRORS : {});
+const NOTE = " The leader compiler's rollout controller stages every new bundle through the waves of the first RolloutPolicy by name.";
 
-/** OpenAPI `paths` entries for /v1/rolloutpolicies, spread into openapi.ts. */
-export const ROLLOUT_POLICY_PATHS = {
-  '/v1/rolloutpolicies': {
-    get: { summary: `List RolloutPolicies (natfleet.io/v1, stored under natfleet's etcd prefix, not Calico's).${NOTE}`, responses: { '200': resp('RolloutPolicyList'), ...errors } },
-    post: { summary: `Create a RolloutPolicy (fails if it exists; metadata.resourceVersion must not be set).${NOTE}`, parameters: [dryRun, validate], requestBody: body, responses: { '201': result, '200': resp('Dry run'), ...errors } },
+/** Route-table entries for /v1/rolloutpolicies (openapi.ts, api-reference.ts, response-check.ts). */
+export const ROLLOUT_POLICY_ROUTES: readonly RouteDoc[] = [
+  { method: 'GET', url: '/v1/rolloutpolicies', tag: 'rolloutpolicies', auth: 'read', summary: `List RolloutPolicies (natfleet.io/v1, stored under natfleet's etcd prefix, not Calico's).${NOTE}`, responses: { '200': json('RolloutPolicyList', RolloutPolicyList), ...errors('read') } },
+  {
+    method: 'POST',
+    url: '/v1/rolloutpolicies',
+    tag: 'rolloutpolicies',
+    auth: 'write',
+    summary: `Create a RolloutPolicy (fails if it exists; metadata.resourceVersion must not be set).${NOTE}`,
+    params: [dryRun, validate],
+    body,
+    responses: { '201': json('Written', RolloutPolicyWriteResult), '200': json('Dry run', RolloutPolicyWriteResult), ...errors('write') },
   },
-  '/v1/rolloutpolicies/{name}': {
-    get: { summary: 'Get one RolloutPolicy; metadata.resourceVersion is the etcd mod revision', parameters: [name], responses: { '200': resp('RolloutPolicy'), ...errors } },
-    put: { summary: `Replace (fails if absent), or apply with ?apply=true (creates or updates); resourceVersion must match when set.${NOTE}`, parameters: [name, dryRun, validate, q('apply', { type: 'boolean' })], requestBody: body, responses: { '200': result, ...errors } },
-    delete: { summary: 'Delete a RolloutPolicy', parameters: [name, dryRun, q('resourceVersion', { type: 'string' })], responses: { '200': result, ...errors } },
+  { method: 'GET', url: '/v1/rolloutpolicies/:name', tag: 'rolloutpolicies', auth: 'read', summary: 'Get one RolloutPolicy; metadata.resourceVersion is the etcd mod revision', params: [name], responses: { '200': json('RolloutPolicy', RolloutPolicy), ...errors('read') } },
+  {
+    method: 'PUT',
+    url: '/v1/rolloutpolicies/:name',
+    tag: 'rolloutpolicies',
+    auth: 'write',
+    summary: `Replace (fails if absent), or apply with ?apply=true (creates or updates); resourceVersion must match when set.${NOTE}`,
+    params: [name, dryRun, validate, q('apply', Type.Boolean())],
+    body,
+    responses: { '200': json('Written', RolloutPolicyWriteResult), ...errors('write') },
   },
-} as const;
+  { method: 'DELETE', url: '/v1/rolloutpolicies/:name', tag: 'rolloutpolicies', auth: 'write', summary: 'Delete a RolloutPolicy', params: [name, dryRun, q('resourceVersion', Type.String())], responses: { '200': json('Deleted', RolloutPolicyWriteResult), ...errors('write') } },
+];

@@ -14,6 +14,7 @@ import { registerHistoryRoutes, rollbackHistoryOptions, writerName } from './his
 import { registerNodeRoutes } from './node-routes.js';
 import type { NodeService } from './node-service.js';
 import { openApiDocument } from './openapi.js';
+import { registerApiReference } from './api-reference.js';
 import { MAX_BATCH_RESOURCES, type ResourceService, type WritableKind, type WriteMode } from './resource-service.js';
 import type { RolloutService } from './rollout-service.js';
 import { registerVersionRoute } from './version-route.js';
@@ -160,6 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/metrics', async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
   app.get('/openapi.json', async () => openApiDocument());
+  registerApiReference(app);
 
   /** The body's kind must be the URL's (a missing kind takes the URL's). */
   const sameKind = (bodyKind: unknown, urlKind: WritableKind): WritableKind => {

@@ -28,3 +28,8 @@ export type { StagedRollout, StagedVerdict, StagedWave, StagedWaveNode, WaveStat
 export { historyRollout } from './history-service.js';
 export type { HistoryEntry, HistoryRollout, VersionDetail } from './history-service.js';
 export type { ImmediateResult } from './app.js';
+export { ALL_ROUTES, openApiPath } from './openapi.js';
+export { apiReferenceHtml } from './api-reference.js';
+export { checkResponses, responseValidator } from './schemas/response-check.js';
+export type { ResponseValidator, ResponseViolation } from './schemas/response-check.js';
+export type { RouteDoc, ResponseDoc, ParamDoc } from './schemas/route-table.js';

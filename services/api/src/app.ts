@@ -21,7 +21,9 @@ import { registerVersionRoute } from './version-route.js';
 import { registerRolloutPolicyRoutes } from './rollout-policy-routes.js';
 import { RolloutPolicyService } from './rollout-policy-service.js';
 import { RolloutControlService, type WrittenCommand } from './rollout-control-service.js';
-import { registerRolloutRoutes } from './rollout-control-routes.js';
+import { registerRolloutRoutes, rolloutView } from './rollout-control-routes.js';
+import { registerApiMetrics } from './metrics.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 import type { WriteResult } from './resource-service.js';
 import type { Readiness } from '@natfleet/service-kit';
 import type { Logger } from 'pino';
@@ -153,6 +155,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   };
 
+  // Request latency and the fleet gauges (metrics.ts), before any route so every one is timed.
+  registerApiMetrics(app, { registry: deps.registry, view: (now) => rolloutView(deps.rollout, control, now) });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const checks = deps.readiness();
@@ -253,6 +257,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerRolloutPolicyRoutes(app, policies, { read, write });
   registerRolloutRoutes(app, { rollout: deps.rollout, control, by }, { read, write });
   registerVersionRoute(app, deps.rollout.cluster, read);
+  registerDashboardRoutes(app, { tokens: deps.tokens, rollout: deps.rollout, control, logger: deps.logger }, read);
   app.get('/v1/bundles', read, async () => ({ items: await deps.rollout.history() }));
   app.get<{ Params: { version: string } }>('/v1/bundles/:version', read, async (req) => {
     // Digits only: Number() would also read '0x10', '1e3' and ' 5 '.

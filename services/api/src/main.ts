@@ -6,12 +6,12 @@
 import { Command, Option } from 'commander';
 import { Etcd3 } from 'etcd3';
 import { connect, type NatsConnection } from 'nats';
-import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { TrustedKeys } from '@natfleet/bundle';
 import { inboxPrefix } from '@natfleet/bus';
 import { DEFAULT_KEY_PREFIX, DEFAULT_NATFLEET_KEY_PREFIX } from '@natfleet/model';
 import { EtcdStore } from '@natfleet/store';
-import { createLogger, etcdTlsOptions, loadEtcdTls, loadNatsTls, natsTlsOptions, onShutdown, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt, type EtcdCredentials, type NatsTls } from '@natfleet/service-kit';
+import { collectProcessMetrics, createLogger, etcdTlsOptions, loadEtcdTls, loadNatsTls, natsTlsOptions, onShutdown, parseDurationMs, parseList, parseLogLevel, parsePort, parsePositiveInt, type EtcdCredentials, type NatsTls } from '@natfleet/service-kit';
 import { buildApp } from './app.js';
 import { TokenSet } from './auth.js';
 import { ResourceService } from './resource-service.js';
@@ -82,8 +82,8 @@ async function main(): Promise<void> {
     log.warn('no --trusted-keys-file: bundle history, explain and rollout check bundles by digest only, so a well-formed forged bundle on the stream would be shown as genuine');
   }
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'natfleet_api_' });
-  const requests = new Counter({ name: 'natfleet_api_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  // process_* / nodejs_* with service="api"; request and fleet metrics are buildApp's (metrics.ts).
+  collectProcessMetrics(registry, 'api');
 
   let credentials: EtcdCredentials | undefined;
   let natsTls: NatsTls | undefined;
@@ -133,9 +133,6 @@ async function main(): Promise<void> {
     logger: log,
     bodyLimit: o.bodyLimit,
     readiness: () => ({ etcd: { ok: etcdOk }, nats: { ok: !nc!.isClosed() && nc!.info !== undefined } }),
-  });
-  app.addHook('onResponse', async (req, reply) => {
-    requests.inc({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
   });
   await app.listen({ host: o.host, port: o.port });
   const addr = app.server.address();

@@ -99,6 +99,13 @@ export function rolloutLine(r: Json): string {
   return `version ${r.desired.version}${asOf}: ${s.inSync}/${s.total} node(s) in sync, ${s.behind} behind, ${s.failed} failed, ${s.silent} silent`;
 }
 
+/** `HEALTH_CHECK_FAILED: probe: <output>` when the node's post-apply health checks of the version it runs failed; '' otherwise. */
+export function healthFailureText(n: Json): string {
+  const h = n.health;
+  if (!h || h.result !== 'failed' || h.version !== n.appliedVersion) return '';
+  return `${h.code || 'HEALTH_CHECK_FAILED'}: ${h.check ? `${h.check}: ` : ''}${String(h.output ?? '').replace(/\s+/g, ' ').trim().slice(0, 120)}`;
+}
+
 /** Per-node rollout table (like `istioctl proxy-status`). */
 export function rolloutTable(r: Json): string {
   return table(
@@ -110,7 +117,7 @@ export function rolloutTable(r: Json): string {
       n.state,
       n.heartbeatAgeSeconds === null ? '-' : `${n.heartbeatAgeSeconds}s ago`,
       String(n.driftRepairs ?? 0),
-      n.error ? `${n.errorCode ? `${n.errorCode}: ` : ''}${n.error}${n.failedVersion ? ` (v${n.failedVersion})` : ''}` : '',
+      n.error ? `${n.errorCode ? `${n.errorCode}: ` : ''}${n.error}${n.failedVersion ? ` (v${n.failedVersion})` : ''}` : healthFailureText(n),
     ]),
   );
 }

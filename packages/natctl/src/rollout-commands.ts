@@ -12,7 +12,7 @@ import type { ApiClient } from './client.js';
 import { CliError } from './client.js';
 import type { Io } from './cli.js';
 import { EXIT } from './exit-codes.js';
-import { rolloutLine, rolloutTable } from './format.js';
+import { healthFailureText, rolloutLine, rolloutTable } from './format.js';
 import { carriesRevision, progressText } from './rollout-gate.js';
 import { isStaged, stagedBlock, stagedFailures, stagedLine } from './staged-format.js';
 
@@ -35,7 +35,8 @@ export function behindNames(r: Json, ignoreSilent: boolean | undefined): string 
       const hb = n.heartbeatAgeSeconds === null ? 'never reported' : `heartbeat ${Math.round(n.heartbeatAgeSeconds)}s ago`;
       out.push(`${n.node} (silent (last applied ${n.appliedVersion ? `v${n.appliedVersion}` : 'nothing'}, ${hb}))`);
     } else if (n.status === 'failed') {
-      out.push(`${n.node} (failed${n.errorCode ? `: ${n.errorCode}` : ''}${n.error ? `: ${n.error}` : ''})`);
+      const health = n.error ? '' : healthFailureText(n);
+      out.push(`${n.node} (failed${n.errorCode ? `: ${n.errorCode}` : ''}${n.error ? `: ${n.error}` : ''}${health ? `: ${health}` : ''})`);
     } else {
       out.push(`${n.node} (behind: applied ${n.appliedVersion ? `v${n.appliedVersion}` : 'nothing'})`);
     }

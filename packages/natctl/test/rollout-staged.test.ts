@@ -101,6 +101,17 @@ describe('natctl rollout status with a staged rollout', () => {
     });
   });
 
+  it('a node whose health checks of the desired version failed (the API counts it failed) is named with the check and its output', async () => {
+    const none = rollout('none');
+    const failing = { ...none, complete: false, summary: { ...none.summary, inSync: 0, failed: 1 }, nodes: [{ ...none.nodes[0], status: 'failed', state: 'applied', health: { version: 42, result: 'failed', code: 'HEALTH_CHECK_FAILED', check: 'probe', output: 'curl: (28)\ntimed out', checkedAt: 'c' } }] };
+    await withApi((r) => (r.url === '/v1/rollout' ? { body: failing } : undefined), async (url) => {
+      const t = io(url);
+      expect(await run(['rollout', 'status'], t)).toBe(EXIT.ROLLOUT_INCOMPLETE);
+      expect(t.stderr.join('\n')).toBe('rollout incomplete: node-1 (failed: HEALTH_CHECK_FAILED: probe: curl: (28) timed out)');
+      expect(t.stdout.join('\n')).toMatch(/node-1\s+failed\s+42\s+applied\s+.*HEALTH_CHECK_FAILED: probe: curl: \(28\) timed out$/m);
+    });
+  });
+
   it('completed: exit 0; no staged section (no controller yet): as before', async () => {
     for (const kind of ['completed', 'none'] as const) {
       await withApi(statusApi(kind), async (url) => {

@@ -4,7 +4,8 @@
  * sidecars against the control plane:
  *   in-sync — applied the desired (latest) version
  *   behind  — alive, applied something older (or nothing yet)
- *   failed  — its last attempt was refused or failed (a NACK), with the reason
+ *   failed  — its last attempt was refused or failed (a NACK), with the reason, or the
+ *             post-apply health checks of the desired version it applied failed
  *   silent  — no heartbeat for longer than `silentAfterMs` (state unknown)
  * What one RolloutService reports never goes backwards: a read can be served by a
  * JetStream replica that has not caught up (after a NATS server restart), so per-node
@@ -121,9 +122,12 @@ export function classifyNode(s: NodeStatus, desired: Rollout['desired'], now: nu
       s.failedVersion === 0 ||
       s.failedVersion === desired.version ||
       (s.failedVersion > desired.version && !VERIFICATION_CODES.has(s.errorCode)));
+  // A failed post-apply health check of the desired version it runs is reported like a NACK
+  // (README "Staged rollout", gates): applied, but not healthy — never in sync.
+  const healthFailed = !!desired && s.health?.result === 'failed' && s.health.version === s.appliedVersion && s.appliedVersion >= desired.version;
   let status: NodeRolloutStatus;
   if (age === null || age * 1000 > silentAfterMs) status = 'silent';
-  else if (failureCounts) status = 'failed';
+  else if (failureCounts || healthFailed) status = 'failed';
   else if (!desired || s.appliedVersion >= desired.version) status = 'in-sync';
   else status = 'behind';
   return { ...s, status, heartbeatAgeSeconds: age === null ? null : Math.round(age * 10) / 10 };

@@ -28,6 +28,16 @@ describe('classifyNode', () => {
     expect(classify({ state: 'failed', appliedVersion: 12, failedVersion: 13, errorCode: 'NFT_SYNTAX' })).toBe('failed');
   });
 
+  it('a failed post-apply health check of the desired version it runs is a failure, never in sync', () => {
+    const health = (version: number, result: 'passed' | 'failed' | 'running') => ({ version, result, code: result === 'failed' ? 'HEALTH_CHECK_FAILED' : '', check: 'probe', output: '', checkedAt: fresh });
+    expect(classify({ state: 'applied', appliedVersion: 12, health: health(12, 'failed') })).toBe('failed');
+    expect(classify({ state: 'applied', appliedVersion: 12, health: health(12, 'passed') })).toBe('in-sync');
+    expect(classify({ state: 'applied', appliedVersion: 12, health: health(12, 'running') })).toBe('in-sync');
+    // The failure of an older version it no longer runs (rolled forward) does not count; behind stays behind.
+    expect(classify({ state: 'applied', appliedVersion: 12, health: health(11, 'failed') })).toBe('in-sync');
+    expect(classify({ state: 'applied', appliedVersion: 11, health: health(11, 'failed') })).toBe('behind');
+  });
+
   it('a message that did not verify never counts at its (unsigned) header version', () => {
     // What an older enforcer reports for 3 junk bytes under `Natfleet-Version: 9000000000000`.
     for (const errorCode of ['MALFORMED', 'BAD_DIGEST', 'BAD_SIGNATURE', 'UNKNOWN_KEY', 'WRONG_CLUSTER', 'HEADER_MISMATCH', 'TOO_LARGE', 'UNSUPPORTED_API_VERSION']) {

@@ -3,7 +3,8 @@
  * so tests and several services in one process do not collide). Names are part of the
  * operator contract: dashboards and alerts use them.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '@natfleet/service-kit';
 
 const P = 'natfleet_compiler_';
 
@@ -142,9 +143,12 @@ export class CompilerMetrics {
     registers: [this.registry],
   });
 
-  /** `withProcessMetrics`: also collect prom-client's default process metrics (off in unit tests). */
+  /**
+   * `withProcessMetrics`: also collect prom-client's default process metrics under their
+   * standard names (process_*, nodejs_*) with service="compiler" (off in unit tests).
+   */
   constructor({ withProcessMetrics = true } = {}) {
-    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: P });
+    if (withProcessMetrics) collectProcessMetrics(this.registry, 'compiler');
     this.isLeader.set(0);
     this.bundleWarnings.set(0);
   }

@@ -11,6 +11,7 @@ import { HistoryService } from './history-service.js';
 import type { ResourceService } from './resource-service.js';
 import type { RolloutService } from './rollout-service.js';
 import type { RolloutControlService } from './rollout-control-service.js';
+import type { HistoryListBody, VersionDetailBody } from './schemas/history.js';
 
 type Guard = { preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<void> };
 
@@ -38,8 +39,9 @@ export function rollbackHistoryOptions(b: Record<string, unknown>): { force?: bo
 /** Registers the history views; returns the service, which also performs rollbacks. */
 export function registerHistoryRoutes(app: FastifyInstance, deps: { resources: ResourceService; rollout: RolloutService; control?: RolloutControlService }, read: Guard): HistoryService {
   const history = new HistoryService(deps.resources, deps.rollout, deps.control);
-  app.get('/v1/history', read, async () => ({ items: await history.list() }));
-  app.get<{ Params: { version: string } }>('/v1/history/:version', read, async (req) => {
+  // Typed by the schemas the OpenAPI document shows (schemas/history.ts).
+  app.get('/v1/history', read, async (): Promise<HistoryListBody> => ({ items: await history.list() }));
+  app.get<{ Params: { version: string } }>('/v1/history/:version', read, async (req): Promise<VersionDetailBody> => {
     // Digits only, as /v1/bundles/{version}.
     const v = /^[0-9]{1,16}$/.test(req.params.version) ? Number(req.params.version) : Number.NaN;
     if (!Number.isSafeInteger(v)) throw new ApiError('BAD_REQUEST', 'version must be a non-negative integer');

@@ -10,6 +10,7 @@ import { ApiError } from './errors.js';
 import { OPERATOR_COMMANDS, type OperatorCommandType, type RolloutControlService } from './rollout-control-service.js';
 import type { Rollout, RolloutService } from './rollout-service.js';
 import { ABORTED_PHASES, stagedVerdict, type StagedVerdict } from './staged-view.js';
+import type { RolloutBody, RolloutCommandAcceptedBody } from './schemas/rollout.js';
 
 type Guard = { preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<void> };
 
@@ -70,11 +71,12 @@ export function registerRolloutRoutes(
   deps: { rollout: RolloutService; control: RolloutControlService; by: (req: FastifyRequest) => string },
   g: { read: Guard; write: Guard },
 ): void {
-  app.get('/v1/rollout', g.read, async () => rolloutView(deps.rollout, deps.control));
+  // Typed by the schema the OpenAPI document shows (schemas/rollout.ts): the view must fit it.
+  app.get('/v1/rollout', g.read, async (): Promise<RolloutBody> => rolloutView(deps.rollout, deps.control));
   for (const type of OPERATOR_COMMANDS) {
     app.post(`/v1/rollout/${type}`, g.write, async (req, reply) => {
       const body = commandBody(req.body);
-      const w = await deps.control.command(type as OperatorCommandType, { ...body, by: deps.by(req) });
+      const w: RolloutCommandAcceptedBody = await deps.control.command(type as OperatorCommandType, { ...body, by: deps.by(req) });
       return reply.code(202).send(w);
     });
   }

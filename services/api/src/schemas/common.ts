@@ -5,6 +5,7 @@
  * Static<>, the types of the routes. Data only: no routes, no I/O.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { ApiError } from '../errors.js';
 
 /** `schema` or null (JSON Schema `anyOf`, valid OpenAPI 3.1). */
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -77,3 +78,8 @@ const natSettingsProps = {
 };
 export const NatSettings = Type.Object(natSettingsProps, { title: 'NatSettings', description: 'NAT settings from FelixConfiguration (default, or merged with node.<name>)' });
 export const NatSettingsOverride = Type.Partial(Type.Object(natSettingsProps), { description: 'A node.<name> FelixConfiguration override (only the fields it sets)' });
+
+/** Compile-time proof that errors.ts renders what ErrorBody says (a mismatch fails the build). */
+export type ErrorBodyMatches<T extends { code: ErrorBody['code']; message: string; issues?: readonly Static<typeof FieldIssue>[] }> = T;
+/** errors.ts's rendered body, checked against ErrorBody at compile time. */
+export type RenderedError = ErrorBodyMatches<ReturnType<ApiError['toJSON']>>;

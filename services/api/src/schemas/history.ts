@@ -8,7 +8,7 @@ import { BundleWarning, Int, NatDiff, NatSettings, NatSettingsOverride, Nullable
 import { NodeResource } from './resources.js';
 import { HistoryRollout, RolloutNode } from './rollout.js';
 
-const lit = <T extends string>(values: readonly T[], description?: string) => Type.Union(values.map((v) => Type.Literal(v)), description ? { description } : {});
+const lit = <const T extends string>(values: readonly T[], description?: string) => Type.Union(values.map((v) => Type.Literal(v)), description ? { description } : {});
 const PerFamily = Type.Object({ v4: Int(), v6: Int() });
 
 export const INVALID_CODES = ['MALFORMED', 'TOO_LARGE', 'UNSUPPORTED_API_VERSION', 'BAD_DIGEST', 'UNKNOWN_KEY', 'BAD_SIGNATURE', 'WRONG_CLUSTER', 'HEADER_MISMATCH'] as const;

@@ -10,6 +10,7 @@ import { RolloutCommand } from './rollout.js';
 
 const EncapMode = Type.Union([Type.Literal('Never'), Type.Literal('Always'), Type.Literal('CrossSubnet')]);
 const open = { additionalProperties: true } as const;
+const lit = <const T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
 export const IPPool = Type.Object(
   {
@@ -139,7 +140,7 @@ export const ResourcesBody = Type.Union(
 export const ResourceChange = Type.Object({
   kind: Str(),
   name: Str(),
-  action: Type.Union(['created', 'updated', 'unchanged', 'disabled', 'deleted'].map((a) => Type.Literal(a))),
+  action: lit(['created', 'updated', 'unchanged', 'disabled', 'deleted']),
   resourceVersion: Type.Optional(Str('Mod revision after the write (absent on dry run and for deletions)')),
 });
 
@@ -169,7 +170,7 @@ export const RolloutPolicyWriteResult = Type.Object(
   {
     dryRun: Type.Boolean(),
     revision: Int(),
-    changes: Type.Array(Type.Object({ kind: Type.Literal('RolloutPolicy'), name: Str(), action: Type.Union(['created', 'updated', 'unchanged', 'deleted'].map((a) => Type.Literal(a))), resourceVersion: Type.Optional(Str()) })),
+    changes: Type.Array(Type.Object({ kind: Type.Literal('RolloutPolicy'), name: Str(), action: lit(['created', 'updated', 'unchanged', 'deleted']), resourceVersion: Type.Optional(Str()) })),
     warnings: Type.Optional(Type.Array(FieldIssue)),
   },
   { title: 'RolloutPolicyWriteResult' },

@@ -8,7 +8,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Int, Nullable, Str, StringMap, Time } from './common.js';
 
-const lit = <T extends string>(values: readonly T[], description?: string) => Type.Union(values.map((v) => Type.Literal(v)), description ? { description } : {});
+const lit = <const T extends string>(values: readonly T[], description?: string) => Type.Union(values.map((v) => Type.Literal(v)), description ? { description } : {});
 
 export const PHASES = ['progressing', 'paused', 'halted', 'rolled-back', 'completed', 'aborted'] as const;
 export const OUTCOMES = ['completed', 'aborted', 'halted', 'rolled-back', 'superseded'] as const;
@@ -83,7 +83,8 @@ export const StagedRollout = Type.Object(
     phase: Phase,
     candidate: VersionRef,
     stable: Nullable(VersionRef),
-    conditions: Type.Array(Condition),
+    // readonly in the type: staged-view.ts hands the record's own array on.
+    conditions: Type.Unsafe<ReadonlyArray<Static<typeof Condition>>>(Type.Array(Condition)),
     paused: Type.Boolean(),
     promoted: Type.Boolean({ description: 'Remaining bakes are skipped' }),
     immediate: Type.Boolean({ description: 'Admitted everywhere at once by apply --immediate' }),

@@ -23,7 +23,7 @@ import { admissionContent, admissionHealth, contentKey, contentOf, type Admissio
 import { fleetOf, observe, policyInput, selectCommands, webhookOf, type EntryLike, type PolicyInput } from './rollout-inputs.js';
 import { buildRecord, describeEvent, gateResults, outcomesOf, significant, withCondition } from './rollout-record.js';
 import type { RolloutStore, StoredRolloutState } from './rollout-store.js';
-import { callWebhook, type WebhookCaller } from './rollout-webhook.js';
+import { callWebhook, type WebhookCaller, type WebhookVerdict } from './rollout-webhook.js';
 import { CompilerError } from './errors.js';
 import type { CompilerMetrics } from './metrics.js';
 
@@ -456,7 +456,11 @@ export class RolloutController {
     const call = this.deps.webhook ?? callWebhook;
     const log = this.deps.logger.child({ version: candidate.version, wave: wave.name });
     log.info({ url: target.url, nodes }, 'calling the rollout webhook');
-    void call(target, { cluster: this.deps.cluster, policy: policyName, version: candidate.version, digest: candidate.digest, wave: wave.name, nodes }, this.term).then((v) => {
+    // A caller that throws anyway is a failed webhook, never an unhandled rejection (a crashed leader).
+    const verdict = (async () => call(target, { cluster: this.deps.cluster, policy: policyName, version: candidate.version, digest: candidate.digest, wave: wave.name, nodes }, this.term))().catch(
+      (err: unknown): WebhookVerdict => ({ result: 'fail', code: 'WEBHOOK_FAILED', detail: `webhook call failed: ${(err as Error)?.message ?? String(err)}` }),
+    );
+    void verdict.then((v) => {
       if (this.webhookFor !== forCandidate || this.term.aborted) return;
       for (const n of nodes) this.webhookResults.set(n, v.result === 'pass' ? { result: 'pass' } : { result: 'fail', detail: v.detail });
       if (v.result === 'pass') log.info({ status: v.status, nodes }, 'rollout webhook passed');

@@ -31,9 +31,15 @@ const MAX_DETAIL_BODY = 512;
 /** Calls the webhook; never throws (every failure is a 'fail' verdict). */
 export type WebhookCaller = (target: WebhookTarget, request: WebhookRequest, signal: AbortSignal) => Promise<WebhookVerdict>;
 
+/** Longest timer Node keeps (ms); AbortSignal.timeout throws past it or for a fraction. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The real caller: fetch with the policy's headers and timeout (and the term's signal). */
 export const callWebhook: WebhookCaller = async (target, request, signal) => {
-  const timeout = AbortSignal.timeout(target.timeoutMs);
+  // A valid policy may say `1500us` (1.5 ms) or `2000h`: AbortSignal.timeout would throw
+  // (fraction, out of range) and, never caught, crash every compiler that calls it.
+  const ms = Number.isFinite(target.timeoutMs) ? Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(target.timeoutMs))) : 10_000;
+  const timeout = AbortSignal.timeout(ms);
   try {
     const res = await fetch(target.url, {
       method: 'POST',

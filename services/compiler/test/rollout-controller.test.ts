@@ -203,6 +203,28 @@ describe('rollout controller', () => {
     expect(h.store.outcome(20)!.failures[0]).toMatchObject({ gate: 'webhook', code: 'WEBHOOK_FAILED', detail: 'HTTP 503: busy' });
   });
 
+  it('a webhook caller that throws fails the gate (WEBHOOK_FAILED), never an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown): void => void unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const webhook: WebhookCaller = async () => {
+        throw new RangeError('The value of "delay" is out of range');
+      };
+      const { h, controller } = await started({ policy: { ...SPEC, gates: { webhook: { url: 'http://127.0.0.1:9/hook', timeout: '1s' } } }, webhook });
+      controller.noteCandidate({ version: 20, digest: 'd20' });
+      await vi.waitFor(() => expect(h.subject.last!.waves).toHaveLength(1), settle);
+      ackAll(h, ['n1'], 20);
+      await vi.waitFor(() => expect(h.subject.last).toMatchObject({ phase: 'rolled-back', waves: [] }), settle);
+      expect(h.store.outcome(20)!.failures[0]).toMatchObject({ node: 'n1', gate: 'webhook', code: 'WEBHOOK_FAILED' });
+      expect(h.store.outcome(20)!.failures[0]!.detail).toContain('out of range');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('a wave\'s own gates decide its webhook: only that wave calls it, with its own target', async () => {
     const calls: { url: string; wave: string }[] = [];
     const webhook: WebhookCaller = async (t, req) => {

@@ -52,6 +52,9 @@ export interface HealthMonitor {
 /** After a timeout kill, how long to wait for the output pipes to close before giving up on them. */
 const PIPE_GRACE_MS = 2_000;
 
+/** Longest delay a Node timer keeps (ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Output kept per command: the last 2 KiB of stdout and stderr together. */
 export const OUTPUT_LIMIT = 2048;
 
@@ -98,6 +101,7 @@ export function runHealthCommand(check: HealthCommand, env: Record<string, strin
       const text = out.toString('utf8');
       return `${text}${text && !text.endsWith('\n') ? '\n' : ''}timed out after ${check.timeoutMs} ms: process group killed`.slice(-OUTPUT_LIMIT);
     };
+    // Past 2^31-1 ms Node fires a timer after 1 ms: a long (valid) timeout must not time every check out at once.
     let timer = setTimeout(() => {
       timedOut = true;
       kill();
@@ -107,7 +111,7 @@ export function runHealthCommand(check: HealthCommand, env: Record<string, strin
         child.stderr.destroy();
         finish({ ok: false, code: 'HEALTH_CHECK_TIMEOUT', output: timeoutText(), exitCode: null });
       }, PIPE_GRACE_MS);
-    }, check.timeoutMs);
+    }, Math.min(check.timeoutMs, MAX_TIMER_MS));
     signal?.addEventListener('abort', kill, { once: true });
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);

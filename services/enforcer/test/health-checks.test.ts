@@ -17,6 +17,11 @@ function statText(cpus: { insertFailed: number; drop: number }[]): string {
 }
 
 describe('commands', () => {
+  it('a timeout longer than a Node timer holds (a policy may say 600h) does not time the check out at once', async () => {
+    const r = await runHealthCommand({ name: 'slow', command: ['sh', '-c', 'sleep 0.2; echo done'], timeoutMs: 3_000_000_000 }, {});
+    expect(r).toMatchObject({ ok: true, code: '', exitCode: 0 });
+  });
+
   it('exit 0 passes, with NATFLEET_NODE and NATFLEET_VERSION set', async () => {
     const r = await runHealthCommand({ name: 'env', command: ['sh', '-c', 'echo "$NATFLEET_NODE $NATFLEET_VERSION"'], timeoutMs: 10_000 }, { NATFLEET_NODE: 'n1', NATFLEET_VERSION: '7' });
     expect(r).toEqual({ ok: true, code: '', output: 'n1 7\n', exitCode: 0 });

@@ -109,10 +109,10 @@ export function App() {
   useEffect(() => {
     if (!session) return;
     // The first view comes from GET /v1/rollout; the feed then sends each change.
-    session.api.get<RolloutView>('/v1/rollout').then(setRollout, () => undefined);
+    session.api.get<RolloutView>('/v1/rollout').then((v) => setRollout({ ...v, receivedAt: Date.now() }), () => undefined);
     return startLive(session.api.token, {
       onEvent: (e) => {
-        if (e.event === 'rollout') setRollout(JSON.parse(e.data) as RolloutView);
+        if (e.event === 'rollout') setRollout({ ...(JSON.parse(e.data) as RolloutView), receivedAt: Date.now() });
       },
       onConnected: setLive,
       onRefused: () => logout('Your token was refused: sign in again.'),

@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Session } from './app.js';
-import { ageSeconds, filterNodes, formatAge, formatLabels, formatMs, natDiffLines } from './format.js';
+import { filterNodes, formatAge, formatLabels, formatMs, liveAge, natDiffLines } from './format.js';
 import type { NodeDescription, RolloutView } from './types.js';
 
 export function Counts(props: { rollout: RolloutView }) {
@@ -73,7 +73,7 @@ export function FleetPage(props: { rollout: RolloutView | null; now: number }) {
               </td>
               <td>{n.state}</td>
               <td>{n.errorCode || ''}</td>
-              <td>{formatAge(ageSeconds(n.heartbeatAt, props.now))}</td>
+              <td>{formatAge(liveAge(n.heartbeatAgeSeconds, r.receivedAt ?? props.now, props.now))}</td>
               <td>{formatMs(n.applyMs)}</td>
               <td>{n.driftRepairs ?? 0}</td>
             </tr>

@@ -87,3 +87,12 @@ export function errorText(status: number, body: unknown): string {
   }
   return `HTTP ${status}`;
 }
+
+/**
+ * A heartbeat age `serverAge` seconds read at `receivedAt` (ms, browser clock) as of `now`:
+ * the server's figure plus the time since (never less than the server's); null stays null.
+ * Uses only the browser's own clock, so a skew between it and the nodes does not matter.
+ */
+export function liveAge(serverAge: number | null, receivedAt: number, now: number): number | null {
+  return serverAge === null ? null : serverAge + Math.max(0, now - receivedAt) / 1000;
+}

@@ -92,7 +92,7 @@ export function RolloutPage(props: { session: Session; rollout: RolloutView | nu
                   <td>
                     <span class={`badge ${w.state}`}>{w.state}</span>
                   </td>
-                  <td>{w.bakeRemainingMs === null ? '-' : formatAge(w.bakeRemainingMs / 1000)}</td>
+                  <td>{w.bakeRemainingMs === null ? '-' : formatAge((w.state === 'baking' && !s.paused ? Math.max(0, w.bakeRemainingMs - (props.now - (r.receivedAt ?? props.now))) : w.bakeRemainingMs) / 1000)}</td>
                   <td>
                     {w.nodes.length === 0
                       ? '-'

@@ -68,6 +68,8 @@ export interface RolloutView {
   staged: StagedRollout | null;
   aborted: boolean;
   abortedReason?: string;
+  /** Browser clock (ms) when this view arrived; set by the page, not the API. */
+  receivedAt?: number;
 }
 
 export interface ListDiff {

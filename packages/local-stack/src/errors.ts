@@ -1,5 +1,8 @@
 /** Errors of the local stack's commands, one stable code per condition. */
-export type LocalStackErrorCode = 'UNKNOWN_NODE'; // a command named a node the stack does not simulate
+export type LocalStackErrorCode =
+  | 'UNKNOWN_NODE' // a command named a node the stack does not simulate
+  | 'UNKNOWN_DAEMON' // `logs` named a daemon that has no log file
+  | 'NO_LOGS'; // `logs` before the stack ever ran
 
 export class LocalStackError extends Error {
   override name = 'LocalStackError';

@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 /**
  * natfleet-local: `start` (npm start), `stop` (npm stop), `status`, `probe` (what each
- * simulated pod looks like from outside) and `nats-auth` (render deploy/nats users).
+ * simulated pod looks like from outside), `logs` (npm run logs) and `nats-auth` (render
+ * deploy/nats users).
  * State dir: NATFLEET_STATE_DIR, default <repo>/.natfleet.
  */
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { Netns, REPO_ROOT, isMissingBinaryError, isRoot, listTestNamespaces, pidAlive as alive, probePeer } from '@natfleet/testkit';
+import { Netns, REPO_ROOT, isMissingBinaryError, isRoot, pidAlive as alive, probePeer } from '@natfleet/testkit';
+import { hostView, leftovers, removeLeftovers } from './cleanup.js';
+import { isLocalStackError } from './errors.js';
+import { showLogs } from './logs-command.js';
 import { natfleetUsers, renderAuthorization } from './nats-auth.js';
 import { probeLine, probeTargets } from './probe.js';
 import { LocalStack } from './stack.js';
@@ -35,9 +39,15 @@ program
     needRoot('start');
     const state = new StackState(stateDir);
     const prev = state.readRecord();
-    if (prev && prev.state !== 'stopped' && alive(prev.supervisorPid) && prev.supervisorPid !== process.pid) {
-      console.error(`natfleet-local: already running (pid ${prev.supervisorPid}); stop it with \`npm stop\``);
-      process.exit(1);
+    if (prev) {
+      const left = leftovers(prev, hostView());
+      if (left.supervisorAlive && prev.state !== 'stopped') {
+        console.error(`natfleet-local: already running (pid ${prev.supervisorPid}); stop it with \`npm stop\``);
+        process.exit(1);
+      }
+      // A previous stack that was killed (SIGKILL, OOM) left its children and namespaces.
+      const said = left.supervisorAlive ? [] : await removeLeftovers(left);
+      if (said.length > 0) console.log(`natfleet-local: cleaned up after the previous stack (supervisor pid ${prev.supervisorPid}, not running): ${said.join('; ')}`);
     }
     const nodes = Number(process.env.NATFLEET_NODES ?? '2');
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > 8) {
@@ -57,22 +67,34 @@ program
       poolCidr: process.env.NATFLEET_IPV4POOL_CIDR ?? '192.168.0.0/16',
       poolNatOutgoing: (process.env.NATFLEET_IPV4POOL_NAT_OUTGOING ?? 'true') !== 'false',
       cluster: process.env.NATFLEET_CLUSTER ?? 'default',
+      logLevel: process.env.NATFLEET_LOG_LEVEL ?? 'info',
       log: (l) => console.log(l),
     });
     let stopping = false;
+    let forcing = false;
     const shutdown = async (sig: string): Promise<void> => {
-      if (stopping) return;
+      if (stopping) {
+        // Second signal: do not wait for graceful exits; still remove the namespaces.
+        if (forcing) return;
+        forcing = true;
+        console.log(`natfleet-local: ${sig} again: forcing (SIGKILL to every child, then removing the namespaces)`);
+        const removed = await stack.forceStop();
+        console.log(`natfleet-local: forced stop done${removed.length > 0 ? `; removed namespaces ${removed.join(', ')}` : ''}`);
+        process.exit(130);
+      }
       stopping = true;
-      console.log(`\nnatfleet-local: ${sig}: stopping (data kept in ${stateDir})`);
+      console.log(`\nnatfleet-local: ${sig}: stopping (data kept in ${stateDir}; Ctrl-C again to force)`);
       await stack.stop();
+      if (forcing) return; // the forced stop exits
       console.log('natfleet-local: stopped');
       process.exit(0);
     };
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
     try {
       await stack.start();
     } catch (err) {
+      if (stopping) return; // interrupted while starting: shutdown() reports and exits
       console.error(`natfleet-local: start failed: ${(err as Error).message}`);
       if (isMissingBinaryError(err)) console.error('run `npm run bootstrap` (as root) to install it');
       process.exit(1);
@@ -86,19 +108,20 @@ program
   .action(async () => {
     const state = new StackState(stateDir);
     const r = state.readRecord();
-    if (!r || (r.state === 'stopped' && !r.pids.some(alive))) {
+    const first = r && leftovers(r, hostView());
+    if (!r || !first || (r.state === 'stopped' && !first.supervisorAlive && first.kill.length === 0 && first.namespaces.length === 0)) {
       console.log('natfleet-local: not running');
       return;
     }
-    if (alive(r.supervisorPid)) {
+    if (first.supervisorAlive) {
       process.kill(r.supervisorPid, 'SIGTERM');
-      for (let i = 0; i < 300 && alive(r.supervisorPid); i++) await sleep(100);
+      for (let i = 0; i < 300 && leftovers(r, hostView()).supervisorAlive; i++) await sleep(100);
     }
-    // Supervisor gone (or crashed earlier): make sure nothing it started survives.
-    for (const pid of r.pids.filter(alive)) process.kill(pid, 'SIGKILL');
-    const names = new Set(r.nodes.flatMap((n) => [n.podNetns, n.nodeNetns, n.extNetns]));
-    for (const ns of listTestNamespaces().filter((n) => names.has(n))) await Netns.attach(ns).destroy();
-    if (r.state !== 'stopped') state.writeRecord({ ...r, state: 'stopped' });
+    // Supervisor gone (or crashed earlier): make sure nothing it started survives (ours only: cleanup.ts).
+    const left = leftovers(state.readRecord() ?? r, hostView());
+    if (!left.supervisorAlive) for (const line of await removeLeftovers(left)) console.log(`natfleet-local: ${line}`);
+    const now = state.readRecord() ?? r;
+    if (now.state !== 'stopped') state.writeRecord({ ...now, state: 'stopped' });
     console.log('natfleet-local: stopped');
   });
 
@@ -134,6 +157,27 @@ program
       process.exit(1);
     }
     for (const n of targets) console.log(probeLine(n, await probePeer(Netns.attach(n.podNetns), n.extAddress, n.peerPort)));
+  });
+
+program
+  .command('logs')
+  .description('the daemons\' logs pretty-printed: all merged by time, or one daemon\'s; -f follows')
+  .argument('[daemon]', 'compiler-1, api, enforcer-node-1 (or node-1), nats-server…')
+  .option('-f, --follow', 'keep printing new lines')
+  .option('-n, --lines <n>', 'lines to print first (the newest)', '200')
+  .action(async (daemon: string | undefined, o: { follow?: boolean; lines: string }) => {
+    const lines = Number(o.lines);
+    if (!Number.isInteger(lines) || lines < 0) {
+      console.error('natfleet-local logs: --lines must be a whole number');
+      process.exit(1);
+    }
+    try {
+      await showLogs({ stateDir, ...(daemon !== undefined ? { daemon } : {}), follow: o.follow === true, lines, out: (l) => console.log(l) });
+    } catch (err) {
+      if (!isLocalStackError(err)) throw err;
+      console.error(`natfleet-local logs: ${err.message}`);
+      process.exit(1);
+    }
   });
 
 program

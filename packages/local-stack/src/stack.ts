@@ -4,13 +4,21 @@
  * pod/node/ext trio of network namespaces with a peer-reporting server in ext, so NAT is
  * real. Creates `default-ipv4-ippool` when no pool exists (as Calico's installer does),
  * writes natctl's config, waits for the first rollout, prints where everything listens,
- * and on SIGINT/SIGTERM stops everything by PID and removes the namespaces (data kept).
+ * and on SIGINT/SIGTERM stops everything by PID and removes the namespaces (data kept);
+ * forceStop() (a second Ctrl-C) SIGKILLs by PID instead and still removes them.
  * Each child gets only its own secrets (process-env.ts): nats-server the password
- * references of its config, each daemon its own NATS password.
+ * references of its config, each daemon its own NATS password. The daemons (compiler,
+ * API, enforcers) run as SupervisedDaemons (daemon.ts): logs in `<state dir>/logs`,
+ * warnings on screen, restarted with back-off when they crash. stack.json records every
+ * child's PID and command line as spawned (cleanup.ts tells ours from reused PIDs with it).
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { EtcdMember, ManagedProcess, NatTopology, NatsNode, PeerServer, REPO_ROOT, freePorts, requireBinary, serviceEntry, waitUntil } from '@natfleet/testkit';
+import { mkdirSync } from 'node:fs';
+import { EtcdMember, NatTopology, NatsNode, PeerServer, REPO_ROOT, freePorts, requireBinary, run, serviceEntry, waitUntil } from '@natfleet/testkit';
+import { killAndWait, namespacePids, procCmdline } from './cleanup.js';
+import { SupervisedDaemon } from './daemon.js';
+import { logFile, logsDir, rotateIfLarge } from './log-files.js';
 import { enforcerUser, natfleetUsers, renderAuthorization } from './nats-auth.js';
 import { childEnv, natsServerEnv } from './process-env.js';
 import { StackState, type NodeRecord, type StackPorts, type StackRecord } from './state.js';
@@ -26,7 +34,20 @@ export interface StackOptions {
   /** Run each node's egress probe as the enforcer's post-apply health check. Default true. */
   healthChecks?: boolean;
   log: (line: string) => void;
+  /** The daemons' NATFLEET_LOG_LEVEL (what goes to their log files). Default info. */
+  logLevel?: string;
 }
+
+/** A started child: how to stop it, kill it, and its PID while it runs. */
+interface Child {
+  name: string;
+  pid: number | undefined;
+  stop(): Promise<unknown>;
+  kill(): Promise<unknown>;
+}
+
+/** Said when an enforcer exits: its node keeps the rules it had (nothing to do). */
+const FAIL_STATIC = 'its node keeps enforcing the rules it had meanwhile (fail static)';
 
 const portFree = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -69,20 +90,39 @@ export function podSubnet(poolCidr: string, i: number): { pod: string; gateway: 
 
 export class LocalStack {
   private readonly state: StackState;
-  private readonly procs: { name: string; proc: { stop(): Promise<unknown>; pid: number | undefined } }[] = [];
+  private readonly procs: Child[] = [];
   private readonly topologies: NatTopology[] = [];
   private record: StackRecord | undefined;
+  private stopping = false;
 
   constructor(private readonly o: StackOptions) {
     this.state = new StackState(o.stateDir);
   }
 
-  private track(name: string, proc: { stop(): Promise<unknown>; pid: number | undefined }): void {
-    this.procs.push({ name, proc });
-    if (this.record && proc.pid) {
-      this.record.pids.push(proc.pid);
-      this.state.writeRecord(this.record);
-    }
+  private track(child: Child): void {
+    this.procs.push(child);
+    if (child.pid) this.recordPid(child.name, child.pid, procCmdline(child.pid));
+  }
+
+  /** Adds a child's PID (and its command line as spawned) to stack.json. */
+  private recordPid(name: string, pid: number, argv: string[] | undefined): void {
+    if (!this.record) return;
+    if (!this.record.pids.includes(pid)) this.record.pids.push(pid);
+    if (argv) this.record.children = { ...this.record.children, [String(pid)]: { name, argv } };
+    this.state.writeRecord(this.record);
+  }
+
+  /** Drops an exited child's PID from stack.json (a later cleanup must not aim at it). */
+  private forgetPid(pid: number): void {
+    if (!this.record || this.stopping) return;
+    this.record.pids = this.record.pids.filter((p) => p !== pid);
+    if (this.record.children) delete this.record.children[String(pid)];
+    this.state.writeRecord(this.record);
+  }
+
+  /** Throws once a stop began, so a start in progress does not create more. */
+  private checkNotStopping(): void {
+    if (this.stopping) throw new Error('stopped while starting');
   }
 
   /** Starts everything; resolves once the first rollout completed. Cleans up what it started on failure. */
@@ -93,7 +133,8 @@ export class LocalStack {
     const compilers = o.compilers ?? 1;
     const ports = await choosePorts(prev?.ports, o.nodes, compilers);
     const nodeNames = Array.from({ length: o.nodes }, (_, i) => `node-${i + 1}`);
-    this.record = { supervisorPid: process.pid, startedAt: new Date().toISOString(), state: 'starting', ports, nodes: [], pids: [], services: [] };
+    const self = procCmdline(process.pid);
+    this.record = { supervisorPid: process.pid, startedAt: new Date().toISOString(), state: 'starting', ports, nodes: [], pids: [], services: [], ...(self ? { children: { [String(process.pid)]: { name: 'supervisor', argv: self } } } : {}) };
     state.writeRecord(this.record);
     try {
       await this.startServers(ports, nodeNames);
@@ -101,7 +142,7 @@ export class LocalStack {
       const keys = state.keys();
       const natsUrl = `nats://127.0.0.1:${ports.nats}`;
       const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
-      const common = { NATFLEET_NATS_URL: natsUrl, NATFLEET_ETCD_ENDPOINTS: etcdUrl, NATFLEET_CLUSTER: o.cluster, NATFLEET_LOG_LEVEL: 'warn' };
+      const common = { NATFLEET_NATS_URL: natsUrl, NATFLEET_ETCD_ENDPOINTS: etcdUrl, NATFLEET_CLUSTER: o.cluster, NATFLEET_LOG_LEVEL: o.logLevel ?? 'info' };
       const compilerEnv = { ...common, NATFLEET_NATS_USER: 'compiler', NATFLEET_NATS_PASSWORD: secrets.passwords.compiler!, NATFLEET_SIGNING_KEY_FILE: keys.privateKeyFile };
       this.startService('compiler', [], { ...compilerEnv, NATFLEET_OPS_PORT: String(ports.compilerOps), NATFLEET_REPLICA_ID: 'local-1' }, 'compiler-1');
       // A standby (same key and NATS user): takes over from etcd's election when the leader dies.
@@ -114,16 +155,18 @@ export class LocalStack {
       await this.ensureDefaultPool(apiUrl, secrets.writeToken);
 
       for (const [i, name] of nodeNames.entries()) {
+        this.checkNotStopping();
         const sub = podSubnet(o.poolCidr, i + 1);
         const topo = await NatTopology.create({ podV4: `${sub.pod}/24`, nodePodSideV4: `${sub.gateway}/24`, nodeExtV4: `203.0.113.${11 + i}/24`, extV4: '203.0.113.2/24' });
         this.topologies.push(topo);
+        this.checkNotStopping();
         // ext routes the pod subnet back via the node, like a BGP-peered network: traffic
         // that is not NATed then arrives with the pod's own address instead of timing out.
         await topo.addReturnRoute(`${sub.pod.replace(/\.\d+$/, '.0')}/24`);
         const server = await topo.startPeerServer();
         const rec: NodeRecord = { name, podNetns: topo.pod.name, nodeNetns: topo.node.name, extNetns: topo.ext.name, podAddress: sub.pod, nodeAddress: topo.nodeExternal.v4, extAddress: topo.extAddress.v4, peerPort: server.port };
         this.record.nodes.push(rec);
-        this.track(`peer-${name}`, server);
+        this.track({ name: `peer-${name}`, pid: server.pid, stop: () => server.stop(), kill: () => (server.pid ? killAndWait(server.pid) : Promise.resolve()) });
         this.startService(`enforcer`, ['run'], {
           ...common,
           ...(o.healthChecks !== false ? { NATFLEET_HEALTH_CHECKS: egressHealthChecks(rec) } : {}),
@@ -157,9 +200,11 @@ export class LocalStack {
         },
         { timeoutMs: 60_000, intervalMs: 250 },
       );
+      this.checkNotStopping();
       this.record.state = 'running';
       state.writeRecord(this.record);
-      this.printSummary(apiUrl, natctlConfig, etcdUrl, natsUrl);
+      const natctl = state.writeNatctlWrapper(process.execPath, join(REPO_ROOT, 'packages/natctl/dist/main.js'), natctlConfig);
+      this.printSummary(apiUrl, natctlConfig, natctl, etcdUrl, natsUrl);
       return this.record;
     } catch (err) {
       await this.stop();
@@ -173,24 +218,37 @@ export class LocalStack {
     const secrets = state.secrets(users.map((u) => u.user));
     const etcd = new EtcdMember({ name: 'natfleet-local', clientPort: ports.etcdClient, peerPort: ports.etcdPeer, dataDir: state.path('etcd'), initialCluster: `natfleet-local=http://127.0.0.1:${ports.etcdPeer}` }, { env: childEnv(process.env) });
     etcd.spawn();
-    this.track('etcd', { stop: () => etcd.stop(), pid: etcd.pid });
+    this.track({ name: 'etcd', pid: etcd.pid, stop: () => etcd.stop(), kill: () => etcd.kill() });
     // nats-server expands $NATFLEET_*_PASSWORD in its config from its environment (only its own).
-    const natsConfig = { name: 'natfleet-local', port: ports.nats, monitorPort: ports.natsMonitor, routes: [], storeDir: state.path('nats', 'jetstream'), extraConfig: renderAuthorization(users) };
+    // nats-server appends its own log (text lines, parsed by log-format.ts) next to the daemons'.
+    const natsLog = logFile(state.dir, 'nats-server');
+    mkdirSync(logsDir(state.dir), { recursive: true, mode: 0o700 });
+    rotateIfLarge(natsLog);
+    const natsConfig = { name: 'natfleet-local', port: ports.nats, monitorPort: ports.natsMonitor, routes: [], storeDir: state.path('nats', 'jetstream'), extraConfig: `log_file: ${JSON.stringify(natsLog)}\nlogtime: true\n${renderAuthorization(users)}` };
     const nats = new NatsNode(natsConfig, state.path('nats'), { env: natsServerEnv(process.env, users, secrets.passwords) });
     nats.spawn();
-    this.track('nats-server', { stop: () => nats.stop(), pid: nats.pid });
+    const natsPid = nats.pid;
+    this.track({ name: 'nats-server', pid: natsPid, stop: () => nats.stop(), kill: () => (natsPid ? killAndWait(natsPid) : Promise.resolve()) });
     await Promise.all([etcd.waitHealthy(30_000), nats.waitHealthy(30_000)]);
   }
 
   private startService(name: 'compiler' | 'api' | 'enforcer', args: string[], env: Record<string, string>, label: string = name): void {
-    const proc = new ManagedProcess(process.execPath, [serviceEntry(name), ...args], { env: childEnv(process.env, env), keepLines: 500 });
-    proc.child.stdout?.on('data', () => undefined);
+    this.checkNotStopping();
     const service = name === 'enforcer' ? `enforcer ${label}` : label;
-    if (this.record && proc.pid) this.record.services = [...(this.record.services ?? []), { name: service, pid: proc.pid }];
-    this.track(service, proc);
-    void proc.exited.then((e) => {
-      if (this.record?.state === 'running') this.o.log(`natfleet-local: ${label} exited (${e.code ?? e.signal}); last output:\n${proc.tail(15)}`);
-    });
+    const daemon = new SupervisedDaemon(
+      { label: service, command: process.execPath, args: [serviceEntry(name), ...args], env: childEnv(process.env, env), logFile: logFile(this.state.dir, service), ...(name === 'enforcer' ? { exitNote: FAIL_STATIC } : {}) },
+      {
+        say: (line) => this.o.log(line),
+        started: (pid, argv) => {
+          if (!this.record) return;
+          this.record.services = [...(this.record.services ?? []).filter((s) => s.name !== service), { name: service, pid }];
+          this.recordPid(service, pid, argv);
+        },
+        exited: (pid) => this.forgetPid(pid),
+      },
+    );
+    this.procs.push({ name: service, get pid() { return daemon.pid; }, stop: () => daemon.stop(), kill: () => daemon.kill() });
+    daemon.start();
   }
 
   private async ensureDefaultPool(apiUrl: string, token: string): Promise<void> {
@@ -203,40 +261,64 @@ export class LocalStack {
     this.o.log(`created default-ipv4-ippool ${this.o.poolCidr} natOutgoing=${this.o.poolNatOutgoing}`);
   }
 
-  private printSummary(apiUrl: string, natctlConfig: string, etcdUrl: string, natsUrl: string): void {
+  private printSummary(apiUrl: string, natctlConfig: string, natctl: string, etcdUrl: string, natsUrl: string): void {
     const r = this.record!;
-    const natctl = `node ${join(REPO_ROOT, 'packages/natctl/dist/main.js')}`;
     const lines = [
       '',
       'natfleet local stack is up',
       `  etcd        ${etcdUrl}          (etcdctl --endpoints ${etcdUrl} get --prefix /calico/resources/v3/projectcalico.org)`,
       `  NATS        ${natsUrl}          (monitoring http://127.0.0.1:${r.ports.natsMonitor}/jsz)`,
       `  API         ${apiUrl}           (OpenAPI at ${apiUrl}/openapi.json)`,
+      `  dashboard   ${apiUrl}/`,
       `  compiler    http://127.0.0.1:${r.ports.compilerOps}/metrics${r.ports.standbyCompilerOps !== undefined ? ` (standby: http://127.0.0.1:${r.ports.standbyCompilerOps}/metrics)` : ''}`,
       ...r.nodes.map((n, i) => `  ${n.name.padEnd(10)}  pod ${n.podAddress} (netns ${n.podNetns}) → node ${n.nodeAddress} (netns ${n.nodeNetns}) → ext ${n.extAddress}:${n.peerPort}; enforcer http://127.0.0.1:${r.ports.enforcerOps[i]}/metrics`),
       `  state       ${this.state.dir}   (natctl config: ${natctlConfig})`,
+      `  logs        ${logsDir(this.state.dir)}   (npm run logs -- [daemon] [-f]; warnings and errors also show here)`,
       '',
-      'Try:',
+      'Open the dashboard:',
+      `  ${apiUrl}/`,
+      '',
+      'natctl, from any folder:',
       `  ${natctl} get ippools -o wide`,
       `  ${natctl} rollout status`,
-      `  npm run probe        # what the external host sees from each pod (node address = NATed)`,
+      `  (or: NATFLEET_CONFIG=${natctlConfig} ${process.execPath} ${join(REPO_ROOT, 'packages/natctl/dist/main.js')} rollout status)`,
       '',
-      'Stop with Ctrl-C or `npm stop` (namespaces removed, data kept).',
+      'Try:',
+      `  npm run probe        # what the external host sees from each pod (node address = NATed)`,
+      `  npm run logs -- -f   # every daemon's log, merged and followed`,
+      '',
+      'Stop with Ctrl-C or `npm stop` (namespaces removed, data kept; a second Ctrl-C forces).',
     ];
     this.o.log(lines.join('\n'));
   }
 
   /** Stops every process by PID (newest first) and removes the namespaces; keeps the data. Safe to call twice. */
   async stop(): Promise<void> {
-    if (this.record) this.record.state = 'stopped'; // children exiting now is expected, not news
-    for (const { proc } of [...this.procs].reverse()) await proc.stop().catch(() => undefined);
+    this.stopping = true; // children exiting now is expected: no restart, no news
+    if (this.record) this.record.state = 'stopped';
+    for (const p of [...this.procs].reverse()) await p.stop().catch(() => undefined);
     this.procs.length = 0;
     for (const t of this.topologies) await t.destroy().catch(() => undefined);
     this.topologies.length = 0;
-    if (this.record) {
-      this.record.state = 'stopped';
-      this.state.writeRecord(this.record);
+    if (this.record) this.state.writeRecord(this.record);
+  }
+
+  /**
+   * The second Ctrl-C: SIGKILL every child by PID (and whatever runs inside the stack's
+   * namespaces), then delete the namespaces. Returns the namespaces deleted. Safe to call
+   * while stop() is still waiting on a child.
+   */
+  async forceStop(): Promise<string[]> {
+    this.stopping = true;
+    if (this.record) this.record.state = 'stopped';
+    await Promise.all(this.procs.map((p) => p.kill().catch(() => undefined)));
+    const names = new Set([...this.topologies.flatMap((t) => [t.pod.name, t.node.name, t.ext.name]), ...(this.record?.nodes ?? []).flatMap((n) => [n.podNetns, n.nodeNetns, n.extNetns])]);
+    for (const ns of names) {
+      for (const pid of await namespacePids(ns)) await killAndWait(pid);
+      await run('ip', ['netns', 'del', ns], { allowFailure: true });
     }
+    if (this.record) this.state.writeRecord(this.record);
+    return [...names];
   }
 }
 

@@ -4,7 +4,7 @@
  * PID. Everything but the PID and namespaces survives a stop, so a re-run reuses the data.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSigningKeyPair } from '@natfleet/bundle';
 
@@ -41,6 +41,11 @@ export interface StackRecord {
   pids: number[];
   /** Each daemon's name (`compiler-1`, `compiler-2`, `api`, `enforcer node-1`, …) and PID, newest start last. */
   services?: { name: string; pid: number }[];
+  /**
+   * Each recorded PID's name and command line as spawned (the supervisor's own too), so a
+   * later start or stop kills only processes still running what was recorded (cleanup.ts).
+   */
+  children?: Record<string, { name: string; argv: string[] }>;
 }
 
 export interface Secrets {
@@ -70,8 +75,11 @@ export class StackState {
     }
   }
 
+  /** Writes stack.json whole (a temp file renamed over it: a reader never sees half a record). */
   writeRecord(r: StackRecord): void {
-    writeFileSync(this.recordFile, JSON.stringify(r, null, 2) + '\n');
+    const tmp = `${this.recordFile}.tmp`;
+    writeFileSync(tmp, JSON.stringify(r, null, 2) + '\n');
+    renameSync(tmp, this.recordFile);
   }
 
   /** Passwords for every NATS user and the API tokens, made once and reused. */
@@ -104,6 +112,18 @@ export class StackState {
   writeNatctlConfig(apiUrl: string, token: string): string {
     const file = this.path('natctl.json');
     writeFileSync(file, JSON.stringify({ apiUrl, token }, null, 2) + '\n', { mode: 0o600 });
+    return file;
+  }
+
+  /**
+   * `<state dir>/natctl`: a shell script running `node <natctlMain>` with this stack's
+   * NATFLEET_CONFIG, so the printed command works from any folder. Rewritten each start.
+   */
+  writeNatctlWrapper(nodePath: string, natctlMain: string, configFile: string): string {
+    const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+    const file = this.path('natctl');
+    writeFileSync(file, `#!/bin/sh\n# natctl for the local stack in ${this.dir} (written by npm start)\nNATFLEET_CONFIG=${q(configFile)}\nexport NATFLEET_CONFIG\nexec ${q(nodePath)} ${q(natctlMain)} "$@"\n`, { mode: 0o700 });
+    chmodSync(file, 0o700);
     return file;
   }
 }

@@ -1,0 +1,75 @@
+/**
+ * Where the local stack's logs live: `<state dir>/logs/<daemon>.log`, one file per daemon
+ * (`compiler-1`, `api`, `enforcer-node-1`, `nats-server`…), appended across runs and
+ * restarts. A file past ROTATE_BYTES when the stack starts is renamed to `<daemon>.log.1`
+ * (replacing the older one): simple rotation, at most two generations. Owns the naming and
+ * that rotation; never formats lines and never deletes anything but `.log.1` files.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Rotation threshold checked at each stack start (10 MiB). */
+export const ROTATE_BYTES = 10 * 1024 * 1024;
+
+/**
+ * The daemon name of a service label, as used for its file and on the `logs` command
+ * line: `enforcer node-1` → `enforcer-node-1`, `compiler-1` → `compiler-1`. Whitespace
+ * runs become one `-`; dots, `/` and other path characters too (never a path).
+ */
+export function daemonName(label: string): string {
+  return label.trim().replace(/[^A-Za-z0-9_-]+/g, '-');
+}
+
+/** The label shown on screen for a daemon name: `enforcer-node-1` → `enforcer node-1`; others unchanged. */
+export function daemonLabel(daemon: string): string {
+  return daemon.startsWith('enforcer-') ? `enforcer ${daemon.slice('enforcer-'.length)}` : daemon;
+}
+
+export function logsDir(stateDir: string): string {
+  return join(stateDir, 'logs');
+}
+
+/** `<state dir>/logs/<daemon>.log` for a label or daemon name. */
+export function logFile(stateDir: string, label: string): string {
+  return join(logsDir(stateDir), `${daemonName(label)}.log`);
+}
+
+/** Daemons with a log file, sorted; empty when the directory does not exist. */
+export function knownDaemons(stateDir: string): string[] {
+  try {
+    return readdirSync(logsDir(stateDir)).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -'.log'.length)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Renames a log file of `limit` bytes or more to `.log.1`. Returns true when it rotated. */
+export function rotateIfLarge(file: string, limit = ROTATE_BYTES): boolean {
+  if (!existsSync(file) || statSync(file).size < limit) return false;
+  renameSync(file, `${file}.1`);
+  return true;
+}
+
+/**
+ * One daemon's log file, open for appending. Whole lines only, written synchronously so a
+ * supervisor killed with SIGKILL loses nothing it had received.
+ */
+export class LogFile {
+  private fd: number | undefined;
+
+  constructor(readonly path: string) {
+    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+    rotateIfLarge(path);
+    this.fd = openSync(path, 'a', 0o600);
+  }
+
+  /** Appends `line` and a newline. No-op after close(). */
+  append(line: string): void {
+    if (this.fd !== undefined) writeSync(this.fd, line.endsWith('\n') ? line : `${line}\n`);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}

@@ -32,7 +32,7 @@ export interface RunningEnforcer {
 /** Starts the daemon. Rejects only when the ops port cannot be bound. */
 export async function runEnforcer(config: RunConfig, logger: Logger): Promise<RunningEnforcer> {
   const log = logger.child({ node: config.nodeName, cluster: config.cluster });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ readConntrack: () => readConntrackStat(config.netns) });
   const identity = { node: config.nodeName, cluster: config.cluster, labels: config.labels, addresses: config.addresses, enforcerVersion: ENFORCER_VERSION };
   const link = new NatsLink({
     servers: config.natsServers,

@@ -2,7 +2,9 @@
  * The enforcer's Prometheus metrics, in a registry of its own (no global default
  * registry), all prefixed `natfleet_enforcer_`. Created once per process and passed in.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '@natfleet/service-kit';
+import { parseConntrackStat, type ConntrackSample } from './conntrack.js';
 
 const P = 'natfleet_enforcer_';
 
@@ -60,12 +62,23 @@ export interface EnforcerMetrics {
   healthChecks: Counter<'result'>;
 }
 
-/** A fresh registry with every enforcer metric (and the process defaults). */
-export function createMetrics(): EnforcerMetrics {
+export interface CreateMetricsOptions {
+  /**
+   * The text of /proc/net/stat/nf_conntrack in the node's netns (conntrack.ts
+   * readConntrackStat). When given, natfleet_enforcer_conntrack_insert_failed and _drop
+   * (kernel counters summed over CPUs, NaN when unreadable) are read at scrape time, at most
+   * once a second.
+   */
+  readConntrack?: () => Promise<string>;
+}
+
+/** A fresh registry with every enforcer metric (and the process defaults, service="enforcer"). */
+export function createMetrics(o: CreateMetricsOptions = {}): EnforcerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry, 'enforcer');
   const registers = [registry];
   let lastApplyAtMs: number | undefined;
+  if (o.readConntrack) conntrackGauges(registry, o.readConntrack);
   return {
     registry,
     applies: new Counter({ name: `${P}applies_total`, help: 'Bundle apply attempts by result.', labelNames: ['result'], registers }),
@@ -108,4 +121,36 @@ export function createMetrics(): EnforcerMetrics {
     targetFetches: new Counter({ name: `${P}target_fetches_total`, help: 'Fetches of an admitted bundle not held, from the stream history, by result (found, absent, error).', labelNames: ['result'], registers }),
     healthChecks: new Counter({ name: `${P}health_checks_total`, help: 'Post-apply health checks by result (passed, failed, timeout).', labelNames: ['result'], registers }),
   };
+}
+
+/**
+ * The kernel's conntrack insert_failed and drop counters as gauges (node_exporter exports
+ * its nf_conntrack stats the same way): SNAT port clashes under masquerade show up here
+ * before the post-apply health checks (which only watch for a while after an apply) see
+ * them. Both gauges share one read per second; an unreadable file gives NaN.
+ */
+function conntrackGauges(registry: Registry, read: () => Promise<string>): void {
+  let cached: { at: number; sample: Promise<ConntrackSample | undefined> } | undefined;
+  const sample = (): Promise<ConntrackSample | undefined> => {
+    const now = Date.now();
+    if (cached && now - cached.at < 1_000) return cached.sample;
+    cached = { at: now, sample: read().then(parseConntrackStat).catch(() => undefined) };
+    return cached.sample;
+  };
+  const insertFailed: Gauge = new Gauge({
+    name: `${P}conntrack_insert_failed`,
+    help: "The node's conntrack insert_failed counter (/proc/net/stat/nf_conntrack, summed over CPUs; SNAT/masquerade port clashes); NaN when unreadable.",
+    registers: [registry],
+    async collect(): Promise<void> {
+      insertFailed.set((await sample())?.insertFailed ?? Number.NaN);
+    },
+  });
+  const drop: Gauge = new Gauge({
+    name: `${P}conntrack_drop`,
+    help: "The node's conntrack drop counter (/proc/net/stat/nf_conntrack, summed over CPUs: packets dropped because a conntrack entry could not be made); NaN when unreadable.",
+    registers: [registry],
+    async collect(): Promise<void> {
+      drop.set((await sample())?.drop ?? Number.NaN);
+    },
+  });
 }

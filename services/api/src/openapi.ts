@@ -10,10 +10,12 @@ import { ROLLOUT_POLICY_ROUTES } from './rollout-policy-routes.js';
 import { ROLLOUT_ROUTES } from './rollout-openapi.js';
 import { API_ROUTES } from './schemas/api-routes.js';
 import { ErrorBody } from './schemas/common.js';
+import { DASHBOARD_ROUTE_DOCS } from './schemas/dashboard-doc.js';
 import type { ParamDoc, RouteDoc } from './schemas/route-table.js';
 
 /** Every documented route, in document order. */
-export const ALL_ROUTES: readonly RouteDoc[] = [...API_ROUTES, ...ROLLOUT_ROUTES, ...ROLLOUT_POLICY_ROUTES];
+export const ALL_ROUTES: readonly RouteDoc[] = [...API_ROUTES, ...ROLLOUT_ROUTES, ...ROLLOUT_POLICY_ROUTES, ...DASHBOARD_ROUTE_DOCS];
+export { isUndocumentedRoute } from './schemas/dashboard-doc.js';
 
 type Json = Record<string, unknown>;
 

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { TokenSet } from '../src/auth.js';
 import { historyRollout } from '../src/history-service.js';
-import { openApiDocument } from '../src/openapi.js';
+import { ALL_ROUTES, openApiDocument } from '../src/openapi.js';
+import { checkResponses } from '../src/schemas/response-check.js';
 import { ResourceService } from '../src/resource-service.js';
 import { commandBody } from '../src/rollout-control-routes.js';
 import type { Rollout, RolloutService } from '../src/rollout-service.js';
@@ -39,6 +40,8 @@ async function setup(state?: RolloutStateRecord | string, view: Rollout = fleet(
     logger: pino({ level: 'silent' }),
     bodyLimit: 1 << 20,
   });
+  // Every answer must match the OpenAPI document (staged sections of every phase, 202s, 409s).
+  const { violations } = checkResponses(app, ALL_ROUTES);
   const call = async (method: 'GET' | 'POST', url: string, o: { token?: string; body?: unknown; type?: string } = {}) => {
     const res = await app.inject({
       method,
@@ -46,6 +49,7 @@ async function setup(state?: RolloutStateRecord | string, view: Rollout = fleet(
       headers: { authorization: `Bearer ${o.token ?? WRITE}`, ...(o.body !== undefined ? { 'content-type': o.type ?? 'application/json' } : {}) },
       ...(o.body !== undefined ? { payload: typeof o.body === 'string' ? o.body : JSON.stringify(o.body) } : {}),
     });
+    expect(violations).toEqual([]);
     return { status: res.statusCode, body: res.json() as any };
   };
   const commands = async () => (await store.list(COMMANDS)).entries.map((e) => ({ key: e.key, rec: decodeCommandRecord(e.value) }));
@@ -205,7 +209,7 @@ describe('command bodies, history rows, OpenAPI', () => {
       expect(op.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RolloutCommandRequest' });
     }
     expect(doc.components.schemas.Rollout.properties.staged).toBeDefined();
-    expect(doc.components.schemas.StagedWave.properties.state.enum).toEqual(['pending', 'admitted', 'baking', 'passed', 'failed']);
+    expect(doc.components.schemas.StagedWave.properties.state.anyOf.map((s: any) => s.const)).toEqual(['pending', 'admitted', 'baking', 'passed', 'failed']);
     expect(doc.paths['/v1/resources'].post.parameters.map((p: any) => p.name)).toContain('immediate');
     const refs = JSON.stringify(doc).match(/#\/components\/schemas\/[A-Za-z]+/g) ?? [];
     for (const r of new Set(refs)) expect(doc.components.schemas[r.split('/').pop()!], r).toBeDefined();

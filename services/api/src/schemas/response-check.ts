@@ -9,6 +9,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
 import { ErrorBody } from './common.js';
+import { isUndocumentedRoute } from './dashboard-doc.js';
 import type { RouteDoc } from './route-table.js';
 
 export interface ResponseViolation {
@@ -40,7 +41,7 @@ export function responseValidator(routes: readonly RouteDoc[]): ResponseValidato
   const table = new Map(routes.map((r) => [`${r.method} ${r.url}`, r]));
   return {
     check(method, route, status, contentType, body) {
-      if (method === 'HEAD' || method === 'OPTIONS') return undefined;
+      if (method === 'HEAD' || method === 'OPTIONS' || (route !== undefined && isUndocumentedRoute(route))) return undefined;
       const v = (problem: string): ResponseViolation => ({ method, route: route ?? '(no route)', status, problem, body: body.slice(0, 500) });
       const doc = route === undefined ? undefined : table.get(`${method} ${route}`);
       let schema: TSchema | undefined;

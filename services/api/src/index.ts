@@ -33,3 +33,4 @@ export { apiReferenceHtml } from './api-reference.js';
 export { checkResponses, responseValidator } from './schemas/response-check.js';
 export type { ResponseValidator, ResponseViolation } from './schemas/response-check.js';
 export type { RouteDoc, ResponseDoc, ParamDoc } from './schemas/route-table.js';
+export { isUndocumentedRoute } from './openapi.js';

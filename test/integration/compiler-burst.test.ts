@@ -55,13 +55,15 @@ describe('natfleet-compiler under a burst of writes', () => {
 
     const last = await bundles.waitFor(`bundle v${finalRevision}`, (b) => b.version >= finalRevision, 45_000);
     const convergedMs = Date.now() - started;
-    expect(last.version).toBe(finalRevision);
-    expect(enforced(last)).toEqual(enforced(await freshCompile(etcd, finalRevision)));
+    // At or past the last write: the rollout controller's own etcd writes (its state, after
+    // each bundle) move the revision too, and a snapshot read after one carries it.
+    expect(last.version).toBeGreaterThanOrEqual(finalRevision);
+    expect(enforced(last)).toEqual(enforced(await freshCompile(etcd, last.version)));
     expect(last.fleet.v4.noNat.length).toBeGreaterThan(0);
 
     // Everything stored during the burst: strictly increasing, one digest per version.
     const during = bundles.stored.filter((s) => s.version > 0);
-    expect(during.at(-1)?.version).toBe(finalRevision);
+    expect(during.at(-1)?.version).toBe(last.version);
     expect(versionProblems(during, bundles.attempts)).toEqual([]);
 
     const published = compiler.logs().filter((l) => l['msg'] === 'bundle published');

@@ -101,7 +101,8 @@ describe('decommissioning nodes', () => {
       const t0 = Date.now();
       const r = await uninstall(['--nats-url', w.nats.url], ENFORCER_ENV);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain('deleted table inet natfleet; removed 1 state file(s)');
+      // bundle.json and admission.json (the compiler's rollout controller publishes admissions).
+      expect(r.stdout).toContain('deleted table inet natfleet; removed 2 state file(s)');
       expect(r.stdout).toContain(`deregistered node ${NODE}: deleted its key in natfleet-nodes`);
       expect(await liveTable(w)).toBeUndefined();
       expect(await kvOperation(NODE)).toBe('DEL');

@@ -28,6 +28,8 @@ describe('dashboard in headless chromium against the local stack', () => {
   let page: Page;
   let base: string;
   const requested: string[] = [];
+  /** The desired version after the natctl apply. */
+  let latest = 0;
 
   const cli = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
     const out: string[] = [];
@@ -110,7 +112,7 @@ describe('dashboard in headless chromium against the local stack', () => {
       return rows.length === 2 && rows.every((r) => r.getAttribute('data-status') === 'in-sync');
     }, undefined, { timeout: 60_000 });
     expect(await page.$$eval('#node-table tbody tr', (rows) => rows.map((r) => r.getAttribute('data-node')))).toEqual(record.nodes.map((n) => n.name));
-    expect(await page.textContent('header')).toContain('write');
+    expect(await page.textContent('#who')).toBe('write · read & write');
     // The session survives a reload (sessionStorage); time the first render with data.
     await page.reload();
     await page.waitForSelector('#node-table tbody tr');
@@ -132,6 +134,7 @@ describe('dashboard in headless chromium against the local stack', () => {
     expect(revision).toBeGreaterThan(before);
     await page.waitForFunction((min) => Number(/v(\d+)/.exec(document.querySelector('#desired-version')?.textContent ?? '')?.[1]) >= min, revision, { timeout: 60_000 });
     const after = await desiredOnPage();
+    latest = after;
     // Then both nodes apply it, still without a reload.
     await page.waitForFunction((v) => {
       const rows = [...document.querySelectorAll('#node-table tbody tr')];
@@ -140,6 +143,26 @@ describe('dashboard in headless chromium against the local stack', () => {
     expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('no reload');
     console.log(`desired version on the page went v${before} → v${after} without a reload`);
   }, 120_000);
+
+  it('history, pools and a node detail show the change', async () => {
+    await page.click('nav a:has-text("History")');
+    const top = await page.waitForSelector('#history-table tbody tr[data-version]');
+    const version = Number(await top.getAttribute('data-version'));
+    expect(version).toBe(latest);
+    expect(await top.textContent()).toContain('created IPPool/dashboard-no-nat via api by write');
+    await page.click(`#history-table tr[data-version="${version}"] button:has-text("Show diff")`);
+    await page.waitForSelector('.detail h3, .detail [role="alert"]');
+    expect(await page.textContent('.detail')).toContain('+ v4 noNat: 198.51.100.0/24');
+    await page.click('nav a:has-text("Pools")');
+    await page.waitForSelector('#ippools-table tr[data-name="dashboard-no-nat"]');
+    expect(await page.textContent('#ippools-table tr[data-name="default-ipv4-ippool"]')).toMatch(/192\.168\.0\.0\/16.*Active/);
+    await page.waitForSelector('#felixconfigurations-table');
+    await page.click('nav a:has-text("Fleet")');
+    await page.click(`#node-table a:has-text("${record.nodes[1]!.name}")`);
+    await page.waitForSelector('#node-error');
+    expect(await page.textContent('#node-error')).toBe('none');
+    expect(await page.textContent('main')).toContain('the node enforces the desired version');
+  });
 
   it('the explain form answers like natctl explain', async () => {
     await page.click('nav a:has-text("Explain")');
@@ -180,7 +203,7 @@ describe('dashboard in headless chromium against the local stack', () => {
     await logout();
     await login(secrets.readToken);
     await page.waitForSelector('#node-table tbody tr');
-    expect(await page.textContent('header')).toContain('(read)');
+    expect(await page.textContent('#who')).toBe('read · read only');
     await page.click('nav a:has-text("Rollout")');
     await page.waitForSelector('#rollout-title');
     expect(await page.$$('[data-action]')).toHaveLength(0);

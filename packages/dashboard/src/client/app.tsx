@@ -88,8 +88,13 @@ export function App() {
     performance.mark('natfleet:first-render');
     const saved = sessionStorage.getItem(TOKEN_KEY);
     if (saved === null) return;
+    const early = new ApiClient(saved).get<RolloutView>('/v1/rollout').catch(() => null);
     signIn(saved)
-      .then(setSession)
+      .then(async (s) => {
+        const v = await early;
+        if (v) setRollout({ ...v, receivedAt: Date.now() });
+        setSession(s);
+      })
       .catch(() => sessionStorage.removeItem(TOKEN_KEY))
       .finally(() => setRestoring(false));
   }, []);
@@ -108,8 +113,9 @@ export function App() {
 
   useEffect(() => {
     if (!session) return;
-    // The first view comes from GET /v1/rollout; the feed then sends each change.
-    session.api.get<RolloutView>('/v1/rollout').then((v) => setRollout({ ...v, receivedAt: Date.now() }), () => undefined);
+    // The first view comes from GET /v1/rollout (already fetched when the session was
+    // restored); the feed then sends each change.
+    session.api.get<RolloutView>('/v1/rollout').then((v) => setRollout((cur) => cur ?? { ...v, receivedAt: Date.now() }), () => undefined);
     return startLive(session.api.token, {
       onEvent: (e) => {
         if (e.event === 'rollout') setRollout({ ...(JSON.parse(e.data) as RolloutView), receivedAt: Date.now() });
@@ -142,7 +148,9 @@ export function App() {
         </nav>
         <span class="who">
           <span class={live ? 'live on' : 'live'} role="status" id="live-status">{live ? 'live' : 'reconnecting…'}</span>
-          {' '}{session.who.name} ({session.who.write ? 'write' : 'read'})
+          <span id="who">
+            {session.who.name} · {session.who.write ? 'read & write' : 'read only'}
+          </span>
           <button type="button" class="secondary" onClick={() => logout()}>Log out</button>
         </span>
       </header>

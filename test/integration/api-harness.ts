@@ -1,11 +1,13 @@
 // Shared by the integration tests that drive the API in-process against real etcd and
 // NATS: building the fastify app with every service (resources, rollout, node inventory),
-// listening on a random loopback port, and running natctl in-process against it. Not a
-// test file itself.
+// listening on a random loopback port, and running natctl in-process against it. Every
+// app built here (and every app passed to checkApiResponses) checks each answer against
+// the OpenAPI document's schema for its route and status: a mismatch makes app.close()
+// reject, so the test file's teardown fails naming it. Not a test file itself.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NodeService, ResourceService, RolloutControlService, RolloutPolicyService, RolloutService, TokenSet, buildApp } from '@natfleet/api';
+import { ALL_ROUTES, NodeService, ResourceService, RolloutControlService, RolloutPolicyService, RolloutService, TokenSet, buildApp, checkResponses, type ResponseViolation } from '@natfleet/api';
 import type { TrustedKeys } from '@natfleet/bundle';
 import { run, type Io } from '@natfleet/natctl';
 import { EtcdStore } from '@natfleet/store';
@@ -20,6 +22,8 @@ export interface TestApi {
   store: EtcdStore;
   /** Set once `listen()` resolved. */
   url: string;
+  /** Answers that did not match their documented schema so far (app.close() rejects when any). */
+  responseViolations: readonly ResponseViolation[];
   listen(): Promise<string>;
 }
 
@@ -52,16 +56,27 @@ export async function buildTestApi(o: TestApiOptions): Promise<TestApi> {
     logger: pino({ level: 'silent' }),
     bodyLimit: o.bodyLimit ?? 1024 * 1024,
   });
+  const { violations } = checkApiResponses(app);
   const api: TestApi = {
     app,
     store,
     url: '',
+    responseViolations: violations,
     async listen() {
       api.url = await app.listen({ host: '127.0.0.1', port: 0 });
       return api.url;
     },
   };
   return api;
+}
+
+/**
+ * Checks every answer of `app` (built, not yet ready) against the OpenAPI document; its
+ * close() then rejects listing the answers that did not match. For tests that build the
+ * app themselves.
+ */
+export function checkApiResponses(app: FastifyInstance): { violations: readonly ResponseViolation[] } {
+  return checkResponses(app, ALL_ROUTES, { failOnClose: true });
 }
 
 export interface NatctlResult {

@@ -13,6 +13,7 @@ import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkApiResponses } from './api-harness.js';
 
 const P = '/calico/resources/v3/projectcalico.org';
 const WRITE = 'write-token-0123456789';
@@ -48,6 +49,8 @@ describe('API against real etcd and NATS', () => {
       logger: pino({ level: 'silent' }),
       bodyLimit: 64 * 1024,
     });
+    // Every answer must match the OpenAPI document (app.close() rejects otherwise).
+    checkApiResponses(app);
   });
   afterAll(async () => {
     await app?.close();

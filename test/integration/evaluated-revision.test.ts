@@ -20,6 +20,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER, TestKeys, metric, startCompiler } from './compiler-helpers.js';
+import { checkApiResponses } from './api-harness.js';
 
 const TOKEN = 'write-token-evaluated-0123456789';
 const POOL = (spec: Record<string, unknown>) => JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pods' }, spec: { cidr: '192.168.0.0/16', natOutgoing: true, ...spec } });
@@ -67,6 +68,8 @@ describe('every write resolves: the evaluated revision', () => {
       logger: pino({ level: 'silent' }),
       bodyLimit: 1024 * 1024,
     });
+    // Every answer must match the OpenAPI document (app.close() rejects otherwise).
+    checkApiResponses(app);
     await app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   }, 60_000);

@@ -18,6 +18,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestKeys, etcdRevision, metric as compilerMetric, nodeKey, poolJson, poolKey, startCompiler } from './compiler-helpers.js';
 import { CLUSTER, NODE, metric as enforcerMetric, startEnforcer, startWorld, stopWorld, waitApplied, waitStatus, type World } from './enforcer-world.js';
+import { checkApiResponses } from './api-harness.js';
 
 const READ = 'read-token-0123456789';
 const HUGE = 9_007_199_254_740_000; // a header version no etcd revision will reach
@@ -57,6 +58,8 @@ describe('messages the compiler did not publish neither stall publishing nor bre
       logger: pino({ level: 'silent' }),
       bodyLimit: 64 * 1024,
     });
+    // Every answer must match the OpenAPI document (app.close() rejects otherwise).
+    checkApiResponses(app);
   }, 180_000);
   afterAll(async () => {
     await app?.close();

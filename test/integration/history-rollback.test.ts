@@ -24,6 +24,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BundleWatch, CLUSTER, PREFIX, TestKeys, felixKey, poolJson, poolKey, startCompiler } from './compiler-helpers.js';
+import { checkApiResponses } from './api-harness.js';
 
 const ALICE = 'history-alice-token-0123456789';
 const PLAIN = 'history-plain-token-0123456789';
@@ -64,6 +65,8 @@ describe('history and rollback end to end', () => {
       logger: pino({ level: 'silent' }),
       bodyLimit: 1024 * 1024,
     });
+    // Every answer must match the OpenAPI document (app.close() rejects otherwise).
+    checkApiResponses(app);
     apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   }, 120_000);
 

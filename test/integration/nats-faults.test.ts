@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestKeys, poolJson, poolKey, startCompiler } from './compiler-helpers.js';
+import { checkApiResponses } from './api-harness.js';
 
 const TOKEN = 'faults-token-0123456789';
 
@@ -46,6 +47,8 @@ describe('API under NATS faults', () => {
       logger: pino({ level: 'silent' }),
       bodyLimit: 64 * 1024,
     });
+    // Every answer must match the OpenAPI document (app.close() rejects otherwise).
+    checkApiResponses(app);
   }, 60_000);
   afterAll(async () => {
     nats?.nodes[0]?.resume();

@@ -73,6 +73,22 @@ export class AdmissionFeed {
     await this.loop;
   }
 
+  /**
+   * Reads the newest admission now and offers it (walking past a forged newest one when no
+   * admission is held), for the bundle feed's session start. Never throws: a failed read is
+   * logged at debug (the poll loop reports and retries it).
+   */
+  async readLatest(nc: NatsConnection): Promise<void> {
+    try {
+      const latest = await latestAdmission(await nc.jetstreamManager({ timeout: GET_TIMEOUT_MS }), this.o.cluster);
+      if (!latest) return;
+      if (!this.o.held() && !this.o.isGenuine(latest.data)) await this.offerNewestGenuine(nc, latest.seq);
+      this.o.offer(latest.data);
+    } catch (err) {
+      this.o.logger.debug({ err }, 'reading the latest admission before following bundles failed');
+    }
+  }
+
   /** True while the subscription is live. */
   get isSubscribed(): boolean {
     return this.subscribed;

@@ -49,6 +49,13 @@ export interface BundleFeedOptions {
   checkIntervalMs: number;
   logger: Logger;
   metrics: EnforcerMetrics;
+  /**
+   * Run at the start of every follow session, before the latest bundle is read: the daemon
+   * re-reads the newest admission here, so after a reconnect a node that missed admissions
+   * (core delivery is at most once) knows whether a rollout holds the newest bundle back
+   * before it is offered that bundle. Must not throw.
+   */
+  beforeSession?: (nc: NatsConnection) => Promise<void>;
 }
 
 /** Why the feed was declared stalled (the `reason` label of feed_stalls_total). */
@@ -122,6 +129,8 @@ export class BundleFeed {
       };
       try {
         const jsm = await nc.jetstreamManager();
+        await this.o.beforeSession?.(nc);
+        if (session.signal.aborted) continue;
         const latest = await latestBundle(jsm, this.o.cluster);
         // Set when the latest did not verify and an older genuine one was offered instead:
         // the consumer then starts after the latest, so it cannot supersede that one.

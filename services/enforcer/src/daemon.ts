@@ -98,6 +98,8 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
     checkIntervalMs: config.feedCheckIntervalMs,
     logger: log.child({ component: 'feed' }),
     metrics,
+    // After a reconnect the newest admission is known before the newest bundle is offered.
+    beforeSession: (nc) => admissions.readLatest(nc),
   });
 
   const admissions = new AdmissionFeed({

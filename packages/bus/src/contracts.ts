@@ -91,7 +91,7 @@ export interface NodeHealth {
   version: number;
   /** `none`: no check configured. `running`: checks or the conntrack watch still going. */
   result: 'none' | 'running' | 'passed' | 'failed';
-  /** When failed: HEALTH_CHECK_FAILED, HEALTH_CHECK_TIMEOUT, CONNTRACK_INSERT_FAILED, CONNTRACK_DROP; else ''. */
+  /** When failed: HEALTH_CHECK_FAILED, HEALTH_CHECK_TIMEOUT, CONNTRACK_INSERT_FAILED, CONNTRACK_DROP, CONNTRACK_UNREADABLE; else ''. */
   code: string;
   /** Name of the failed check ('' otherwise). */
   check: string;

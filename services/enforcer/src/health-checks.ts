@@ -151,6 +151,8 @@ export class HealthChecks implements HealthMonitor {
   private run: { abort: AbortController; done: Promise<void> } | undefined;
   private policyCommandsSkippedLogged = false;
   private conntrackUnreadableLogged = false;
+  /** Why the last conntrack sample could not be read ('' when it could). */
+  private lastSampleError = '';
   private closed = false;
 
   constructor(private readonly o: HealthChecksOptions) {}
@@ -222,6 +224,15 @@ export class HealthChecks implements HealthMonitor {
     this.set({ version: v, result: 'running', code: '', check: '', output: '' }, signal);
     const appliedAt = Date.now();
     const base = watching ? await this.sample() : undefined;
+    if (watching && !base) {
+      // Thresholds are set but the counters cannot be read: the check has no evidence, and
+      // unknown is not healthy (the gate would otherwise pass without what the policy asked for).
+      this.o.metrics.healthChecks.inc({ result: 'failed' });
+      const output = `cannot read /proc/net/stat/nf_conntrack: ${this.lastSampleError}; conntrack thresholds are set, so the check cannot pass without the counters`;
+      log.warn({ code: 'CONNTRACK_UNREADABLE' }, 'conntrack health check failed: statistics unreadable');
+      this.set({ version: v, result: 'failed', code: 'CONNTRACK_UNREADABLE', check: 'conntrack', output }, signal);
+      return;
+    }
     const env = { NATFLEET_NODE: this.o.nodeName, NATFLEET_VERSION: String(v) };
     for (const c of commands) {
       const r = await runHealthCommand(c, env, signal);
@@ -268,13 +279,15 @@ export class HealthChecks implements HealthMonitor {
     this.set({ version, result: 'passed', code: '', check: '', output: '' }, signal);
   }
 
-  /** One conntrack sample; undefined when it cannot be read (logged once: not a failure). */
+  /** One conntrack sample; undefined when it cannot be read (logged once; the first sample of a check failing is a failure, see run). */
   private async sample(): Promise<ConntrackSample | undefined> {
     try {
       const s = parseConntrackStat(await this.o.readConntrack());
       this.conntrackUnreadableLogged = false;
+      this.lastSampleError = '';
       return s;
     } catch (err) {
+      this.lastSampleError = (err as Error).message;
       if (!this.conntrackUnreadableLogged) this.o.logger.warn({ err }, 'cannot read the conntrack statistics: the conntrack check is skipped while they are unreadable');
       this.conntrackUnreadableLogged = true;
       return undefined;

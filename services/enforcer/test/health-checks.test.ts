@@ -169,7 +169,7 @@ describe('HealthChecks', () => {
     await hc.close();
   });
 
-  it("conntrack: the node's threshold applies to any apply within the watch window; unreadable statistics skip the check", async () => {
+  it("conntrack: the node's threshold applies to any apply within the watch window; unreadable statistics fail it (unknown is not healthy)", async () => {
     let failed = 0;
     const { hc } = monitor({ conntrack: { insertFailedDelta: 0 }, readConntrack: async () => statText([{ insertFailed: failed, drop: 0 }]) });
     hc.applied(ctx());
@@ -180,7 +180,9 @@ describe('HealthChecks', () => {
     await hc.close();
     const unreadable = monitor({ conntrack: { insertFailedDelta: 0 }, readConntrack: async () => Promise.reject(new Error('no such file')) });
     unreadable.hc.applied(ctx());
-    await eventually(() => unreadable.hc.result()?.result === 'passed');
+    await eventually(() => unreadable.hc.result()?.result === 'failed');
+    expect(unreadable.hc.result()).toMatchObject({ code: 'CONNTRACK_UNREADABLE', check: 'conntrack' });
+    expect(unreadable.hc.result()?.output).toContain('no such file');
     await unreadable.hc.close();
   });
 });

@@ -35,11 +35,19 @@ void _allPhases;
 /** How long one view serves scrapes, ms. */
 export const FLEET_VIEW_CACHE_MS = 1_000;
 
+/**
+ * Longest wait for a view read, ms: past it the scrape answers with the last good values
+ * and natfleet_fleet_view_ok 0, well inside Prometheus' default 10 s scrape timeout (a NATS
+ * request to a lost server can take longer than that).
+ */
+export const FLEET_VIEW_TIMEOUT_MS = 3_000;
+
 export interface FleetMetricsOptions {
   registry: Registry;
   /** The GET /v1/rollout view at `now` (ms). */
   view: (now: number) => Promise<RolloutView>;
   cacheMs?: number;
+  timeoutMs?: number;
   /** Clock (ms); tests move it. */
   now?: () => number;
 }
@@ -125,7 +133,7 @@ export class FleetMetrics {
   snapshot(): Promise<Snapshot> {
     const now = this.now();
     if (this.cached && now - this.cached.at < this.cacheMs) return this.cached.snapshot;
-    const snapshot = this.o.view(now).then(
+    const snapshot = withTimeout(this.o.view(now), this.o.timeoutMs ?? FLEET_VIEW_TIMEOUT_MS).then(
       (view) => {
         this.last = view;
         if (view.complete) this.lastCompleteAt = now;
@@ -149,4 +157,21 @@ export class FleetMetrics {
     if (s.ok && s.view?.complete === true) return 0;
     return Math.max(0, s.at - (this.lastCompleteAt ?? this.startedAt)) / 1_000;
   }
+}
+
+/** `p`, or a rejection after `ms` (the timer never outlives the race). */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`fleet view read took longer than ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }

@@ -96,4 +96,13 @@ describe('fleet metrics', () => {
     expect(t).not.toMatch(/natfleet_fleet_rollout_phase\{[^}]*\} 1/);
     expect(value(t, 'natfleet_fleet_view_ok')).toBe(1);
   });
+
+  it('a read that hangs past the timeout answers the scrape with view_ok 0', async () => {
+    const registry = new Registry();
+    new FleetMetrics({ registry, timeoutMs: 50, view: () => new Promise<RolloutView>(() => undefined) });
+    const t0 = Date.now();
+    const t = await registry.metrics();
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(value(t, 'natfleet_fleet_view_ok')).toBe(0);
+  });
 });

@@ -5,6 +5,7 @@
 // answering like `natctl explain`, a screenshot, then a read token (no action buttons) and
 // a wrong token (refused). Browser and stack are stopped by PID.
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackRecord } from '@natfleet/local-stack';

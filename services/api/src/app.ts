@@ -258,7 +258,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerRolloutRoutes(app, { rollout: deps.rollout, control, by }, { read, write });
   registerVersionRoute(app, deps.rollout.cluster, read);
   registerDashboardRoutes(app, { tokens: deps.tokens, rollout: deps.rollout, control, logger: deps.logger }, read);
-  registerDashboardRoutes(app, { tokens: deps.tokens, rollout: deps.rollout, control, logger: deps.logger }, read);
   app.get('/v1/bundles', read, async () => ({ items: await deps.rollout.history() }));
   app.get<{ Params: { version: string } }>('/v1/bundles/:version', read, async (req) => {
     // Digits only: Number() would also read '0x10', '1e3' and ' 5 '.

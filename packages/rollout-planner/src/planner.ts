@@ -69,7 +69,8 @@ export function admissionOf(state: RolloutState): Admission {
  * One planner step. Throws only RolloutPolicyError. Rules, in order:
  * 1. A candidate other than state.candidate supersedes it and restarts from the first wave
  *    (a completed candidate becomes the stable one; otherwise stable is kept).
- * 2. No policy: everyone is admitted at once and the candidate is completed (no gates).
+ * 2. No policy: everyone is admitted at once and the candidate is completed (no gates),
+ *    also one that was halted, rolled back or aborted under a policy since deleted.
  * 3. Operator commands, in order: pause, resume (restarts the current wave's bake and
  *    deadline clock), abort (admission drops to none), promote (skip remaining bakes),
  *    immediate (admit every remaining node now as the final wave). Commands that do not
@@ -101,7 +102,10 @@ export function plan(input: PlanInput): PlanResult {
   }
 
   if (!policy) {
-    if (s.phase === 'progressing' || s.phase === 'paused') complete(s, events, 'no RolloutPolicy: every node admitted at once');
+    // Without a policy every node runs the newest bundle (as without staged rollouts): a
+    // candidate halted, rolled back or aborted under a policy that was then deleted goes
+    // everywhere too, and says so, rather than staying "aborted" while every node runs it.
+    if (s.phase !== 'completed') complete(s, events, 'no RolloutPolicy: every node admitted at once');
     return finish(prev, s, events);
   }
 

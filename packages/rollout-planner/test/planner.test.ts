@@ -60,6 +60,14 @@ describe('plan: admission and waves', () => {
     expect(r.admission).toMatchObject({ version: 2, everyone: true, stable: V2 });
   });
 
+  it('deleting the policy after a rollback completes the candidate: every node runs it, and the state says so', () => {
+    const failed = plan(input({ state: started().state, now: 1, observations: { 'node-00': { appliedVersion: null, nack: { code: 'NFT_SYNTAX', message: 'x' } } } })).state;
+    expect(failed.phase).toBe('rolled-back');
+    const r = plan(input({ policy: null, state: failed, now: 2 }));
+    expect(r.state.phase).toBe('completed');
+    expect(r.admission).toMatchObject({ everyone: true, version: 2 });
+  });
+
   it('the immediate command admits everyone left as the final wave', () => {
     const r = plan(input({ state: started().state, now: 10, commands: [{ type: 'immediate' }] }));
     expect(names(r.state).sort()).toEqual(fleetOf(10).map((n) => n.name));

@@ -157,8 +157,8 @@ describe('staged rollout end to end: waves, gates, halt and rollback, operator c
 
   it('a good change with a 3-wave policy goes 1 → 2 → 4 nodes, each wave only after its bake and gates; packets confirm each step', async () => {
     await onlyPolicy(policy('e2e', [
-      '  - name: canary\n    percent: 25\n    bake: 4s\n',
-      '  - name: second\n    percent: 33\n    bake: 4s\n',
+      '  - name: canary\n    percent: 25\n    bake: 6s\n',
+      '  - name: second\n    percent: 33\n    bake: 6s\n',
       '  - name: rest\n    percent: 100\n    bake: 0s\n',
     ].join('')));
     const rev = await applyYaml('pool-77', 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: pods-77\nspec:\n  cidr: 10.77.0.0/16\n  natOutgoing: true\n');
@@ -175,9 +175,9 @@ describe('staged rollout end to end: waves, gates, halt and rollback, operator c
     expect(two).toEqual(expect.arrayContaining(canary));
     const t1 = Date.parse(String(w2.waves[0]!.admittedAt));
     const t2 = Date.parse(String(w2.waves[1]!.admittedAt));
-    expect(t2 - t1, 'wave 2 admitted only after wave 1 baked 4 s').toBeGreaterThanOrEqual(4_000);
+    expect(t2 - t1, 'wave 2 admitted only after wave 1 baked 6 s').toBeGreaterThanOrEqual(6_000);
     await waitUntil('wave 2 applied', async () => (await Promise.all(two.map(appliedVersion))).every((v) => v === w2.candidate.version), { timeoutMs: 30_000, intervalMs: 100 });
-    // Wave 3 waits for wave 2's 4 s bake: still two nodes, whatever the probes take.
+    // Wave 3 waits for wave 2's 6 s bake: still two nodes, whatever the probes take.
     const seenAt2 = await seen77();
     expect(admitted((await rollout()).staged!), 'wave 3 not admitted yet').toEqual(two);
     expect(natted77(seenAt2)).toEqual(two);
@@ -185,7 +185,7 @@ describe('staged rollout end to end: waves, gates, halt and rollback, operator c
     const done = await stagedWhen(rev, (s) => s.phase === 'completed', 'the rollout completed');
     expect(admitted(done)).toEqual(record.nodes.map((n) => n.name));
     const t3 = Date.parse(String(done.waves[2]!.admittedAt));
-    expect(t3 - t2, 'wave 3 admitted only after wave 2 baked 4 s').toBeGreaterThanOrEqual(4_000);
+    expect(t3 - t2, 'wave 3 admitted only after wave 2 baked 6 s').toBeGreaterThanOrEqual(6_000);
     const status = await cli('rollout', 'status', '--watch', '--timeout', '30s', '--min-version', String(rev));
     expect(status.code, status.err + status.out).toBe(0);
     expect(natted77(await seen77())).toEqual(record.nodes.map((n) => n.name));

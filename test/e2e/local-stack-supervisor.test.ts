@@ -2,7 +2,7 @@
 // daemon's log file at info (the enforcer's "bundle applied" after a natctl change made
 // with the banner's wrapper from another folder) while the foreground shows no info line;
 // `logs` pretty-prints them; a SIGKILLed enforcer is announced, its node keeps NAT meanwhile
-// (fail static) and it is restarted with a new PID that gets ready again; a SIGKILLed
+// (fail static) and it is restarted with a new PID that gets ready again (nats-server too); a SIGKILLed
 // supervisor's children and namespaces are cleaned up by the next start; a double SIGINT
 // forces the stop and leaves no namespace and no process.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -92,6 +92,24 @@ describe('local stack supervisor (logs, restarts, forced stop, cleanup after a k
     expect(pidAlive(pid)).toBe(true);
     await waitUntil('restarted enforcer /readyz', () => ready(record.ports.enforcerOps[0]!), { timeoutMs: 30_000, intervalMs: 200 });
     expect(logLines('enforcer-node-1')).toContainEqual(expect.objectContaining({ level: 40, service: 'natfleet-local', msg: expect.stringMatching(/^exited \(SIGKILL\); restarting in 1s/) }));
+  }, 60_000);
+
+  it('a SIGKILLed nats-server is restarted too, and the node reports in sync again', async () => {
+    const now = readRecord();
+    const old = Number(Object.entries(now.children!).find(([, c]) => c.name === 'nats-server')![0]);
+    process.kill(old, 'SIGKILL');
+    await supervisor.waitForLine(new RegExp(`natfleet-local: nats-server exited \\(pid ${old}\\); restarting in 1s`), 10_000);
+    const restarted = await supervisor.waitForLine(/natfleet-local: nats-server restarted \(pid \d+\)/, 15_000);
+    const pid = Number(/pid (\d+)/.exec(restarted)![1]);
+    expect(readRecord().pids).toContain(pid);
+    expect(readRecord().pids).not.toContain(old);
+    const since = Date.now();
+    await waitUntil('node-1 heartbeats in sync after the NATS restart', async () => {
+      const { apiUrl, token } = JSON.parse(readFileSync(join(stateDir, 'natctl.json'), 'utf8')) as { apiUrl: string; token: string };
+      const res = await fetch(`${apiUrl}/v1/rollout`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2_000) });
+      const s = (await res.json()) as { complete?: boolean; nodes?: { node: string; status: string; heartbeatAt: string }[] };
+      return s.complete === true && s.nodes?.some((n) => n.node === 'node-1' && n.status === 'in-sync' && Date.parse(n.heartbeatAt) > since) === true;
+    }, { timeoutMs: 40_000, intervalMs: 500 });
   }, 60_000);
 
   it('a start after a SIGKILLed supervisor cleans up its children and namespaces first, then comes up', async () => {

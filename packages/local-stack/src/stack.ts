@@ -9,13 +9,15 @@
  * Each child gets only its own secrets (process-env.ts): nats-server the password
  * references of its config, each daemon its own NATS password. The daemons (compiler,
  * API, enforcers) run as SupervisedDaemons (daemon.ts): logs in `<state dir>/logs`,
- * warnings on screen, restarted with back-off when they crash. stack.json records every
+ * warnings on screen, restarted with back-off when they crash (etcd and nats-server too,
+ * polled: watchServer). stack.json records every
  * child's PID and command line as spawned (cleanup.ts tells ours from reused PIDs with it).
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { EtcdMember, NatTopology, NatsNode, PeerServer, REPO_ROOT, freePorts, requireBinary, run, serviceEntry, waitUntil } from '@natfleet/testkit';
+import { Backoff, seconds } from './backoff.js';
 import { killAndWait, namespacePids, procCmdline } from './cleanup.js';
 import { SupervisedDaemon } from './daemon.js';
 import { logFile, logsDir, rotateIfLarge } from './log-files.js';
@@ -218,7 +220,7 @@ export class LocalStack {
     const secrets = state.secrets(users.map((u) => u.user));
     const etcd = new EtcdMember({ name: 'natfleet-local', clientPort: ports.etcdClient, peerPort: ports.etcdPeer, dataDir: state.path('etcd'), initialCluster: `natfleet-local=http://127.0.0.1:${ports.etcdPeer}` }, { env: childEnv(process.env) });
     etcd.spawn();
-    this.track({ name: 'etcd', pid: etcd.pid, stop: () => etcd.stop(), kill: () => etcd.kill() });
+    this.track({ name: 'etcd', get pid() { return etcd.pid; }, stop: () => etcd.stop(), kill: () => etcd.kill() });
     // nats-server expands $NATFLEET_*_PASSWORD in its config from its environment (only its own).
     // nats-server appends its own log (text lines, parsed by log-format.ts) next to the daemons'.
     const natsLog = logFile(state.dir, 'nats-server');
@@ -227,8 +229,9 @@ export class LocalStack {
     const natsConfig = { name: 'natfleet-local', port: ports.nats, monitorPort: ports.natsMonitor, routes: [], storeDir: state.path('nats', 'jetstream'), extraConfig: `log_file: ${JSON.stringify(natsLog)}\nlogtime: true\n${renderAuthorization(users)}` };
     const nats = new NatsNode(natsConfig, state.path('nats'), { env: natsServerEnv(process.env, users, secrets.passwords) });
     nats.spawn();
-    const natsPid = nats.pid;
-    this.track({ name: 'nats-server', pid: natsPid, stop: () => nats.stop(), kill: () => (natsPid ? killAndWait(natsPid) : Promise.resolve()) });
+    this.track({ name: 'nats-server', get pid() { return nats.pid; }, stop: () => nats.stop(), kill: () => (nats.pid ? killAndWait(nats.pid) : Promise.resolve()) });
+    this.watchServer('etcd', etcd);
+    this.watchServer('nats-server', nats);
     await Promise.all([etcd.waitHealthy(30_000), nats.waitHealthy(30_000)]);
   }
 
@@ -249,6 +252,38 @@ export class LocalStack {
     );
     this.procs.push({ name: service, get pid() { return daemon.pid; }, stop: () => daemon.stop(), kill: () => daemon.kill() });
     daemon.start();
+  }
+
+  /**
+   * etcd and nats-server are testkit servers (no exit event of theirs to hook): checked
+   * every second, and respawned with the same back-off as the daemons when one died.
+   */
+  private watchServer(name: string, server: { readonly running: boolean; readonly pid: number | undefined; spawn(): void }): void {
+    const backoff = new Backoff();
+    let pid = server.pid;
+    let startedAt = Date.now();
+    let due: number | undefined;
+    const timer = setInterval(() => {
+      if (this.stopping) return clearInterval(timer);
+      if (server.running) return;
+      if (due === undefined) {
+        const delay = backoff.delayAfter(Date.now() - startedAt);
+        due = Date.now() + delay;
+        if (pid !== undefined) this.forgetPid(pid);
+        this.o.log(`natfleet-local: ${name} exited (pid ${pid ?? '?'}); restarting in ${seconds(delay)} — the daemons reconnect by themselves`);
+        return;
+      }
+      if (Date.now() < due) return;
+      due = undefined;
+      startedAt = Date.now();
+      server.spawn();
+      pid = server.pid;
+      if (pid !== undefined) {
+        this.recordPid(name, pid, procCmdline(pid));
+        this.o.log(`natfleet-local: ${name} restarted (pid ${pid})`);
+      }
+    }, 1_000);
+    timer.unref();
   }
 
   private async ensureDefaultPool(apiUrl: string, token: string): Promise<void> {

@@ -149,7 +149,7 @@ describe('OpenAPI document', () => {
 describe('response check', () => {
   it('records nothing for answers that match, including errors and unknown routes', async () => {
     const a = await app();
-    const { violations } = checkResponses(a, ALL_ROUTES);
+    const { violations, checked } = checkResponses(a, ALL_ROUTES);
     const get = (url: string, token = READ) => a.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
     expect((await get('/v1/rollout')).statusCode).toBe(200);
     expect((await get('/v1/ippools')).statusCode).toBe(200);
@@ -164,6 +164,7 @@ describe('response check', () => {
     const bad = await a.inject({ method: 'POST', url: '/v1/ippools', headers: { authorization: `Bearer ${WRITE}`, 'content-type': 'application/json' }, payload: JSON.stringify({ metadata: { name: 'p' }, spec: { cidr: 'nope' } }) });
     expect(bad.statusCode).toBe(422);
     expect(violations).toEqual([]);
+    expect([...checked]).toEqual(expect.arrayContaining(['GET /v1/rollout 200', 'GET /v1/:plural/:name 404', 'GET (no route) 404', 'POST /v1/:plural 422']));
     await a.close();
   });
 

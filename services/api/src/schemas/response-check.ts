@@ -79,13 +79,16 @@ export function responseValidator(routes: readonly RouteDoc[]): ResponseValidato
  * With `failOnClose`, `app.close()` rejects listing them, so a test that closes its app
  * fails on any answer that does not match its documented schema.
  */
-export function checkResponses(app: FastifyInstance, routes: readonly RouteDoc[], o: { failOnClose?: boolean } = {}): { violations: ResponseViolation[] } {
+export function checkResponses(app: FastifyInstance, routes: readonly RouteDoc[], o: { failOnClose?: boolean } = {}): { violations: ResponseViolation[]; checked: Set<string> } {
   const validator = responseValidator(routes);
   const violations: ResponseViolation[] = [];
+  /** `METHOD route status` of every answer checked (what the tests exercised). */
+  const checked = new Set<string>();
   app.addHook('onSend', async (req, reply, payload) => {
     const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
     const ct = String(reply.getHeader('content-type') ?? '');
     // Streams (SSE, static files) are not JSON answers; their content type is still checked.
+    if (req.method !== 'HEAD') checked.add(`${req.method} ${req.routeOptions.url ?? '(no route)'} ${reply.statusCode}`);
     const v = validator.check(req.method, req.routeOptions.url, reply.statusCode, ct, text ?? '');
     if (v && (text !== undefined || !v.problem.startsWith('body is not JSON'))) violations.push(v);
     return payload;
@@ -97,5 +100,5 @@ export function checkResponses(app: FastifyInstance, routes: readonly RouteDoc[]
       }
     });
   }
-  return { violations };
+  return { violations, checked };
 }

@@ -49,7 +49,17 @@ export interface RolloutControllerDeps {
   /** Retry backoff after a failed step (ms). Default 200 → 5000. */
   retryMs?: number;
   maxRetryMs?: number;
+  /**
+   * A node whose last status (heartbeats included) NATS stored longer ago than this is
+   * silent: its ACK no longer counts (pending) until it reports again — unknown is not a
+   * passed gate. Measured against the stored time, so a new leader sees silence at once.
+   * Default 30 s (the API's `--silent-after` default).
+   */
+  silentAfterMs?: number;
 }
+
+/** Default of RolloutControllerDeps.silentAfterMs. */
+export const ROLLOUT_SILENT_AFTER_MS = 30_000;
 
 interface Inputs {
   policy: PolicyInput;
@@ -76,6 +86,8 @@ const PHASES = ['progressing', 'paused', 'halted', 'rolled-back', 'completed', '
 export class RolloutController {
   private candidate: VersionRef | undefined;
   private readonly statuses = new Map<string, NodeStatus>();
+  /** When NATS stored each node's last status (ms epoch): silence check. */
+  private readonly storedAt = new Map<string, number>();
   /** Cached etcd inputs; undefined = re-read (the watch said something changed). */
   private inputs: Inputs | undefined;
   private stored: StoredRolloutState | undefined;
@@ -230,9 +242,13 @@ export class RolloutController {
           if (ev.type === 'put') {
             const before = this.statuses.get(ev.status.node);
             this.statuses.set(ev.status.node, ev.status);
+            this.storedAt.set(ev.status.node, ev.storedAt.getTime());
             // Heartbeats change nothing a gate reads: no step for them.
             if (before && gateFingerprint(before) === gateFingerprint(ev.status)) continue;
-          } else if (!this.statuses.delete(ev.node)) continue;
+          } else {
+            this.storedAt.delete(ev.node);
+            if (!this.statuses.delete(ev.node)) continue;
+          }
           this.poke();
         }
       } catch (err) {
@@ -270,11 +286,15 @@ export class RolloutController {
     return { seq: l?.seq ?? 0, key: content ? contentKey(content) : '', stateRevision: l?.admission?.stateRevision ?? 0, content };
   }
 
-  private observations(candidate: VersionRef): Observations {
+  private observations(candidate: VersionRef, now: number): Observations {
     const obs: Record<string, ReturnType<typeof observe> & { webhook?: 'pass' | 'fail'; webhookDetail?: string }> = {};
+    const silentAfter = this.deps.silentAfterMs ?? ROLLOUT_SILENT_AFTER_MS;
     for (const [node, s] of this.statuses) {
       const w = this.webhookResults.get(node);
-      obs[node] = { ...observe(s, candidate.version), ...(w ? { webhook: w.result, ...(w.detail !== undefined ? { webhookDetail: w.detail } : {}) } : {}) };
+      const o = observe(s, candidate.version);
+      // Silent: what it said last still fails it (NACK, health), but no longer passes it.
+      const silent = now - (this.storedAt.get(node) ?? now) > silentAfter;
+      obs[node] = { ...o, ...(silent ? { appliedVersion: null } : {}), ...(w ? { webhook: w.result, ...(w.detail !== undefined ? { webhookDetail: w.detail } : {}) } : {}) };
     }
     return obs;
   }
@@ -317,7 +337,7 @@ export class RolloutController {
     let events: readonly RolloutEvent[] = [];
     let consumed: string[] = [];
     let startedUnderPolicy = false;
-    const obs = this.observations(candidate);
+    const obs = this.observations(candidate, now);
     if (policy.type === 'invalid' && prev) {
       // Hold: nothing new is admitted; the record names the policy so enforcers hold new bundles.
       state = withCondition(prev.state, { type: 'Progressing', status: 'False', reason: 'InvalidRolloutPolicy', message: `RolloutPolicy ${policy.name} is invalid (rollout held): ${policy.reason}` });

@@ -133,6 +133,21 @@ describe('rollout controller', () => {
     expect(await h.metrics.registry.metrics()).toMatch(/natfleet_rollouts_aborted_total\{reason="GateFailed"\} 1/);
   });
 
+  it('a canary that ACKed and then went silent (no status stored for 30 s) does not pass its wave: pending until it reports again', async () => {
+    const { h, controller } = await started({ policy: SPEC });
+    h.statuses.stamp = h.clock.now; // stored times on the controller's clock
+    controller.noteCandidate({ version: 20, digest: 'd20' });
+    await vi.waitFor(() => expect(h.subject.last!.waves).toHaveLength(1), settle);
+    ackAll(h, ['n1'], 20);
+    await vi.waitFor(() => expect(h.store.state!.gates).toEqual([{ node: 'n1', wave: 0, result: 'passed' }]), settle);
+    h.clock.advance(61_000); // bake over, but nothing heard from n1 for 61 s
+    await new Promise((r) => setTimeout(r, 80));
+    expect(h.subject.last!.waves).toHaveLength(1);
+    expect(h.store.state!.gates).toMatchObject([{ node: 'n1', result: 'pending' }]);
+    ackAll(h, ['n1'], 20); // a heartbeat: heard again
+    await vi.waitFor(() => expect(h.subject.last!.waves).toHaveLength(2), settle);
+  });
+
   it('a failed health check rolls back; running checks keep the node pending', async () => {
     const { h, controller } = await started({ policy: SPEC });
     controller.noteCandidate({ version: 20, digest: 'd20' });

@@ -191,11 +191,15 @@ export class FakeStatuses {
   readonly current = new Map<string, NodeStatus>();
   private queues: AsyncQueue<NodeStatusEvent>[] = [];
   private revision = 0;
+  /** When NATS "stored" a status (ms epoch): real time unless a test ties it to its fake clock. */
+  stamp: () => number = () => Date.now();
+  private readonly stampedAt = new Map<string, number>();
 
   set(node: string, over: Partial<NodeStatus>): void {
     const s = pendingNodeStatus(node, { cluster: CLUSTER, ...this.current.get(node), ...over });
     this.current.set(node, s);
-    for (const q of this.queues) q.push({ type: 'put', status: s, revision: ++this.revision, storedAt: new Date() });
+    this.stampedAt.set(node, this.stamp());
+    for (const q of this.queues) q.push({ type: 'put', status: s, revision: ++this.revision, storedAt: new Date(this.stampedAt.get(node)!) });
   }
 
   /** ACK of `version` (applied, health passed for it). */
@@ -205,7 +209,7 @@ export class FakeStatuses {
 
   watch = (signal: AbortSignal): AsyncIterable<NodeStatusEvent> => {
     const q = new AsyncQueue<NodeStatusEvent>();
-    for (const s of this.current.values()) q.push({ type: 'put', status: s, revision: ++this.revision, storedAt: new Date() });
+    for (const s of this.current.values()) q.push({ type: 'put', status: s, revision: ++this.revision, storedAt: new Date(this.stampedAt.get(s.node) ?? this.stamp()) });
     this.queues.push(q);
     signal.addEventListener('abort', () => q.close(), { once: true });
     return q;

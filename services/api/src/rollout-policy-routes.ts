@@ -5,7 +5,8 @@
  *   GET    /v1/rolloutpolicies/:name    get       PUT  …/:name               replace
  *   DELETE /v1/rolloutpolicies/:name    delete (?resourceVersion, ?dryRun)
  * Static routes, so they win over the Calico kinds' `/v1/:plural` routes. Also their
- * route-table entries (OpenAPI, reference page, response checks). Owns HTTP shape only; rollout-policy-service.ts owns the rules.
+ * route-table entries (OpenAPI, reference page, response checks). Owns HTTP shape only;
+ * rollout-policy-service.ts owns the rules.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NATFLEET_API_VERSION, ROLLOUT_POLICY_KIND, parseResources, type UnknownFieldPolicy } from '@natfleet/model';

@@ -154,6 +154,7 @@ describe('dashboard in headless chromium against the local stack', () => {
     await page.click(`#history-table tr[data-version="${version}"] button:has-text("Show diff")`);
     await page.waitForSelector('.detail h3, .detail [role="alert"]');
     expect(await page.textContent('.detail')).toContain('+ v4 noNat: 198.51.100.0/24');
+    await page.screenshot({ path: join(outDir, 'dashboard-history.png'), fullPage: true });
     await page.click('nav a:has-text("Pools")');
     await page.waitForSelector('#ippools-table tr[data-name="dashboard-no-nat"]');
     expect(await page.textContent('#ippools-table tr[data-name="default-ipv4-ippool"]')).toMatch(/192\.168\.0\.0\/16.*Active/);
@@ -184,6 +185,7 @@ describe('dashboard in headless chromium against the local stack', () => {
     await page.click('nav a:has-text("Rollout")');
     await page.waitForSelector('#rollout-title');
     expect(await page.$$eval('[data-action]', (b) => b.map((x) => x.getAttribute('data-action')))).toEqual(['pause', 'resume', 'abort']);
+    await page.screenshot({ path: join(outDir, 'dashboard-rollout.png'), fullPage: true });
     // Tab from the top reaches the Pause button.
     await page.focus('body');
     let reached = false;

@@ -15,8 +15,8 @@ interface Statuses {
 }
 
 const KINDS = [
-  { plural: 'ippools', title: 'IP pools', columns: ['cidr', 'natOutgoing', 'disabled'] },
-  { plural: 'felixconfigurations', title: 'FelixConfigurations', columns: ['natOutgoingAddress', 'natPortRange', 'natOutgoingExclusions'] },
+  { plural: 'ippools', title: 'IP pools', columns: ['cidr', 'natOutgoing', 'disabled', 'nodeSelector'] },
+  { plural: 'felixconfigurations', title: 'FelixConfigurations', columns: ['natOutgoingAddress', 'natPortRange', 'natOutgoingExclusions', 'natOutgoingInterfaceFilter', 'natOutgoingFullyRandom'] },
 ] as const;
 
 const cell = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));

@@ -71,6 +71,9 @@ export function RolloutPage(props: { session: Session; rollout: RolloutView | nu
               </li>
             ))}
           </ul>
+          {s.waves.length === 0 ? (
+            <p>No waves: no RolloutPolicy was in force, so every node was admitted at once.</p>
+          ) : (
           <table id="wave-table">
             <caption class="muted">Waves</caption>
             <thead>
@@ -106,6 +109,7 @@ export function RolloutPage(props: { session: Session; rollout: RolloutView | nu
               ))}
             </tbody>
           </table>
+          )}
           {s.events.length > 0 && (
             <>
               <h2>Recent events</h2>

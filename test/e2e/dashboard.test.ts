@@ -202,9 +202,39 @@ describe('dashboard in headless chromium against the local stack', () => {
     console.log(`dashboard screenshot: ${shot}`);
   });
 
+  it('a staged rollout shows its waves and gates live; Pause and Abort act on it', async () => {
+    const policy = join(stateDir, 'dashboard-policy.yaml');
+    // A long canary bake keeps the rollout in its first wave while the buttons are tried.
+    writeFileSync(policy, 'apiVersion: natfleet.io/v1\nkind: RolloutPolicy\nmetadata:\n  name: dashboard\nspec:\n  onFailure: rollback\n  progressDeadline: 30m\n  waves:\n  - name: canary\n    percent: 50\n    bake: 10m\n  - name: rest\n    percent: 100\n    bake: 0s\n');
+    const p = await cli('apply', '-f', policy);
+    expect(p.code, p.err).toBe(0);
+    const pool = join(stateDir, 'dashboard-pool-2.yaml');
+    writeFileSync(pool, 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: dashboard-no-nat-2\nspec:\n  cidr: 198.51.101.0/24\n  disabled: true\n');
+    const applied = await cli('apply', '-f', pool);
+    expect(applied.code, applied.err).toBe(0);
+    const revision = Number(/at revision (\d+)/.exec(applied.out)?.[1]);
+    await page.click('nav a:has-text("Rollout")');
+    await page.waitForSelector('#rollout-title');
+    // The canary wave is admitted and bakes, its node's gate passes; the rest waits.
+    await page.waitForFunction((min) => {
+      const h = document.querySelector('#staged-heading');
+      const canary = document.querySelector('#wave-table tr[data-wave="canary"]');
+      return Number(/Candidate v(\d+)/.exec(h?.textContent ?? '')?.[1]) >= min && canary?.getAttribute('data-state') === 'baking' && /: passed/.test(canary.textContent ?? '');
+    }, revision, { timeout: 90_000 });
+    expect(await page.getAttribute('#wave-table tr[data-wave="rest"]', 'data-state')).toBe('pending');
+    await page.screenshot({ path: join(outDir, 'dashboard-staged.png'), fullPage: true });
+    await page.click('[data-action="pause"]');
+    await page.waitForSelector('#staged-heading[data-paused="true"]', { timeout: 60_000 });
+    page.once('dialog', (d) => void d.accept());
+    await page.click('[data-action="abort"]');
+    await page.waitForSelector('#staged-heading[data-phase="aborted"]', { timeout: 60_000 });
+    expect(await page.textContent('main')).toContain('aborted');
+  }, 180_000);
+
   it('a read token sees the fleet and the rollout but no action buttons', async () => {
     await logout();
     await login(secrets.readToken);
+    await page.click('nav a:has-text("Fleet")');
     await page.waitForSelector('#node-table tbody tr');
     expect(await page.textContent('#who')).toBe('read · read only');
     await page.click('nav a:has-text("Rollout")');

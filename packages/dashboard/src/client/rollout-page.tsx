@@ -56,7 +56,7 @@ export function RolloutPage(props: { session: Session; rollout: RolloutView | nu
         <p>No staged rollout recorded: without a RolloutPolicy every node gets each version at once.</p>
       ) : (
         <>
-          <h2>
+          <h2 id="staged-heading" data-phase={s.phase} data-paused={String(s.paused)}>
             Candidate v{s.candidate.version} {s.stable ? `(stable v${s.stable.version})` : ''} — {s.phase}
             {s.paused ? ', paused' : ''}
             {s.immediate ? ', immediate' : ''}
@@ -88,7 +88,7 @@ export function RolloutPage(props: { session: Session; rollout: RolloutView | nu
             </thead>
             <tbody>
               {s.waves.map((w) => (
-                <tr>
+                <tr data-wave={w.name} data-state={w.state}>
                   <td>{w.index}</td>
                   <th scope="row">{w.name}</th>
                   <td>{[w.selector, w.percent !== null ? `${w.percent}%` : null].filter(Boolean).join(' ') || 'all remaining'}</td>

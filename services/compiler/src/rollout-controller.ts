@@ -137,10 +137,21 @@ export class RolloutController {
   async guardPublish<T>(publish: () => Promise<T>, current?: VersionRef): Promise<T> {
     if (this.term.aborted) return publish(); // the publisher refuses after the term anyway
     if (current) this.noteCandidate(current);
+    // The common cases — enforcers already hold new bundles, or no policy exists — publish at
+    // once, never queued behind a step in progress (its etcd and NATS I/O): a bundle's
+    // latency must not depend on the controller. Only a policy not yet on the stream waits.
+    if (!(await this.policyNeedsReflecting())) return publish();
     return this.serialized(async () => {
       await this.ensurePolicyReflected();
       return publish();
     });
+  }
+
+  /** True when a RolloutPolicy exists but the newest admission published (as known) says policy ''. */
+  private async policyNeedsReflecting(): Promise<boolean> {
+    if (this.term.aborted || !this.candidate) return false;
+    if (this.published?.content && this.published.content.policy !== '') return false;
+    return (await this.deps.store.countPolicies()) > 0;
   }
 
   /** guardPublish without a publish (tests, tools). */

@@ -386,15 +386,32 @@ describe('rollout controller', () => {
     await vi.waitFor(() => expect(h.subject.last).toMatchObject({ version: 30, waves: [{ name: 'canary' }], stable: { version: 20 } }), settle);
   });
 
-  it('guardPublish holds steps off until the publish returned', async () => {
+  it('guardPublish does not queue a bundle behind the controller when enforcers already hold new bundles', async () => {
     const { h, controller } = await started({ policy: SPEC });
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => (release = r));
+    // A step in progress that takes long (its etcd or NATS I/O)…
+    const stepping = (controller as unknown as { serialized<T>(f: () => Promise<T>): Promise<T> }).serialized(() => stuck);
+    let published = false;
+    await controller.guardPublish(async () => {
+      published = true;
+    });
+    expect(published, 'the bundle went out without waiting for the step').toBe(true);
+    release();
+    await stepping;
+    expect(h.subject.last!.policy).toBe('staged');
+  });
+
+  it('guardPublish holds steps off until the publish returned while a policy is not yet on the stream', async () => {
+    const { h, controller } = await started();
+    h.store.policy('staged', SPEC);
     const seen: number[] = [];
     await controller.guardPublish(async () => {
       controller.noteCandidate({ version: 20, digest: 'd20' });
       await new Promise((r) => setTimeout(r, 50));
       seen.push(h.subject.messages.length);
     });
-    expect(seen).toEqual([1]); // nothing published for v20 while the bundle publish ran
+    expect(seen).toEqual([2]); // the policy's admission before the bundle, nothing for v20 while it ran
     await vi.waitFor(() => expect(h.subject.last!.version).toBe(20), settle);
   });
 

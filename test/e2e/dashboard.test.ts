@@ -164,6 +164,11 @@ describe('dashboard in headless chromium against the local stack', () => {
     await page.waitForSelector('#node-error');
     expect(await page.textContent('#node-error')).toBe('none');
     expect(await page.textContent('main')).toContain('the node enforces the desired version');
+    // Desired and enforced sets side by side: the same, with the new no-NAT pool in both.
+    await page.waitForSelector('#node-sets tr[data-set="v4 noNat"] td:has-text("198.51.100.0/24")');
+    const [desiredNoNat, enforcedNoNat] = await page.$$eval('#node-sets tr[data-set="v4 noNat"] td', (tds) => tds.map((t) => t.textContent ?? ''));
+    expect(desiredNoNat).toContain('198.51.100.0/24');
+    expect(enforcedNoNat).toBe(desiredNoNat);
   });
 
   it('the explain form answers like natctl explain', async () => {

@@ -58,3 +58,27 @@ describe('formatting', () => {
     expect(errorText(502, null)).toBe('HTTP 502');
   });
 });
+
+describe('node NAT sets', () => {
+  const b = {
+    version: 9,
+    fleet: { v4: { masquerade: ['192.168.0.0/16'], noNat: [] }, v6: { masquerade: [], noNat: ['fd00::/8'] }, settings: { natPortRange: '', natOutgoingAddress: '' }, hostAddresses: { v4: ['10.0.0.1/32'], v6: [] } },
+    nodes: { 'node-2': { natOutgoingAddress: '10.0.0.9' } },
+  };
+  it('one row per set, empty ones kept', async () => {
+    const { natSetRows } = await import('../src/client/format.js');
+    expect(natSetRows(b)).toEqual([
+      { set: 'v4 masquerade', cidrs: ['192.168.0.0/16'] },
+      { set: 'v4 noNat', cidrs: [] },
+      { set: 'v6 masquerade', cidrs: [] },
+      { set: 'v6 noNat', cidrs: ['fd00::/8'] },
+      { set: 'host addresses', cidrs: ['10.0.0.1/32'] },
+    ]);
+  });
+  it("a node's override wins field by field; others get the fleet's", async () => {
+    const { effectiveSettings } = await import('../src/client/format.js');
+    expect(effectiveSettings(b, 'node-2')).toEqual({ natPortRange: '', natOutgoingAddress: '10.0.0.9' });
+    expect(effectiveSettings(b, 'node-1')).toEqual({ natPortRange: '', natOutgoingAddress: '' });
+    expect(effectiveSettings(b, 'constructor')).toEqual({ natPortRange: '', natOutgoingAddress: '' });
+  });
+});

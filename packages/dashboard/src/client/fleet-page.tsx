@@ -5,8 +5,8 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Session } from './app.js';
-import { filterNodes, formatAge, formatLabels, formatMs, liveAge, natDiffLines } from './format.js';
-import type { NodeDescription, RolloutView } from './types.js';
+import { effectiveSettings, filterNodes, formatAge, formatLabels, formatMs, liveAge, natDiffLines, natSetRows } from './format.js';
+import type { BundleSets, NodeDescription, RolloutView } from './types.js';
 
 export function Counts(props: { rollout: RolloutView }) {
   const s = props.rollout.summary;
@@ -93,15 +93,55 @@ function SetList(props: { title: string; lines: string[] }) {
   );
 }
 
+/** Desired and enforced NAT sets and settings side by side, from the two bundles. */
+function SetsTable(props: { node: string; desired: BundleSets | null; enforced: BundleSets | null }) {
+  const { desired, enforced } = props;
+  const dRows = desired ? natSetRows(desired) : [];
+  const eRows = enforced ? natSetRows(enforced) : [];
+  const list = (c: string[] | undefined): string => (c === undefined ? 'unknown' : c.length === 0 ? 'none' : c.join(', '));
+  const settings = (b: BundleSets | null): string => (b ? Object.entries(effectiveSettings(b, props.node)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') : 'unknown');
+  return (
+    <table id="node-sets">
+      <caption class="muted">NAT sets and settings: desired {desired ? `v${desired.version}` : '(none)'} vs enforced {enforced ? `v${enforced.version}` : '(nothing applied or no longer kept)'}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Set</th>
+          <th scope="col">Desired</th>
+          <th scope="col">Enforced</th>
+        </tr>
+      </thead>
+      <tbody>
+        {(dRows.length > 0 ? dRows : eRows).map((r, i) => (
+          <tr data-set={r.set}>
+            <th scope="row">{r.set}</th>
+            <td>{list(dRows[i]?.cidrs)}</td>
+            <td>{list(eRows[i]?.cidrs)}</td>
+          </tr>
+        ))}
+        <tr data-set="settings">
+          <th scope="row">settings</th>
+          <td>{settings(desired)}</td>
+          <td>{settings(enforced)}</td>
+        </tr>
+      </tbody>
+    </table>
+  );
+}
+
 export function NodePage(props: { session: Session; name: string; rollout: RolloutView | null }) {
   const [d, setD] = useState<NodeDescription | null>(null);
+  const [sets, setSets] = useState<{ desired: BundleSets | null; enforced: BundleSets | null }>({ desired: null, enforced: null });
   const [error, setError] = useState('');
   const version = props.rollout?.nodes.find((n) => n.node === props.name)?.appliedVersion;
   useEffect(() => {
     props.session.api.get<NodeDescription>(`/v1/nodes/${encodeURIComponent(props.name)}`).then(
-      (x) => {
+      async (x) => {
         setD(x);
         setError('');
+        // A bundle no longer kept in the stream answers 404: shown as unknown.
+        const bundle = (v: number | undefined): Promise<BundleSets | null> => (v ? props.session.api.get<BundleSets>(`/v1/bundles/${v}`).catch(() => null) : Promise.resolve(null));
+        const [desired, enforced] = await Promise.all([bundle(x.desired?.version), x.node.appliedVersion === x.desired?.version ? null : bundle(x.node.appliedVersion)]);
+        setSets({ desired, enforced: x.node.appliedVersion === x.desired?.version ? desired : enforced });
       },
       (e: Error) => setError(e.message),
     );
@@ -138,6 +178,7 @@ export function NodePage(props: { session: Session; name: string; rollout: Rollo
             <dd id="node-error">{d.node.error ? `${d.node.errorCode ? `${d.node.errorCode}: ` : ''}${d.node.error}${d.node.failedVersion ? ` (v${d.node.failedVersion})` : ''}` : 'none'}</dd>
           </dl>
           {d.node.health?.output && <pre class="diff">{d.node.health.output}</pre>}
+          <SetsTable node={d.node.node} desired={sets.desired} enforced={sets.enforced} />
           {d.diff ? (
             <SetList title="Desired vs enforced NAT sets (what applying the desired version changes)" lines={natDiffLines(d.diff)} />
           ) : (

@@ -3,7 +3,7 @@
  * (the same lines as `natctl explain`), set-diff lines, the node filter and the change
  * fingerprint. Never touches the DOM or the network.
  */
-import type { Explanation, ListDiff, NatDiff, RolloutNode } from './types.js';
+import type { BundleSets, Explanation, ListDiff, NatDiff, RolloutNode } from './types.js';
 
 /** `12s`, `3m 4s`, `2h 5m`, `1d 3h`; `-` for null, negative or not finite. */
 export function formatAge(seconds: number | null | undefined): string {
@@ -95,4 +95,20 @@ export function errorText(status: number, body: unknown): string {
  */
 export function liveAge(serverAge: number | null, receivedAt: number, now: number): number | null {
   return serverAge === null ? null : serverAge + Math.max(0, now - receivedAt) / 1000;
+}
+
+/** The NAT sets a bundle gives every node, one row per set (empty lists kept: "none" is an answer). */
+export function natSetRows(b: BundleSets): { set: string; cidrs: string[] }[] {
+  return [
+    { set: 'v4 masquerade', cidrs: b.fleet.v4.masquerade },
+    { set: 'v4 noNat', cidrs: b.fleet.v4.noNat },
+    { set: 'v6 masquerade', cidrs: b.fleet.v6.masquerade },
+    { set: 'v6 noNat', cidrs: b.fleet.v6.noNat },
+    { set: 'host addresses', cidrs: [...b.fleet.hostAddresses.v4, ...b.fleet.hostAddresses.v6] },
+  ];
+}
+
+/** `node`'s effective NAT settings in `b`: the fleet's, overridden field by field by the node's own (none: the fleet's). */
+export function effectiveSettings(b: BundleSets, node: string): Record<string, unknown> {
+  return { ...b.fleet.settings, ...(Object.hasOwn(b.nodes, node) ? b.nodes[node] : {}) };
 }

@@ -140,3 +140,15 @@ export interface VersionDetail {
   settings: { path: string; before?: unknown; after?: unknown }[];
   warnings: { code?: string; message?: string; new?: boolean; [k: string]: unknown }[];
 }
+
+/** The parts of GET /v1/bundles/:version the node page shows. */
+export interface BundleSets {
+  version: number;
+  fleet: {
+    v4: { masquerade: string[]; noNat: string[] };
+    v6: { masquerade: string[]; noNat: string[] };
+    settings: Record<string, unknown>;
+    hostAddresses: { v4: string[]; v6: string[] };
+  };
+  nodes: Record<string, Record<string, unknown>>;
+}

@@ -120,7 +120,7 @@ export function registerEventsRoute(app: FastifyInstance, options: EventsOptions
     feed.close();
     done();
   });
-  app.get('/v1/events', read, async (req, reply) => {
+  app.get('/v1/events', read, async (_req, reply) => {
     reply.hijack();
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -130,6 +130,5 @@ export function registerEventsRoute(app: FastifyInstance, options: EventsOptions
     });
     reply.raw.write(': natfleet events\n\n');
     feed.add(reply.raw);
-    void req;
   });
 }

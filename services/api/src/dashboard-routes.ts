@@ -66,7 +66,8 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     return;
   }
   // wildcard: false registers one route per file found at start: nothing else under / is
-  // served, and the API's own routes are never shadowed.
+  // served, and the API's own routes are never shadowed. The price: after rebuilding the
+  // dashboard, restart the API (new hashed file names are unknown until then).
   void app.register(fastifyStatic, {
     root: dir,
     prefix: '/',

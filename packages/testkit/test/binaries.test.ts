@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEBIAN_PACKAGES, isMissingBinaryError, requireBinary, run, isCommandError, ManagedProcess } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEBIAN_PACKAGES, REPO_ROOT, isMissingBinaryError, requireBinary, run, isCommandError, ManagedProcess } from '../src/index.js';
 
 describe('requireBinary', () => {
   it('finds the installed server binaries', () => {
@@ -26,7 +28,16 @@ describe('requireBinary', () => {
       nft: 'nftables',
       ip: 'iproute2',
       openssl: 'openssl',
+      chromium: 'chromium',
+      promtool: 'prometheus',
     });
+  });
+
+  it('is the table scripts/bootstrap.sh installs from (kept in sync)', () => {
+    const script = readFileSync(join(REPO_ROOT, 'scripts/bootstrap.sh'), 'utf8');
+    const line = /declare -A PKG=\(([^)]*)\)/.exec(script)?.[1] ?? '';
+    const fromScript = Object.fromEntries([...line.matchAll(/\[([^\]]+)\]=(\S+)/g)].map((m) => [m[1], m[2]]));
+    expect(fromScript).toEqual({ ...DEBIAN_PACKAGES });
   });
 });
 

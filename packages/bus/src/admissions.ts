@@ -9,9 +9,9 @@
  * (admission.ts). Never logs.
  */
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
-import { BUNDLE_STREAM, admissionSubject } from './contracts.js';
-import { BusError } from './errors.js';
+import { admissionSubject } from './contracts.js';
 import type { PublishResult } from './bundles.js';
+import { latestOnSubject, publishFenced } from './subject-records.js';
 
 /** An admission message as stored (or, from a subscription, `seq` 0: core delivery carries none). */
 export interface StoredAdmission {
@@ -29,20 +29,8 @@ export interface PublishAdmissionInput {
 }
 
 /** Publishes an admission. Throws BusError PUBLISH_FENCED / PUBLISH_FAILED. */
-export async function publishAdmission(js: JetStreamClient, input: PublishAdmissionInput): Promise<PublishResult> {
-  try {
-    const ack = await js.publish(admissionSubject(input.cluster), input.data, {
-      msgID: input.msgId,
-      ...(input.expectedLastSubjectSequence !== undefined ? { expect: { lastSubjectSequence: input.expectedLastSubjectSequence } } : {}),
-    });
-    return { seq: ack.seq, duplicate: ack.duplicate };
-  } catch (err) {
-    const msg = String((err as Error).message);
-    if (/wrong last sequence/i.test(msg)) {
-      throw new BusError('PUBLISH_FENCED', `admission subject moved on since sequence ${input.expectedLastSubjectSequence}: ${msg}`, false, { cause: err });
-    }
-    throw new BusError('PUBLISH_FAILED', `publishing an admission: ${msg}`, true, { cause: err });
-  }
+export function publishAdmission(js: JetStreamClient, input: PublishAdmissionInput): Promise<PublishResult> {
+  return publishFenced(js, admissionSubject(input.cluster), 'admission', input);
 }
 
 /**
@@ -50,13 +38,8 @@ export async function publishAdmission(js: JetStreamClient, input: PublishAdmiss
  * the stream predates the subject). Throws BusError UNAVAILABLE.
  */
 export async function latestAdmission(jsm: JetStreamManager, cluster: string): Promise<StoredAdmission | undefined> {
-  try {
-    const m = await jsm.streams.getMessage(BUNDLE_STREAM, { last_by_subj: admissionSubject(cluster) });
-    return { seq: m.seq, data: m.data };
-  } catch (err) {
-    if (/no message found|not found/i.test(String((err as Error).message))) return undefined;
-    throw new BusError('UNAVAILABLE', `reading the latest admission: ${(err as Error).message}`, true, { cause: err });
-  }
+  const m = await latestOnSubject(jsm, admissionSubject(cluster), 'admission');
+  return m && { seq: m.seq, data: m.data };
 }
 
 /**

@@ -5,9 +5,9 @@
  * Never logs.
  */
 import type { JetStreamClient, JetStreamManager } from 'nats';
-import { BUNDLE_STREAM, evaluatedSubject } from './contracts.js';
-import { BusError } from './errors.js';
+import { evaluatedSubject } from './contracts.js';
 import type { PublishResult } from './bundles.js';
+import { latestOnSubject, publishFenced } from './subject-records.js';
 
 /** An evaluation message as stored. */
 export interface StoredEvaluation {
@@ -26,20 +26,8 @@ export interface PublishEvaluationInput {
 }
 
 /** Publishes an evaluation record. Throws BusError PUBLISH_FENCED / PUBLISH_FAILED. */
-export async function publishEvaluation(js: JetStreamClient, input: PublishEvaluationInput): Promise<PublishResult> {
-  try {
-    const ack = await js.publish(evaluatedSubject(input.cluster), input.data, {
-      msgID: input.msgId,
-      ...(input.expectedLastSubjectSequence !== undefined ? { expect: { lastSubjectSequence: input.expectedLastSubjectSequence } } : {}),
-    });
-    return { seq: ack.seq, duplicate: ack.duplicate };
-  } catch (err) {
-    const msg = String((err as Error).message);
-    if (/wrong last sequence/i.test(msg)) {
-      throw new BusError('PUBLISH_FENCED', `evaluation subject moved on since sequence ${input.expectedLastSubjectSequence}: ${msg}`, false, { cause: err });
-    }
-    throw new BusError('PUBLISH_FAILED', `publishing an evaluation record: ${msg}`, true, { cause: err });
-  }
+export function publishEvaluation(js: JetStreamClient, input: PublishEvaluationInput): Promise<PublishResult> {
+  return publishFenced(js, evaluatedSubject(input.cluster), 'evaluation', input);
 }
 
 /**
@@ -47,12 +35,6 @@ export async function publishEvaluation(js: JetStreamClient, input: PublishEvalu
  * (or the stream predates the subject). One stored-message get, a few hundred bytes.
  * Throws BusError UNAVAILABLE.
  */
-export async function latestEvaluation(jsm: JetStreamManager, cluster: string): Promise<StoredEvaluation | undefined> {
-  try {
-    const m = await jsm.streams.getMessage(BUNDLE_STREAM, { last_by_subj: evaluatedSubject(cluster) });
-    return { seq: m.seq, time: m.time, data: m.data };
-  } catch (err) {
-    if (/no message found|not found/i.test(String((err as Error).message))) return undefined;
-    throw new BusError('UNAVAILABLE', `reading the latest evaluation: ${(err as Error).message}`, true, { cause: err });
-  }
+export function latestEvaluation(jsm: JetStreamManager, cluster: string): Promise<StoredEvaluation | undefined> {
+  return latestOnSubject(jsm, evaluatedSubject(cluster), 'evaluation');
 }

@@ -9,10 +9,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackRecord } from '@natfleet/local-stack';
-import { run as natctl, type Io } from '@natfleet/natctl';
 import { ManagedProcess, REPO_ROOT, makeTempDir, pidAlive, removeDir, requireBinary, run } from '@natfleet/testkit';
 import { chromium, type Browser, type BrowserServer, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackCli } from './stack-cli.js';
 
 const MAIN = join(REPO_ROOT, 'packages/local-stack/dist/main.js');
 
@@ -32,16 +32,7 @@ describe('dashboard in headless chromium against the local stack', () => {
   /** The desired version after the natctl apply. */
   let latest = 0;
 
-  const cli = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Io = {
-      out: (s) => out.push(s), err: (s) => err.push(s), env: { NATFLEET_CONFIG: join(stateDir, 'natctl.json') }, cwd: stateDir,
-      stdin: async () => '', sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    };
-    const code = await natctl(args, io);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const cli = stackCli(stateDir);
   const login = async (token: string): Promise<void> => {
     await page.fill('#token', token);
     await page.click('button[type="submit"]');

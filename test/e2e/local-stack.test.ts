@@ -6,10 +6,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackRecord } from '@natfleet/local-stack';
-import { run as natctl, type Io } from '@natfleet/natctl';
 import { RealNft } from '@natfleet/nft';
 import { ManagedProcess, Netns, REPO_ROOT, listTestNamespaces, makeTempDir, pidAlive as alive, probePeer, removeDir, run } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackCli } from './stack-cli.js';
 
 const MAIN = join(REPO_ROOT, 'packages/local-stack/dist/main.js');
 
@@ -31,16 +31,7 @@ describe('local stack end to end (npm start → natctl/etcdctl → packets → n
     await run(process.execPath, [MAIN, 'stop'], { env, timeoutMs: 60_000 });
     await supervisor.exited;
   };
-  const cli = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Io = {
-      out: (s) => out.push(s), err: (s) => err.push(s), env: { NATFLEET_CONFIG: join(stateDir, 'natctl.json') }, cwd: stateDir,
-      stdin: async () => '', sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    };
-    const code = await natctl(args, io);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const cli = stackCli(stateDir);
   const etcdctl = (...args: string[]) => run('etcdctl', ['--endpoints', `http://127.0.0.1:${record.ports.etcdClient}`, ...args]);
   /** What ext sees from each node's pod. */
   const seen = async (): Promise<string[]> =>

@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { generateSigningKeyPair, loadSigningKey, sealAdmission, encodeAdmission } from '@natfleet/bundle';
 import { publishAdmission } from '@natfleet/bus';
 import type { StackRecord } from '@natfleet/local-stack';
-import { run as natctl, type Io } from '@natfleet/natctl';
 import { ManagedProcess, Netns, REPO_ROOT, makeTempDir, probePeer, removeDir, run, waitUntil } from '@natfleet/testkit';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackCli } from './stack-cli.js';
 
 const MAIN = join(REPO_ROOT, 'packages/local-stack/dist/main.js');
 const CLUSTER = 'default';
@@ -54,16 +54,7 @@ describe('staged rollout end to end: waves, gates, halt and rollback, operator c
   let api: { url: string; token: string };
   const holders: ChildProcess[] = [];
 
-  const cli = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: Io = {
-      out: (s) => out.push(s), err: (s) => err.push(s), env: { NATFLEET_CONFIG: join(stateDir, 'natctl.json') }, cwd: stateDir,
-      stdin: async () => '', sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    };
-    const code = await natctl(args, io);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const cli = stackCli(stateDir);
   const applyYaml = async (name: string, yaml: string, ...flags: string[]): Promise<number> => {
     const file = join(stateDir, `${name}.yaml`);
     writeFileSync(file, yaml);

@@ -17,10 +17,10 @@
  */
 import { encodeAdmission, sealAdmission, type SigningKey } from '@natfleet/bundle';
 import { isBusError, type NodeStatus, type NodeStatusEvent } from '@natfleet/bus';
-import { plan, webhookFor, type Observations, type RolloutPolicy as PlannerPolicy, type RolloutEvent, type RolloutEventRecord, type RolloutState, type RolloutStateRecord, type VersionRef } from '@natfleet/rollout-planner';
+import { plan, sameRef, webhookFor, type FleetNode, type Observations, type RolloutPolicy as PlannerPolicy, type RolloutEvent, type RolloutEventRecord, type RolloutState, type RolloutStateRecord, type VersionRef } from '@natfleet/rollout-planner';
 import { sleep, type Logger } from '@natfleet/service-kit';
 import { admissionContent, admissionHealth, contentKey, contentOf, type AdmissionChannel, type AdmissionContent } from './rollout-admission.js';
-import { fleetOf, observe, policyInput, selectCommands, webhookOf, type EntryLike, type PolicyInput } from './rollout-inputs.js';
+import { fleetOf, observe, policyInput, selectCommands, webhookOf, type CommandSelection, type EntryLike, type PolicyInput } from './rollout-inputs.js';
 import { buildRecord, describeEvent, gateResults, outcomesOf, significant, withCondition } from './rollout-record.js';
 import type { RolloutStore, StoredRolloutState } from './rollout-store.js';
 import { callWebhook, type WebhookCaller, type WebhookVerdict } from './rollout-webhook.js';
@@ -352,6 +352,15 @@ export class RolloutController {
     if (policy.type === 'invalid' && prev) {
       // Hold: nothing new is admitted; the record names the policy so enforcers hold new bundles.
       state = withCondition(prev.state, { type: 'Progressing', status: 'False', reason: 'InvalidRolloutPolicy', message: `RolloutPolicy ${policy.name} is invalid (rollout held): ${policy.reason}` });
+      // A hold must not disarm the gates: an admitted node failing (NACK, health, silent is
+      // only pending) still halts or rolls back as the last valid policy said, and an
+      // operator's abort still works. Other commands wait for a valid policy.
+      const held = heldStep(prev, candidate, inputs.fleet, obs, commands, now);
+      if (held) {
+        state = held.state;
+        events = held.events;
+        consumed = held.consumed;
+      }
     } else {
       // First step ever, or the first under a policy after steps without one: the current
       // candidate is what every node runs already (a policy-less admission let them apply
@@ -499,4 +508,31 @@ export class RolloutController {
       this.poke();
     });
   }
+}
+
+/**
+ * One planner step for a rollout held by an invalid RolloutPolicy: the last valid policy's
+ * failure action and the admitted waves as they are, with bakes and the deadline that never
+ * end (nothing new is admitted) and only `abort` commands. Undefined when nothing changes
+ * (no failure, no abort), when the held candidate is not the current one (a new candidate
+ * waits for a valid policy), or when the step would admit anything.
+ */
+export function heldStep(
+  prev: RolloutStateRecord,
+  candidate: VersionRef,
+  fleet: readonly FleetNode[],
+  observations: Observations,
+  commands: CommandSelection,
+  now: number,
+): { state: RolloutState; events: readonly RolloutEvent[]; consumed: string[] } | undefined {
+  const phase = prev.state.phase;
+  if (prev.policy === '' || prev.waves.length === 0 || !sameRef(prev.state.candidate, candidate)) return undefined;
+  if (phase !== 'progressing' && phase !== 'paused' && phase !== 'halted') return undefined;
+  const never = Number.MAX_SAFE_INTEGER;
+  const frozen: PlannerPolicy = { waves: prev.waves.map((w) => ({ name: w.name, bakeMs: never, percent: 0 })), onFailure: prev.onFailure, progressDeadlineMs: never };
+  const aborts = commands.apply.map((c, i) => ({ c, key: commands.consumed[i]! })).filter((x) => x.c.type === 'abort');
+  const res = plan({ policy: frozen, fleet, candidate, state: prev.state, observations, commands: aborts.map((x) => x.c), now });
+  if (res.events.some((e) => e.type === 'WaveAdmitted' || e.type === 'WavePassed' || e.type === 'Completed')) return undefined;
+  if (!res.events.some((e) => e.type === 'Failed' || e.type === 'Aborted')) return undefined;
+  return { state: res.state, events: res.events, consumed: aborts.map((x) => x.key) };
 }

@@ -338,6 +338,29 @@ describe('rollout controller', () => {
     await vi.waitFor(() => expect(h.subject.last).toMatchObject({ version: 20, waves: [{ name: 'canary' }] }), settle);
   });
 
+  it('a rollout held by an invalid policy still fails on a NACK (as the last valid policy says) and still takes an abort', async () => {
+    const invalid = JSON.stringify({ apiVersion: 'natfleet.io/v1', kind: 'RolloutPolicy', metadata: { name: 'staged' }, spec: { waves: [] } });
+    const a = await started({ policy: SPEC });
+    a.controller.noteCandidate({ version: 20, digest: 'd20' });
+    await vi.waitFor(() => expect(a.h.subject.last!.waves).toHaveLength(1), settle);
+    a.h.store.put(`${a.h.store.policyPrefix}staged`, invalid);
+    await vi.waitFor(() => expect(a.h.store.state!.state.conditions.find((c) => c.type === 'Progressing')?.reason).toBe('InvalidRolloutPolicy'), settle);
+    a.h.statuses.set('n1', { state: 'failed', failedVersion: 20, appliedVersion: 10, errorCode: 'NFT_SYNTAX', error: 'syntax error' });
+    await vi.waitFor(() => expect(a.h.subject.last).toMatchObject({ version: 20, phase: 'rolled-back', waves: [] }), settle);
+    expect(a.h.store.outcome(20)).toMatchObject({ outcome: 'rolled-back', failures: [{ node: 'n1', gate: 'nack' }] });
+
+    const b = await started({ policy: SPEC });
+    b.controller.noteCandidate({ version: 20, digest: 'd20' });
+    await vi.waitFor(() => expect(b.h.subject.last!.waves).toHaveLength(1), settle);
+    b.h.store.put(`${b.h.store.policyPrefix}staged`, invalid);
+    await vi.waitFor(() => expect(b.h.store.state!.state.conditions.find((c) => c.type === 'Progressing')?.reason).toBe('InvalidRolloutPolicy'), settle);
+    b.h.store.command('x-promote', { type: 'promote', version: 20, by: 't', at: '' });
+    b.h.store.command('y-abort', { type: 'abort', version: 20, by: 't', at: '' });
+    await vi.waitFor(() => expect(b.h.subject.last).toMatchObject({ version: 20, phase: 'aborted', waves: [] }), settle);
+    // The abort was consumed; the promote waits for a valid policy.
+    expect([...b.h.store.kv.keys()].filter((k) => k.startsWith(b.h.store.commandPrefix))).toEqual([`${b.h.store.commandPrefix}x-promote`]);
+  });
+
   it('several policies: the first by name, with a warning event', async () => {
     const h0 = await started({ policy: SPEC });
     h0.h.store.policy('aaa', { ...SPEC, waves: [{ name: 'all', percent: 100, bake: '0s' }] });

@@ -366,7 +366,18 @@ export class RolloutController {
       // candidate is what every node runs already (a policy-less admission let them apply
       // every bundle at once), so it completes; the policy applies from the next candidate.
       const plannerPolicy = prev && prev.policy !== '' && policy.type === 'ok' ? policy.planner : null;
-      const res = plan({ policy: plannerPolicy, fleet: inputs.fleet, candidate, state: prev?.state ?? null, initialStable: null, observations: obs, commands: commands.apply, now });
+      let base = prev?.state ?? null;
+      let initialStable: VersionRef | null = null;
+      if (base && plannerPolicy && reshaped(base, plannerPolicy)) {
+        // The policy's waves were edited under an admitted wave (renamed, removed, reordered):
+        // its index no longer means the same wave, so the rollout restarts from the first
+        // wave of the policy as it is now (as a newer candidate would).
+        extra.push({ at, type: 'PolicyChanged', message: `RolloutPolicy ${policy.type === 'ok' ? policy.name : ''} changed its waves during the rollout of v${candidate.version}: restarting from the first wave` });
+        log.warn('RolloutPolicy waves changed under admitted waves: restarting the rollout from the first wave');
+        initialStable = base.stable;
+        base = null;
+      }
+      const res = plan({ policy: plannerPolicy, fleet: inputs.fleet, candidate, state: base, initialStable, observations: obs, commands: commands.apply, now });
       state = res.state;
       events = res.events;
       consumed = commands.consumed;
@@ -535,4 +546,13 @@ export function heldStep(
   if (res.events.some((e) => e.type === 'WaveAdmitted' || e.type === 'WavePassed' || e.type === 'Completed')) return undefined;
   if (!res.events.some((e) => e.type === 'Failed' || e.type === 'Aborted')) return undefined;
   return { state: res.state, events: res.events, consumed: aborts.map((x) => x.key) };
+}
+
+/**
+ * True when a rollout in progress has an admitted wave whose index now names another wave
+ * of the policy (or none): the policy's waves were edited mid-rollout.
+ */
+export function reshaped(state: RolloutState, policy: PlannerPolicy): boolean {
+  if (state.phase !== 'progressing' && state.phase !== 'paused') return false;
+  return state.admitted.some((w) => w.name !== 'immediate' && w.index >= 0 && policy.waves[w.index]?.name !== w.name);
 }

@@ -106,7 +106,7 @@ describe('rollout controller', () => {
     expect(text).toMatch(/natfleet_rollout_phase\{phase="completed"\} 1/);
   });
 
-  it('a policy edited mid-rollout to fewer waves: the admitted wave now at the last index is not sent as rest (only its nodes run the candidate)', async () => {
+  it('a policy edited mid-rollout to fewer waves: never sent as rest; the rollout restarts from the first wave of the policy as it is now', async () => {
     const { h, controller } = await started({ policy: SPEC });
     controller.noteCandidate({ version: 20, digest: 'd20' });
     await vi.waitFor(() => expect(h.subject.last!.waves).toHaveLength(1), settle);
@@ -118,9 +118,12 @@ describe('rollout controller', () => {
     // The operator drops the middle wave: wave index 1 is now the policy's last one ('rest').
     h.store.policy('staged', { ...SPEC, waves: [SPEC.waves[0], SPEC.waves[2]] });
     await vi.waitFor(() => expect(h.store.state!.waves.map((w) => w.name)).toEqual(['canary', 'rest']), settle);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(h.subject.last).toMatchObject({ version: 20, everyone: false });
-    expect(h.subject.last!.waves[1]).toEqual({ name: 'half', nodes: half.nodes, rest: false });
+    await vi.waitFor(() => expect(h.subject.last).toMatchObject({ version: 20, everyone: false, phase: 'progressing', waves: [{ name: 'canary', nodes: ['n1'], rest: false }] }), settle);
+    expect(h.subject.last!.waves.some((w) => w.rest)).toBe(false);
+    expect(h.store.state!.events.some((e) => e.type === 'PolicyChanged')).toBe(true);
+    // The half wave's nodes are no longer admitted: they run the stable version again.
+    expect(h.subject.last!.stable).toMatchObject({ version: 10 });
+    expect(half.nodes.length).toBeGreaterThan(0);
   });
 
   it('a NACK on the canary rolls back: no waves, outcome names the node and reason', async () => {

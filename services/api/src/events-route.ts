@@ -1,17 +1,23 @@
 /**
  * GET /v1/events: Server-Sent Events for the dashboard (read token, the usual bearer
  * header — the page reads the stream with fetch(), so the token never goes in a URL).
- * Event `rollout` carries the GET /v1/rollout body. Fed by polling that same view every
- * `intervalMs` (1 s) while at least one client listens, sending only when something an
- * operator sees changed (ages and bake countdowns excluded: they move every second), plus
- * a refresh every `refreshMs` (10 s) so the ages shown stay true, and a `: ping` comment
- * every 15 s so idle proxies keep the connection. One poll serves every client. Owns the
- * stream framing and the poller's lifetime (stopped when the last client leaves and
- * before the server closes); never writes anything but the stream.
+ * Event `rollout` carries the GET /v1/rollout body. Fed by change notifications (the
+ * live view, live-view.ts: given `sources`, e.g. change-sources.ts's watch of the
+ * node-status bucket and check of the bundle stream; without them, a poll every
+ * `intervalMs`), coalesced, sent only when something an operator sees changed, plus a
+ * refresh every `refreshMs` (10 s) so the ages shown stay true, and a `: ping` comment
+ * every 15 s so idle proxies keep the connection. A newcomer gets the newest view at once
+ * when the live view is warm, so the page can draw the fleet from the first event. One
+ * live view serves every client: started with the first, stopped `lingerMs` after the
+ * last leaves (a page reload finds it warm) and before the server closes. Owns the stream
+ * framing and the clients; never writes anything but the stream.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { LiveView, sleep, type ChangeSource } from './live-view.js';
+
+export { fingerprint, sseMessage } from './live-view.js';
 
 type Guard = { preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<void> };
 
@@ -19,37 +25,53 @@ export interface EventsOptions {
   /** The body of each `rollout` event (GET /v1/rollout's). */
   view: () => Promise<unknown>;
   logger: Logger;
-  /** Poll period while clients listen; default 1000 ms. */
+  /** What says the view may have changed; default: a poll every `intervalMs`. */
+  sources?: readonly ChangeSource[];
+  /** Poll period when no `sources` are given; default 1000 ms. */
   intervalMs?: number;
+  /** Coalescing window after a change; default 100 ms. */
+  debounceMs?: number;
   /** Re-send an unchanged view this often; default 10 000 ms. */
   refreshMs?: number;
   /** Keep-alive comment period; default 15 000 ms. */
   pingMs?: number;
+  /** Keep the live view running this long after the last client left; default 10 000 ms. */
+  lingerMs?: number;
 }
 
-/** Fields that change every second without anything happening: left out of the change test. */
-const VOLATILE = new Set(['heartbeatAgeSeconds', 'heartbeatAt', 'bakeRemainingMs']);
-
-/** What the change test compares: the view without its volatile fields. */
-export function fingerprint(view: unknown): string {
-  return JSON.stringify(view, (k, v: unknown) => (VOLATILE.has(k) ? undefined : v));
+/** A change source that says "may have changed" every `ms` (the feed without notifications). */
+export function pollEvery(ms: number): ChangeSource {
+  return async (signal, changed) => {
+    while (!signal.aborted) {
+      await sleep(ms, signal);
+      changed('poll');
+    }
+  };
 }
 
-/** One SSE message: `event:` then the data split on newlines (JSON has none, but be exact). */
-export function sseMessage(event: string, data: string): string {
-  return `event: ${event}\n${data.split(/\r\n|\r|\n/).map((l) => `data: ${l}`).join('\n')}\n\n`;
-}
-
-/** The shared poller and its listeners; one per app. */
-class EventFeed {
+/** The live view and its listeners; one per app. */
+export class EventFeed {
   private readonly clients = new Set<ServerResponse>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly live: LiveView;
   private ping: NodeJS.Timeout | undefined;
-  private last: { print: string; message: string; sentAt: number } | undefined;
-  private failing = false;
+  private linger: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly o: Required<EventsOptions>) {}
+  constructor(private readonly o: EventsOptions & { pingMs: number; lingerMs: number }) {
+    this.live = new LiveView({
+      view: o.view,
+      sources: o.sources ?? [pollEvery(o.intervalMs ?? 1000)],
+      emit: (m) => this.broadcast(m),
+      logger: o.logger,
+      ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
+      ...(o.refreshMs !== undefined ? { refreshMs: o.refreshMs } : {}),
+    });
+  }
+
+  /** The live view is running (a client listens, or the last left less than `lingerMs` ago). */
+  get running(): boolean {
+    return this.live.running;
+  }
 
   add(res: ServerResponse): void {
     if (this.closed) {
@@ -58,47 +80,24 @@ class EventFeed {
     }
     this.clients.add(res);
     res.on('close', () => this.remove(res));
-    // A newcomer gets the newest view at once (or with the first poll).
-    if (this.last) res.write(this.last.message);
-    if (this.clients.size === 1) this.start();
+    clearTimeout(this.linger);
+    this.linger = undefined;
+    // A newcomer gets the newest view at once when warm (else with the first recompute).
+    const latest = this.live.latest;
+    if (latest !== undefined) res.write(latest);
+    this.ping ??= setInterval(() => this.broadcast(': ping\n\n'), this.o.pingMs);
+    this.live.start();
   }
 
   private remove(res: ServerResponse): void {
     this.clients.delete(res);
-    if (this.clients.size === 0) this.stop();
-  }
-
-  private start(): void {
-    this.last = undefined;
-    this.ping = setInterval(() => this.broadcast(': ping\n\n'), this.o.pingMs);
-    void this.poll();
-  }
-
-  private stop(): void {
-    clearTimeout(this.timer);
+    if (this.clients.size > 0 || this.closed) return;
     clearInterval(this.ping);
-    this.timer = undefined;
     this.ping = undefined;
-  }
-
-  private async poll(): Promise<void> {
-    this.timer = undefined;
-    try {
-      const view = await this.o.view();
-      const print = fingerprint(view);
-      const now = Date.now();
-      if (!this.last || this.last.print !== print || now - this.last.sentAt >= this.o.refreshMs) {
-        this.last = { print, message: sseMessage('rollout', JSON.stringify(view)), sentAt: now };
-        this.broadcast(this.last.message);
-      }
-      if (this.failing) this.o.logger.info('events feed: the rollout view reads again');
-      this.failing = false;
-    } catch (err) {
-      // Said once per failure spell, not every second.
-      if (!this.failing) this.o.logger.warn({ err }, 'events feed: reading the rollout view failed; retrying');
-      this.failing = true;
-    }
-    if (this.clients.size > 0 && !this.closed) this.timer = setTimeout(() => void this.poll(), this.o.intervalMs);
+    this.linger ??= setTimeout(() => {
+      this.linger = undefined;
+      if (this.clients.size === 0) this.live.stop();
+    }, this.o.lingerMs);
   }
 
   private broadcast(text: string): void {
@@ -108,14 +107,16 @@ class EventFeed {
   /** Ends every stream (server shutdown: open streams would hold close() forever). */
   close(): void {
     this.closed = true;
-    this.stop();
+    clearInterval(this.ping);
+    clearTimeout(this.linger);
+    this.live.stop();
     for (const c of this.clients) c.end();
     this.clients.clear();
   }
 }
 
 export function registerEventsRoute(app: FastifyInstance, options: EventsOptions, read: Guard): void {
-  const feed = new EventFeed({ intervalMs: 1000, refreshMs: 10_000, pingMs: 15_000, ...options });
+  const feed = new EventFeed({ pingMs: 15_000, lingerMs: 10_000, ...options });
   app.addHook('preClose', (done) => {
     feed.close();
     done();

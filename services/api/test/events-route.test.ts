@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fingerprint, registerEventsRoute, sseMessage } from '../src/events-route.js';
+import type { ChangeSource } from '../src/live-view.js';
 
 const allow = { preHandler: async () => undefined };
 
@@ -41,42 +42,80 @@ describe('GET /v1/events', () => {
     return got().map((d) => JSON.parse(d));
   };
 
-  it('sends the view at once and then only on change; polls only while someone listens; close ends the stream', async () => {
-    let polls = 0;
+  /** A change source the test fires by hand; `aborted` counts the sources stopped. */
+  const manual = () => {
+    const fires: ((why: string) => void)[] = [];
+    const state = { started: 0, aborted: 0, fire: (): void => fires.forEach((f) => f('test')) };
+    const source: ChangeSource = (signal, changed) => {
+      state.started++;
+      fires.push(changed);
+      return new Promise((resolve) => signal.addEventListener('abort', () => (state.aborted++, resolve()), { once: true }));
+    };
+    return { source, state };
+  };
+
+  it('sends on change only, a newcomer gets the warm view at once, stops after the last client leaves (linger), close ends the stream', async () => {
+    let computes = 0;
     let version = 1;
+    const { source, state } = manual();
     app = Fastify();
-    registerEventsRoute(app, { view: async () => (polls++, { desired: { version }, nodes: [{ heartbeatAgeSeconds: polls }] }), logger: pino({ level: 'silent' }), intervalMs: 20, refreshMs: 60_000 }, allow);
+    registerEventsRoute(app, { view: async () => (computes++, { desired: { version }, nodes: [{ heartbeatAgeSeconds: computes }] }), logger: pino({ level: 'silent' }), sources: [source], debounceMs: 10, refreshMs: 60_000, lingerMs: 150 }, allow);
     const url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/v1/events`;
     const res = await fetch(url);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const pending = read(res, 2);
-    await new Promise((r) => setTimeout(r, 200)); // ~10 polls, ages moving, nothing else
+    await new Promise((r) => setTimeout(r, 50));
+    expect(state.started).toBe(1);
+    // Changes that move only ages: recomputed, not sent.
+    for (let i = 0; i < 3; i++) {
+      state.fire();
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    expect(computes).toBe(4);
     version = 2;
+    state.fire();
     const events = await pending;
     expect(events.map((e) => (e as { desired: { version: number } }).desired.version)).toEqual([1, 2]);
-    expect(polls).toBeGreaterThan(5);
-    // The client left: polling stops.
-    await new Promise((r) => setTimeout(r, 100));
-    const after = polls;
-    await new Promise((r) => setTimeout(r, 200));
-    expect(polls - after).toBeLessThanOrEqual(1);
+    // Within the linger a newcomer gets the newest view at once, without a recompute.
+    await new Promise((r) => setTimeout(r, 30));
+    const before = computes;
+    const again = await fetch(url);
+    expect(await read(again, 1)).toEqual([{ desired: { version: 2 }, nodes: [{ heartbeatAgeSeconds: before }] }]);
+    expect(computes).toBe(before);
+    expect(state.aborted).toBe(0);
+    // Everyone left: the source is stopped after the linger.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(state.aborted).toBe(1);
+    state.fire();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(computes).toBe(before);
     // A listening client does not hold close().
     const held = await fetch(url);
     await new Promise((r) => setTimeout(r, 50));
+    expect(state.started).toBe(2);
     await Promise.race([app.close(), new Promise((_, rej) => setTimeout(() => rej(new Error('close() hung')), 5000))]);
     app = undefined;
+    expect(state.aborted).toBe(2);
     const rest = await held.text();
     expect(rest).toContain('event: rollout');
   });
 
-  it('a failing view is retried, not sent', async () => {
+  it('without sources it polls every intervalMs', async () => {
+    let calls = 0;
+    app = Fastify();
+    registerEventsRoute(app, { view: async () => ({ n: ++calls }), logger: pino({ level: 'silent' }), intervalMs: 20, debounceMs: 1, lingerMs: 0 }, allow);
+    const res = await fetch(`${await app.listen({ port: 0, host: '127.0.0.1' })}/v1/events`);
+    expect((await read(res, 3)).map((e) => (e as { n: number }).n)).toEqual([1, 2, 3]);
+  });
+
+  it('a failing view is retried on the next change, not sent', async () => {
     let calls = 0;
     app = Fastify();
     registerEventsRoute(app, { view: async () => {
       calls++;
       if (calls < 3) throw new Error('nats down');
       return { ok: calls };
-    }, logger: pino({ level: 'silent' }), intervalMs: 20 }, allow);
+    }, logger: pino({ level: 'silent' }), intervalMs: 20, debounceMs: 1 }, allow);
     const res = await fetch(`${await app.listen({ port: 0, host: '127.0.0.1' })}/v1/events`);
     expect(await read(res, 1)).toEqual([{ ok: 3 }]);
   });

@@ -79,6 +79,10 @@ export function createMetrics(o: CreateMetricsOptions = {}): EnforcerMetrics {
   const registers = [registry];
   let lastApplyAtMs: number | undefined;
   if (o.readConntrack) conntrackGauges(registry, o.readConntrack);
+  // Every result exported from 0: a series born at 1 on the first failure has no earlier
+  // sample, so increase() over it is 0 and NatfleetHealthChecksFailing would miss it.
+  const healthChecks = new Counter({ name: `${P}health_checks_total`, help: 'Post-apply health checks by result (passed, failed, timeout).', labelNames: ['result'], registers });
+  for (const result of ['passed', 'failed', 'timeout']) healthChecks.inc({ result }, 0);
   return {
     registry,
     applies: new Counter({ name: `${P}applies_total`, help: 'Bundle apply attempts by result.', labelNames: ['result'], registers }),
@@ -119,7 +123,7 @@ export function createMetrics(o: CreateMetricsOptions = {}): EnforcerMetrics {
     admissions: new Counter({ name: `${P}admissions_total`, help: 'Admission messages by result (accepted, ignored, refused, restored).', labelNames: ['result'], registers }),
     admissionRevision: new Gauge({ name: `${P}admission_revision`, help: 'stateRevision of the admission in force (0 = none).', registers }),
     targetFetches: new Counter({ name: `${P}target_fetches_total`, help: 'Fetches of an admitted bundle not held, from the stream history, by result (found, absent, error).', labelNames: ['result'], registers }),
-    healthChecks: new Counter({ name: `${P}health_checks_total`, help: 'Post-apply health checks by result (passed, failed, timeout).', labelNames: ['result'], registers }),
+    healthChecks,
   };
 }
 

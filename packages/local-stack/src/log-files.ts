@@ -1,14 +1,14 @@
 /**
  * Where the local stack's logs live: `<state dir>/logs/<daemon>.log`, one file per daemon
  * (`compiler-1`, `api`, `enforcer-node-1`, `nats-server`…), appended across runs and
- * restarts. A file past ROTATE_BYTES when the stack starts is renamed to `<daemon>.log.1`
- * (replacing the older one): simple rotation, at most two generations. Owns the naming and
- * that rotation; never formats lines and never deletes anything but `.log.1` files.
+ * restarts. A file reaching ROTATE_BYTES (when the stack starts, or while a daemon writes
+ * to it) is renamed to `<daemon>.log.1` (replacing the older one): at most two
+ * generations. Owns the naming and that rotation; never formats lines and never deletes anything but `.log.1` files.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Rotation threshold checked at each stack start (10 MiB). */
+/** Rotation threshold, checked at each stack start and at each line a daemon writes (10 MiB). */
 export const ROTATE_BYTES = 10 * 1024 * 1024;
 
 /**
@@ -52,20 +52,38 @@ export function rotateIfLarge(file: string, limit = ROTATE_BYTES): boolean {
 
 /**
  * One daemon's log file, open for appending. Whole lines only, written synchronously so a
- * supervisor killed with SIGKILL loses nothing it had received.
+ * supervisor killed with SIGKILL loses nothing it had received. Rotated to `.log.1` when it
+ * reaches `limit` bytes, at open and while the daemon runs (a stack up for days, or a
+ * daemon crash-looping with a stack trace per run, must not fill the disk): at most two
+ * generations of about `limit` bytes each.
  */
 export class LogFile {
   private fd: number | undefined;
+  private size = 0;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly limit = ROTATE_BYTES,
+  ) {
     mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
-    rotateIfLarge(path);
-    this.fd = openSync(path, 'a', 0o600);
+    rotateIfLarge(path, limit);
+    this.open();
   }
 
-  /** Appends `line` and a newline. No-op after close(). */
+  private open(): void {
+    this.fd = openSync(this.path, 'a', 0o600);
+    this.size = fstatSync(this.fd).size;
+  }
+
+  /** Appends `line` and a newline (rotating first when the file is full). No-op after close(). */
   append(line: string): void {
-    if (this.fd !== undefined) writeSync(this.fd, line.endsWith('\n') ? line : `${line}\n`);
+    if (this.fd === undefined) return;
+    if (this.size >= this.limit) {
+      closeSync(this.fd);
+      renameSync(this.path, `${this.path}.1`);
+      this.open();
+    }
+    this.size += writeSync(this.fd, line.endsWith('\n') ? line : `${line}\n`);
   }
 
   close(): void {

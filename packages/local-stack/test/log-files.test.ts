@@ -86,4 +86,17 @@ describe('log file names', () => {
     expect(statSync(`${file}.1`).size).toBe(100);
     expect(rotateIfLarge(join(dir, 'missing.log'), 1)).toBe(false);
   });
+
+  it('a daemon writing for a long time rotates while it runs: never more than two generations of about the limit', () => {
+    const file = join(dir, 'long-run.log');
+    writeFileSync(file, 'x'.repeat(60) + '\n');
+    const f = new LogFile(file, 100);
+    for (let i = 0; i < 50; i++) f.append(`line ${String(i).padStart(3, '0')} ${'y'.repeat(20)}`);
+    f.close();
+    expect(statSync(file).size).toBeLessThan(100 + 30);
+    expect(statSync(`${file}.1`).size).toBeLessThan(100 + 30);
+    // Whole lines, the newest in the current file, the ones before it in .1.
+    expect(readFileSync(file, 'utf8').trimEnd().split('\n').at(-1)).toBe(`line 049 ${'y'.repeat(20)}`);
+    expect(readFileSync(`${file}.1`, 'utf8').endsWith('\n')).toBe(true);
+  });
 });

@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { bearerToken, type TokenSet } from './auth.js';
 import { ApiError } from './errors.js';
+import { natsChangeSources } from './change-sources.js';
 import { registerEventsRoute } from './events-route.js';
 import { rolloutView } from './rollout-control-routes.js';
 import type { RolloutControlService } from './rollout-control-service.js';
@@ -31,7 +32,7 @@ export interface Whoami {
 export const DASHBOARD_ROUTES = {
   '/': 'The web dashboard (static HTML; sign in with an API token).',
   '/v1/whoami': 'Who the bearer token is: {name: string, write: boolean}. Read token.',
-  '/v1/events': 'text/event-stream; event `rollout` carries the GET /v1/rollout body, sent on change (polled every second) and at least every 10 s; `: ping` comments keep the connection. Read token.',
+  '/v1/events': 'text/event-stream; event `rollout` carries the GET /v1/rollout body, sent at once on connect, on change (node-status bucket watch, bundle stream checked every second) and at least every 10 s; `: ping` comments keep the connection. Read token.',
 } as const;
 
 // The page loads nothing from elsewhere and is never framed.
@@ -44,8 +45,6 @@ export interface DashboardDeps {
   logger: Logger;
   /** Built assets; default: @natfleet/dashboard's dist/public. */
   assetsDir?: string;
-  /** The live feed's poll period (ms); default 1000. */
-  eventsIntervalMs?: number;
 }
 
 export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDeps, read: Guard): void {
@@ -55,7 +54,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     if (!id) throw new ApiError('UNAUTHORIZED', 'unknown token');
     return { name: id.name, write: id.role === 'write' };
   });
-  registerEventsRoute(app, { view: () => rolloutView(deps.rollout, deps.control), logger: deps.logger, ...(deps.eventsIntervalMs !== undefined ? { intervalMs: deps.eventsIntervalMs } : {}) }, read);
+  registerEventsRoute(app, { view: () => rolloutView(deps.rollout, deps.control), logger: deps.logger, sources: natsChangeSources(() => deps.rollout.bus) }, read);
 
   const dir = deps.assetsDir ?? DASHBOARD_ASSETS_DIR;
   if (!dashboardBuilt(dir)) {

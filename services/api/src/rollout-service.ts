@@ -170,6 +170,11 @@ export class RolloutService {
     return this.deps.cluster;
   }
 
+  /** The NATS handles it reads with (the live feed watches the same stream and bucket: change-sources.ts). */
+  get bus(): { js: JetStreamClient; jsm: JetStreamManager } {
+    return { js: this.deps.js, jsm: this.deps.jsm };
+  }
+
   async rollout(now = Date.now()): Promise<Rollout> {
     const { js, cluster, silentAfterMs, store } = this.deps;
     const [latest, read, registered, evaluatedRead] = await Promise.all([this.bundles.newest().then((n) => n?.stored), readNodeStatusSnapshot(js), registeredNodes(store), this.evaluation.newest()]);

@@ -75,7 +75,7 @@ export function streamChanges(jsm: JetStreamManager, { pollMs = 1000, stream = B
   };
 }
 
-/** Both sources for one API process. */
-export function natsChangeSources(deps: { js: JetStreamClient; jsm: JetStreamManager }): ChangeSource[] {
-  return [nodeStatusChanges(deps.js), streamChanges(deps.jsm)];
+/** Both sources for one API process; `bus` is read when a source starts (the first listener). */
+export function natsChangeSources(bus: () => { js: JetStreamClient; jsm: JetStreamManager }): ChangeSource[] {
+  return [(signal, changed) => nodeStatusChanges(bus().js)(signal, changed), (signal, changed) => streamChanges(bus().jsm)(signal, changed)];
 }

@@ -3,8 +3,9 @@
  * killer hit it) left behind, and removing it before the next start (and in `npm stop`).
  * The decision is pure (leftovers()): a recorded PID is ours only while its live command
  * line is the one recorded when it was spawned (or, for `ip netns exec`, the command it
- * exec'd into: a tail of it), so a PID the kernel reused for something else is never
- * killed; namespaces are ours when stack.json names them or they carry the dead
+ * exec'd into: a tail of it) and its start time the recorded one, so a PID the kernel
+ * reused for something else — another stack's daemon with the same command line too — is
+ * never killed; namespaces are ours when stack.json names them or they carry the dead
  * supervisor's PID (`nf-<pid>-…`). The executor (removeLeftovers) kills by PID with
  * SIGKILL, then every process still inside those namespaces, then deletes them. Never
  * signals anything by name and never touches another live stack's namespaces.
@@ -16,6 +17,8 @@ import type { StackRecord } from './state.js';
 export interface HostView {
   /** argv of a live process; undefined when no such process exists. */
   cmdline(pid: number): string[] | undefined;
+  /** A live process's start time (procStartTime); undefined when unknown. */
+  startTime?(pid: number): number | undefined;
   /** Network namespaces that exist now (`ip netns list` names). */
   namespaces: readonly string[];
   /** The calling process (never a leftover). */
@@ -45,14 +48,25 @@ export function sameCommand(live: readonly string[], recorded: readonly string[]
 }
 
 /**
+ * True when the live process `pid` is the one recorded as `c`: it runs the recorded command
+ * (sameCommand) and, when a start time was recorded, started then (a PID reused by another
+ * stack's daemon runs the same command line, but started later).
+ */
+function isRecorded(host: HostView, pid: number, live: readonly string[], c: { argv: string[]; startTime?: number }): boolean {
+  if (!sameCommand(live, c.argv)) return false;
+  if (c.startTime === undefined || host.startTime === undefined) return true;
+  return host.startTime(pid) === c.startTime;
+}
+
+/**
  * What of `r`'s stack is left to clean up. A record without spawn-time command lines
  * (written by an older version) yields no PIDs to kill, only namespaces. When the recorded
  * supervisor still runs its recorded command, nothing is a leftover.
  */
 export function leftovers(r: StackRecord, host: HostView): Leftovers {
-  const supCmd = r.children?.[String(r.supervisorPid)]?.argv;
+  const sup = r.children?.[String(r.supervisorPid)];
   const supLive = r.supervisorPid !== host.self ? host.cmdline(r.supervisorPid) : undefined;
-  const supervisorAlive = supLive !== undefined && (supCmd === undefined || sameCommand(supLive, supCmd));
+  const supervisorAlive = supLive !== undefined && (sup === undefined || isRecorded(host, r.supervisorPid, supLive, sup));
   const out: Leftovers = { kill: [], spared: [], namespaces: [], supervisorAlive };
   if (supervisorAlive) return out;
   const pids = new Set<number>([...r.pids, ...(r.services ?? []).map((s) => s.pid)]);
@@ -62,7 +76,7 @@ export function leftovers(r: StackRecord, host: HostView): Leftovers {
     if (live === undefined) continue;
     const child = r.children?.[String(pid)];
     const name = child?.name ?? r.services?.find((s) => s.pid === pid)?.name ?? `pid ${pid}`;
-    if (child && sameCommand(live, child.argv)) out.kill.push({ pid, name });
+    if (child && isRecorded(host, pid, live, child)) out.kill.push({ pid, name });
     else out.spared.push({ pid, name, running: live.join(' ').slice(0, 120) });
   }
   const recorded = new Set(r.nodes.flatMap((n) => [n.podNetns, n.nodeNetns, n.extNetns]));
@@ -83,9 +97,25 @@ export function procCmdline(pid: number): string[] | undefined {
   }
 }
 
+/**
+ * A live process's start time: field 22 of /proc/<pid>/stat (clock ticks after boot; kept
+ * across exec, so `ip netns exec` and the command it runs share it). Undefined when the
+ * process does not exist.
+ */
+export function procStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses): state is field 3.
+    const v = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3]);
+    return Number.isSafeInteger(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The real host: /proc and /run/netns. */
 export function hostView(): HostView {
-  return { cmdline: procCmdline, namespaces: listTestNamespaces(), self: process.pid };
+  return { cmdline: procCmdline, startTime: procStartTime, namespaces: listTestNamespaces(), self: process.pid };
 }
 
 /** PIDs of the processes inside a namespace (`ip netns pids`); empty when it has none or is gone. */

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { EtcdMember, NatTopology, NatsNode, PeerServer, REPO_ROOT, freePorts, requireBinary, run, serviceEntry, waitUntil } from '@natfleet/testkit';
 import { Backoff, seconds } from './backoff.js';
-import { killAndWait, namespacePids, procCmdline } from './cleanup.js';
+import { killAndWait, namespacePids, procCmdline, procStartTime } from './cleanup.js';
 import { SupervisedDaemon } from './daemon.js';
 import { logFile, logsDir, rotateIfLarge } from './log-files.js';
 import { enforcerUser, natfleetUsers, renderAuthorization } from './nats-auth.js';
@@ -110,7 +110,8 @@ export class LocalStack {
   private recordPid(name: string, pid: number, argv: string[] | undefined): void {
     if (!this.record) return;
     if (!this.record.pids.includes(pid)) this.record.pids.push(pid);
-    if (argv) this.record.children = { ...this.record.children, [String(pid)]: { name, argv } };
+    const startTime = procStartTime(pid);
+    if (argv) this.record.children = { ...this.record.children, [String(pid)]: { name, argv, ...(startTime !== undefined ? { startTime } : {}) } };
     this.state.writeRecord(this.record);
   }
 
@@ -136,7 +137,8 @@ export class LocalStack {
     const ports = await choosePorts(prev?.ports, o.nodes, compilers);
     const nodeNames = Array.from({ length: o.nodes }, (_, i) => `node-${i + 1}`);
     const self = procCmdline(process.pid);
-    this.record = { supervisorPid: process.pid, startedAt: new Date().toISOString(), state: 'starting', ports, nodes: [], pids: [], services: [], ...(self ? { children: { [String(process.pid)]: { name: 'supervisor', argv: self } } } : {}) };
+    const selfStart = procStartTime(process.pid);
+    this.record = { supervisorPid: process.pid, startedAt: new Date().toISOString(), state: 'starting', ports, nodes: [], pids: [], services: [], ...(self ? { children: { [String(process.pid)]: { name: 'supervisor', argv: self, ...(selfStart !== undefined ? { startTime: selfStart } : {}) } } } : {}) };
     state.writeRecord(this.record);
     try {
       await this.startServers(ports, nodeNames);

@@ -42,10 +42,12 @@ export interface StackRecord {
   /** Each daemon's name (`compiler-1`, `compiler-2`, `api`, `enforcer node-1`, …) and PID, newest start last. */
   services?: { name: string; pid: number }[];
   /**
-   * Each recorded PID's name and command line as spawned (the supervisor's own too), so a
-   * later start or stop kills only processes still running what was recorded (cleanup.ts).
+   * Each recorded PID's name, command line as spawned and start time (/proc/<pid>/stat
+   * field 22, clock ticks after boot; the supervisor's own too), so a later start or stop
+   * kills only the very processes recorded (cleanup.ts): the daemons of two stacks share
+   * one command line (their settings are in the environment), a start time they do not.
    */
-  children?: Record<string, { name: string; argv: string[] }>;
+  children?: Record<string, { name: string; argv: string[]; startTime?: number }>;
 }
 
 export interface Secrets {

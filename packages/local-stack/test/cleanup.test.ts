@@ -3,6 +3,7 @@
 // left alone), namespaces only when recorded or named after the dead supervisor.
 import { describe, expect, it } from 'vitest';
 import { leftovers, sameCommand, type HostView, type StackRecord } from '../src/index.js';
+import { procStartTime } from '../src/cleanup.js';
 
 const ENF = ['/usr/bin/node', '/repo/services/enforcer/dist/main.js', 'run'];
 const PEER = ['ip', 'netns', 'exec', 'nf-100-aa-ext', '/usr/bin/node', '-e', 'script', '0'];
@@ -70,6 +71,24 @@ describe('leftovers', () => {
     expect(l.kill).toEqual([]);
     expect(l.spared.map((s) => s.pid)).toEqual([102]);
     expect(l.namespaces).toEqual(['nf-100-aa-node']);
+  });
+
+  it('a PID reused by another stack\'s daemon (same command line, later start time) is spared; the recorded start time is killed', () => {
+    const timed = record({ children: { ...record().children!, '100': { name: 'supervisor', argv: SUP, startTime: 500 }, '102': { name: 'enforcer node-1', argv: ENF, startTime: 700 }, '104': { name: 'api', argv: ['/usr/bin/node', '/repo/services/api/dist/main.js'], startTime: 710 } } });
+    const starts: Record<number, number> = { 100: 90_000, 102: 90_100, 104: 710 };
+    const h: HostView = { ...host({ 100: SUP, 102: ENF, 104: ['/usr/bin/node', '/repo/services/api/dist/main.js'] }), startTime: (pid) => starts[pid] };
+    const l = leftovers(timed, h);
+    // The supervisor PID now runs another stack's supervisor (same command, started later).
+    expect(l.supervisorAlive).toBe(false);
+    expect(l.kill).toEqual([{ pid: 104, name: 'api' }]);
+    expect(l.spared.map((s) => s.pid)).toEqual([102]);
+  });
+
+  it('reads a live process\'s start time from /proc (stable, and a different process\'s differs or is unknown)', () => {
+    const t = procStartTime(process.pid);
+    expect(Number.isSafeInteger(t)).toBe(true);
+    expect(procStartTime(process.pid)).toBe(t);
+    expect(procStartTime(2 ** 22 + 1)).toBeUndefined();
   });
 
   it('never aims at the calling process, even when the record names it', () => {

@@ -108,9 +108,20 @@ describe('dashboard in headless chromium against the local stack', () => {
     // The session survives a reload (sessionStorage); time the first render with data.
     await page.reload();
     await page.waitForSelector('#node-table tbody tr');
-    const fleet = await page.evaluate(() => ({ first: performance.getEntriesByName('natfleet:first-render')[0]?.startTime ?? -1, fleet: performance.getEntriesByName('natfleet:fleet-rendered')[0]?.startTime ?? -1 }));
-    console.log(`dashboard first render after reload: ${fleet.first.toFixed(0)} ms; fleet table with data: ${fleet.fleet.toFixed(0)} ms (target < 300 ms)`);
+    // The table is drawn from whichever comes first: GET /v1/rollout, or the feed's first
+    // event (sent at once on connect when the API's live view is warm, as after a reload).
+    await page.waitForFunction(() => performance.getEntriesByName('natfleet:first-event').length > 0, undefined, { timeout: 30_000 });
+    const fleet = await page.evaluate(() => {
+      const at = (name: string): number => performance.getEntriesByName(name)[0]?.startTime ?? -1;
+      const end = (path: string): number => (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((r) => new URL(r.name).pathname === path)?.responseEnd ?? -1;
+      return { first: at('natfleet:first-render'), fleet: at('natfleet:fleet-rendered'), event: at('natfleet:first-event'), whoami: end('/v1/whoami'), get: end('/v1/rollout') };
+    });
+    console.log(
+      `dashboard first render after reload: ${fleet.first.toFixed(0)} ms; fleet table with data: ${fleet.fleet.toFixed(0)} ms (target < 300 ms); ` +
+        `whoami answered at ${fleet.whoami.toFixed(0)} ms, first feed event at ${fleet.event.toFixed(0)} ms, GET /v1/rollout answered at ${fleet.get.toFixed(0)} ms (the table waited for that GET before)`,
+    );
     expect(fleet.fleet).toBeGreaterThan(0);
+    expect(fleet.event).toBeGreaterThan(0);
   }, 120_000);
 
   it('a natctl apply changes the desired version on the page without a reload', async () => {

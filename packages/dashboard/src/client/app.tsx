@@ -3,7 +3,7 @@
  * live rollout feed (live.ts), hash routing between the pages, and logout. Owns the
  * session state; the pages only render what they are given or fetch with its ApiClient.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiClient, ApiRefused } from './api.js';
 import { ExplainPage } from './explain-page.js';
 import { FleetPage, NodePage } from './fleet-page.js';
@@ -83,18 +83,22 @@ export function App() {
   const [live, setLive] = useState(false);
   const [now, setNow] = useState(Date.now());
   const hash = useHash();
+  /** GET /v1/rollout was already asked for while restoring the session. */
+  const earlyFetch = useRef(false);
 
   useEffect(() => {
     performance.mark('natfleet:first-render');
     const saved = sessionStorage.getItem(TOKEN_KEY);
     if (saved === null) return;
-    const early = new ApiClient(saved).get<RolloutView>('/v1/rollout').catch(() => null);
+    // The view is asked for next to the sign-in, and the session starts the live feed as
+    // soon as the token is known good: the fleet is drawn from whichever answers first —
+    // this GET or the feed's first event (sent at once when the API's live view is warm).
+    earlyFetch.current = true;
+    new ApiClient(saved)
+      .get<RolloutView>('/v1/rollout')
+      .then((v) => setRollout((cur) => cur ?? { ...v, receivedAt: Date.now() }), () => undefined);
     signIn(saved)
-      .then(async (s) => {
-        const v = await early;
-        if (v) setRollout({ ...v, receivedAt: Date.now() });
-        setSession(s);
-      })
+      .then(setSession)
       .catch(() => sessionStorage.removeItem(TOKEN_KEY))
       .finally(() => setRestoring(false));
   }, []);
@@ -113,12 +117,15 @@ export function App() {
 
   useEffect(() => {
     if (!session) return;
-    // The first view comes from GET /v1/rollout (already fetched when the session was
-    // restored); the feed then sends each change.
-    session.api.get<RolloutView>('/v1/rollout').then((v) => setRollout((cur) => cur ?? { ...v, receivedAt: Date.now() }), () => undefined);
+    // The first view comes from GET /v1/rollout or from the feed, whichever is first (the
+    // GET was already made when the session was restored); the feed then sends each change.
+    if (!earlyFetch.current) session.api.get<RolloutView>('/v1/rollout').then((v) => setRollout((cur) => cur ?? { ...v, receivedAt: Date.now() }), () => undefined);
+    earlyFetch.current = false;
     return startLive(session.api.token, {
       onEvent: (e) => {
-        if (e.event === 'rollout') setRollout({ ...(JSON.parse(e.data) as RolloutView), receivedAt: Date.now() });
+        if (e.event !== 'rollout') return;
+        if (performance.getEntriesByName('natfleet:first-event').length === 0) performance.mark('natfleet:first-event');
+        setRollout({ ...(JSON.parse(e.data) as RolloutView), receivedAt: Date.now() });
       },
       onConnected: setLive,
       onRefused: () => logout('Your token was refused: sign in again.'),

@@ -13,7 +13,7 @@ import { flag, param, unknownFieldsOf } from './query-params.js';
 import { registerHistoryRoutes, rollbackHistoryOptions, writerName } from './history-routes.js';
 import { registerNodeRoutes } from './node-routes.js';
 import type { NodeService } from './node-service.js';
-import { openApiDocument } from './openapi.js';
+import { openApiJson } from './openapi.js';
 import { registerApiReference } from './api-reference.js';
 import { MAX_BATCH_RESOURCES, type ResourceService, type WritableKind, type WriteMode } from './resource-service.js';
 import type { RolloutService } from './rollout-service.js';
@@ -164,7 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(ready ? 200 : 503).send({ ready, checks });
   });
   app.get('/metrics', async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
-  app.get('/openapi.json', async () => openApiDocument());
+  app.get('/openapi.json', async (_req, reply) => reply.type('application/json; charset=utf-8').send(openApiJson()));
   registerApiReference(app);
 
   /** The body's kind must be the URL's (a missing kind takes the URL's). */

@@ -114,3 +114,14 @@ export function openApiDocument(routes: readonly RouteDoc[] = ALL_ROUTES): Json 
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: c.schemas },
   };
 }
+
+let served: string | undefined;
+
+/**
+ * GET /openapi.json's body: the default document as JSON text, built once per process (a
+ * build takes tens of ms of CPU and the route needs no token, so it must not be per request).
+ */
+export function openApiJson(): string {
+  served ??= JSON.stringify(openApiDocument());
+  return served;
+}

@@ -5,13 +5,14 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Type } from '@sinclair/typebox';
 import type { EtcdStore } from '@natfleet/store';
+import Fastify from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { apiReferenceHtml } from '../src/api-reference.js';
+import { apiReferenceHtml, registerApiReference } from '../src/api-reference.js';
 import { TokenSet } from '../src/auth.js';
-import { ALL_ROUTES, isUndocumentedRoute, openApiDocument, openApiPath } from '../src/openapi.js';
+import { ALL_ROUTES, isUndocumentedRoute, openApiDocument, openApiJson, openApiPath } from '../src/openapi.js';
 import { ResourceService } from '../src/resource-service.js';
 import type { NodeService } from '../src/node-service.js';
 import type { Rollout, RolloutService } from '../src/rollout-service.js';
@@ -142,7 +143,20 @@ describe('OpenAPI document', () => {
     // Nothing loaded from elsewhere: no scripts, no external links or stylesheets.
     expect(html).not.toMatch(/<script|<link|src=|https?:\/\//);
     expect(apiReferenceHtml()).toBe(html);
+    expect(page.headers['content-security-policy']).toMatch(/default-src 'none'/);
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
     await a.close();
+  });
+
+  it('the public /docs page and /openapi.json are built once per process, not per request (each build is tens of ms of CPU)', async () => {
+    let renders = 0;
+    const a = Fastify();
+    registerApiReference(a, () => `<p>${++renders}</p>`);
+    for (let i = 0; i < 3; i++) expect((await a.inject({ method: 'GET', url: '/docs' })).body).toBe('<p>1</p>');
+    expect(renders).toBe(1);
+    await a.close();
+    expect(openApiJson()).toBe(openApiJson());
+    expect(JSON.parse(openApiJson())).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
   });
 });
 

@@ -118,7 +118,12 @@ export class LiveView {
 
   private async recompute(): Promise<void> {
     const signal = this.abort?.signal;
-    if (!signal || this.inFlight) return;
+    if (!signal) return;
+    if (this.inFlight) {
+      // One from before a stop/start may still run: this one follows it.
+      this.dirty = true;
+      return;
+    }
     this.inFlight = true;
     this.dirty = false;
     const force = this.force;
@@ -126,25 +131,29 @@ export class LiveView {
     this.recomputes++;
     try {
       const view = await this.o.view();
-      if (signal.aborted) return;
-      const print = fingerprint(view);
-      const now = Date.now();
-      if (force || !this.last || this.last.print !== print || now - this.last.sentAt >= this.refreshMs) {
-        this.last = { print, message: sseMessage('rollout', JSON.stringify(view)), sentAt: now };
-        this.o.emit(this.last.message);
-      }
-      if (this.failing) this.o.logger.info('live view: the rollout view reads again');
-      this.failing = false;
+      if (!signal.aborted) this.send(view, force);
     } catch (err) {
-      if (signal.aborted) return;
-      // Said once per failure spell; the next change or refresh tries again.
-      if (!this.failing) this.o.logger.warn({ err }, 'live view: reading the rollout view failed; retrying on the next change');
-      this.failing = true;
-      if (force) this.force = true;
+      if (!signal.aborted) {
+        // Said once per failure spell; the next change or refresh tries again.
+        if (!this.failing) this.o.logger.warn({ err }, 'live view: reading the rollout view failed; retrying on the next change');
+        this.failing = true;
+        if (force) this.force = true;
+      }
     } finally {
       this.inFlight = false;
     }
-    if (this.dirty && !signal.aborted) this.changed('during recompute');
+    if (this.dirty && this.abort) this.changed('during recompute');
+  }
+
+  private send(view: unknown, force: boolean): void {
+    const print = fingerprint(view);
+    const now = Date.now();
+    if (force || !this.last || this.last.print !== print || now - this.last.sentAt >= this.refreshMs) {
+      this.last = { print, message: sseMessage('rollout', JSON.stringify(view)), sentAt: now };
+      this.o.emit(this.last.message);
+    }
+    if (this.failing) this.o.logger.info('live view: the rollout view reads again');
+    this.failing = false;
   }
 
   /** Runs one source until the view stops, restarting it (with back-off) when it ends or fails. */

@@ -125,3 +125,28 @@ describe('LiveView', () => {
     expect(starts).toBe(3);
   });
 });
+
+describe('LiveView stop and start', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('a start while a read from before the stop still runs computes once that read ends; the stale read is not sent', async () => {
+    const { view, calls } = gatedView();
+    const emitted: string[] = [];
+    const live = new LiveView({ view, sources: [], emit: (m) => emitted.push(m), logger: silent, debounceMs: 100, refreshMs: 60_000 });
+    live.start();
+    await vi.advanceTimersByTimeAsync(0);
+    live.stop();
+    live.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toHaveLength(1);
+    calls[0]!.resolve({ v: 'stale' });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(calls).toHaveLength(2);
+    calls[1]!.resolve({ v: 'fresh' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]).toContain('fresh');
+    live.stop();
+  });
+});

@@ -3,7 +3,7 @@
  * live rollout feed (live.ts), hash routing between the pages, and logout. Owns the
  * session state; the pages only render what they are given or fetch with its ApiClient.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiClient, ApiRefused } from './api.js';
 import { ExplainPage } from './explain-page.js';
 import { FleetPage, NodePage } from './fleet-page.js';
@@ -78,6 +78,8 @@ function Login(props: { onSession: (s: Session) => void; notice: string }) {
 export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [restoring, setRestoring] = useState(() => sessionStorage.getItem(TOKEN_KEY) !== null);
+  /** The saved token while it is being checked: the live feed starts with it at once. */
+  const [restoreToken, setRestoreToken] = useState<string | null>(() => sessionStorage.getItem(TOKEN_KEY));
   const [notice, setNotice] = useState('');
   const [rollout, setRollout] = useState<RolloutView | null>(null);
   const [live, setLive] = useState(false);
@@ -90,17 +92,25 @@ export function App() {
     performance.mark('natfleet:first-render');
     const saved = sessionStorage.getItem(TOKEN_KEY);
     if (saved === null) return;
-    // The view is asked for next to the sign-in, and the session starts the live feed as
-    // soon as the token is known good: the fleet is drawn from whichever answers first —
-    // this GET or the feed's first event (sent at once when the API's live view is warm).
+    // The view is asked for, and the live feed started (feedToken below), next to the
+    // sign-in check: the fleet is drawn from whichever answers first — this GET or the
+    // feed's first event (sent at once when the API's live view is warm). A refused token
+    // ends both (the feed's refusal, or the check failing, clears the token).
     earlyFetch.current = true;
     new ApiClient(saved)
       .get<RolloutView>('/v1/rollout')
       .then((v) => setRollout((cur) => cur ?? { ...v, receivedAt: Date.now() }), () => undefined);
     signIn(saved)
-      .then(setSession)
-      .catch(() => sessionStorage.removeItem(TOKEN_KEY))
-      .finally(() => setRestoring(false));
+      // Not when the user logged out meanwhile (from the provisional view).
+      .then((s) => sessionStorage.getItem(TOKEN_KEY) === saved && setSession(s))
+      .catch(() => {
+        sessionStorage.removeItem(TOKEN_KEY);
+        setRollout(null);
+      })
+      .finally(() => {
+        setRestoring(false);
+        setRestoreToken(null);
+      });
   }, []);
 
   useEffect(() => {
@@ -111,17 +121,24 @@ export function App() {
   const logout = (why = ''): void => {
     sessionStorage.removeItem(TOKEN_KEY);
     setSession(null);
+    setRestoreToken(null);
     setRollout(null);
     setNotice(why);
   };
 
   useEffect(() => {
-    if (!session) return;
     // The first view comes from GET /v1/rollout or from the feed, whichever is first (the
-    // GET was already made when the session was restored); the feed then sends each change.
-    if (!earlyFetch.current) session.api.get<RolloutView>('/v1/rollout').then((v) => setRollout((cur) => cur ?? { ...v, receivedAt: Date.now() }), () => undefined);
+    // GET was already made when the session was restored).
+    if (session && !earlyFetch.current) session.api.get<RolloutView>('/v1/rollout').then((v) => setRollout((cur) => cur ?? { ...v, receivedAt: Date.now() }), () => undefined);
     earlyFetch.current = false;
-    return startLive(session.api.token, {
+  }, [session]);
+
+  // The feed runs with the session's token, or with the saved one while it is being checked
+  // (the same string: restoring → signed in does not reconnect); it then sends each change.
+  const feedToken = session?.api.token ?? restoreToken;
+  useEffect(() => {
+    if (feedToken === null) return;
+    return startLive(feedToken, {
       onEvent: (e) => {
         if (e.event !== 'rollout') return;
         if (performance.getEntriesByName('natfleet:first-event').length === 0) performance.mark('natfleet:first-event');
@@ -130,18 +147,24 @@ export function App() {
       onConnected: setLive,
       onRefused: () => logout('Your token was refused: sign in again.'),
     });
-  }, [session]);
+  }, [feedToken]);
 
-  if (restoring) return <p class="muted">Loading…</p>;
-  if (!session) return <Login onSession={(s) => { setNotice(''); setSession(s); }} notice={notice} />;
+  // While the saved token is being checked, data that already arrived is shown as a read-only
+  // session (no action buttons until GET /v1/whoami says the token may write).
+  const provisional = useMemo<Session | null>(() => (restoreToken === null ? null : { api: new ApiClient(restoreToken), who: { name: '', write: false } }), [restoreToken]);
+  const shown = session ?? (restoring && rollout ? provisional : null);
+  if (!shown) {
+    if (restoring) return <p class="muted">Loading…</p>;
+    return <Login onSession={(s) => { setNotice(''); setSession(s); }} notice={notice} />;
+  }
 
   const route = hash.replace(/^#/, '') || '/';
   let page;
-  if (route.startsWith('/nodes/')) page = <NodePage session={session} name={decodeURIComponent(route.slice('/nodes/'.length))} rollout={rollout} />;
-  else if (route === '/rollout') page = <RolloutPage session={session} rollout={rollout} now={now} />;
-  else if (route === '/history') page = <HistoryPage session={session} desiredVersion={rollout?.desired?.version ?? null} />;
-  else if (route === '/resources') page = <ResourcesPage session={session} desiredVersion={rollout?.desired?.version ?? null} />;
-  else if (route === '/explain') page = <ExplainPage session={session} nodes={rollout?.nodes.map((n) => n.node) ?? []} />;
+  if (route.startsWith('/nodes/')) page = <NodePage session={shown} name={decodeURIComponent(route.slice('/nodes/'.length))} rollout={rollout} />;
+  else if (route === '/rollout') page = <RolloutPage session={shown} rollout={rollout} now={now} />;
+  else if (route === '/history') page = <HistoryPage session={shown} desiredVersion={rollout?.desired?.version ?? null} />;
+  else if (route === '/resources') page = <ResourcesPage session={shown} desiredVersion={rollout?.desired?.version ?? null} />;
+  else if (route === '/explain') page = <ExplainPage session={shown} nodes={rollout?.nodes.map((n) => n.node) ?? []} />;
   else page = <FleetPage rollout={rollout} now={now} />;
 
   return (
@@ -156,7 +179,7 @@ export function App() {
         <span class="who">
           <span class={live ? 'live on' : 'live'} role="status" id="live-status">{live ? 'live' : 'reconnecting…'}</span>
           <span id="who">
-            {session.who.name} · {session.who.write ? 'read & write' : 'read only'}
+            {session ? `${session.who.name} · ${session.who.write ? 'read & write' : 'read only'}` : 'checking the token…'}
           </span>
           <button type="button" class="secondary" onClick={() => logout()}>Log out</button>
         </span>

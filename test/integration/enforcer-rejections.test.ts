@@ -50,7 +50,8 @@ describe('enforcer: refused bundles leave the previous rules in force', () => {
     await waitUntil(`refused v${version} with ${code}`, async () => (await metric(enforcer!, 'natfleet_enforcer_rejections_total', { code })) === before + 1, { timeoutMs: 15_000, intervalMs: 25 });
     const { body: local } = await enforcer!.getJson<{ lastUnverified: { code: string; headerVersion: number; message: string } | null }>('/status');
     expect(local.lastUnverified).toMatchObject({ code, headerVersion: version, message: expect.stringMatching(/.+/) });
-    expect(enforcer!.logs().some((l) => l.msg === 'message refused: not a genuine bundle (ignored; the node keeps its state)' && l.code === code && l.headerVersion === version)).toBe(true);
+    // The log line travels through the process's stdout pipe, the metric over HTTP: either may come first.
+    await waitUntil(`refusal of v${version} logged`, () => enforcer!.logs().some((l) => l.msg === 'message refused: not a genuine bundle (ignored; the node keeps its state)' && l.code === code && l.headerVersion === version), { timeoutMs: 10_000, intervalMs: 25 });
     const s = await waitStatus(w, 'status written after the refusal', (x) => x.appliedVersion === 10);
     expect(s).toMatchObject({ appliedVersion: 10, appliedDigest: good.digest });
     expect(s.failedVersion).not.toBe(version);

@@ -89,6 +89,8 @@ export class AdmissionState {
     }
   }
 
+  private saving: Promise<void> = Promise.resolve();
+
   /** The pending newer admission, if any, without taking it. */
   get pending(): Admission | undefined {
     return this.next;
@@ -104,14 +106,29 @@ export class AdmissionState {
     if (!a) return undefined;
     this.next = undefined;
     if (this.current && a.stateRevision <= this.current.stateRevision) return undefined;
+    const before = this.current;
     this.current = a;
     this.o.metrics.admissionRevision.set(a.stateRevision);
-    try {
-      await this.o.store.save(encodeAdmission(a));
-    } catch (err) {
-      this.o.logger.error({ err, path: this.o.store.path, stateRevision: a.stateRevision }, 'admission not saved: a restart would act on the previously saved one until the latest is read again');
-    }
+    const bytes = encodeAdmission(a);
+    // Saves run one after another, in order, so the file only ever moves forward.
+    const saved = (this.saving = this.saving.then(async () => {
+      try {
+        await this.o.store.save(bytes);
+      } catch (err) {
+        this.o.logger.error({ err, path: this.o.store.path, stateRevision: a.stateRevision }, 'admission not saved: a restart would act on the previously saved one until the latest is read again');
+      }
+    }));
+    // A staged admission (or the one ending a staged rollout) is on disk before it is acted
+    // on: after a crash the node must not fall back to "apply the newest". A policy-less one
+    // following another changes nothing the node does: saved behind, so the fsync never
+    // delays the next bundle (one follows every bundle when no RolloutPolicy exists).
+    if (a.policy !== '' || (before !== undefined && before.policy !== '') || before === undefined) await saved;
     return a;
+  }
+
+  /** Resolves once every save started so far finished (for an orderly stop and tests). */
+  settled(): Promise<void> {
+    return this.saving;
   }
 
   /**

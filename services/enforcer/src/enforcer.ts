@@ -194,6 +194,7 @@ export class Enforcer {
     this.stopping = true;
     this.wake();
     await this.loopDone;
+    await this.admissions.settled(); // an admission saved behind is on disk before the process exits
     await this.o.health?.close();
     for (const w of this.idleWaiters.splice(0)) w();
   }

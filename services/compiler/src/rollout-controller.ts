@@ -56,6 +56,14 @@ export interface RolloutControllerDeps {
    * Default 30 s (the API's `--silent-after` default).
    */
   silentAfterMs?: number;
+  /**
+   * Without a RolloutPolicy a step only records that the newest bundle runs everywhere (the
+   * enforcers apply it at once whatever the admission says), so such steps wait this long
+   * and a burst of bundles costs one state write: its etcd fsync no longer lands on every
+   * write's path. A policy appearing is still reflected before the next bundle (guardPublish).
+   * Default 1000 ms.
+   */
+  policylessStepDelayMs?: number;
 }
 
 /** Default of RolloutControllerDeps.silentAfterMs. */
@@ -180,6 +188,7 @@ export class RolloutController {
     const watching = [this.followStatuses(), this.followEtcd()];
     while (!this.term.aborted) {
       await this.waitForPoke(this.nextWakeMs());
+      if (this.quiet()) await sleep(this.deps.policylessStepDelayMs ?? 1_000, this.term);
       this.poked = false;
       if (this.term.aborted) break;
       try {
@@ -216,6 +225,12 @@ export class RolloutController {
       this.term.addEventListener('abort', done, { once: true });
       this.wakeUp = done;
     });
+  }
+
+  /** No policy before or now and no command waiting: the next step is bookkeeping only. */
+  private quiet(): boolean {
+    const i = this.inputs;
+    return this.stored?.record?.policy === '' && i !== undefined && i.policy.type === 'none' && i.commands.length === 0;
   }
 
   private poke(): void {

@@ -251,7 +251,7 @@ export function harness(): Harness {
     start(opts = {}) {
       const term = new AbortController();
       const controller = new RolloutController(
-        { store, channel: subject, statuses: statuses.watch, key, cluster: CLUSTER, leaderId: opts.leaderId ?? 'c1', logger, metrics, now: clock.now, tickMs: 10, minStepGapMs: 0, retryMs: 5, maxRetryMs: 20, ...(opts.webhook ? { webhook: opts.webhook } : {}) },
+        { store, channel: subject, statuses: statuses.watch, key, cluster: CLUSTER, leaderId: opts.leaderId ?? 'c1', logger, metrics, now: clock.now, tickMs: 10, minStepGapMs: 0, policylessStepDelayMs: 0, retryMs: 5, maxRetryMs: 20, ...(opts.webhook ? { webhook: opts.webhook } : {}) },
         term.signal,
       );
       return { controller, term, done: controller.run() };

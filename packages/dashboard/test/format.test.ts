@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ageSeconds, errorText, filterNodes, formatAge, formatExplanation, formatLabels, formatMs, liveAge, natDiffLines } from '../src/client/format.js';
+import { ageSeconds, errorText, safeDecode, filterNodes, formatAge, formatExplanation, formatLabels, formatMs, liveAge, natDiffLines } from '../src/client/format.js';
 import type { NatDiff, RolloutNode } from '../src/client/types.js';
 
 const node = (name: string, extra: Partial<RolloutNode> = {}): RolloutNode => ({
@@ -80,5 +80,13 @@ describe('node NAT sets', () => {
     expect(effectiveSettings(b, 'node-2')).toEqual({ natPortRange: '', natOutgoingAddress: '10.0.0.9' });
     expect(effectiveSettings(b, 'node-1')).toEqual({ natPortRange: '', natOutgoingAddress: '' });
     expect(effectiveSettings(b, 'constructor')).toEqual({ natPortRange: '', natOutgoingAddress: '' });
+  });
+});
+
+describe('safeDecode', () => {
+  it('decodes node names from links, and gives a malformed one back as it is instead of throwing', () => {
+    expect(safeDecode('ip-10-0-0-5.ec2.internal')).toBe('ip-10-0-0-5.ec2.internal');
+    expect(safeDecode('a%2Fb')).toBe('a/b');
+    expect(safeDecode('%E0')).toBe('%E0');
   });
 });

@@ -17,6 +17,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { LiveView, sleep, type ChangeSource } from './live-view.js';
 
+/** Most bytes a slow events client may have waiting before it is disconnected. */
+export const MAX_BUFFERED = 1024 * 1024;
+
 export { fingerprint, sseMessage } from './live-view.js';
 
 type Guard = { preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<void> };
@@ -101,7 +104,15 @@ export class EventFeed {
   }
 
   private broadcast(text: string): void {
-    for (const c of this.clients) c.write(text);
+    for (const c of this.clients) {
+      // A client that stopped reading would make the API buffer every view for it, without
+      // bound: past MAX_BUFFERED bytes it is cut off (a live page reconnects at once).
+      if (c.writableLength > MAX_BUFFERED) {
+        c.destroy();
+        continue;
+      }
+      c.write(text);
+    }
   }
 
   /** Ends every stream (server shutdown: open streams would hold close() forever). */

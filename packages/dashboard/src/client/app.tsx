@@ -9,6 +9,7 @@ import { ExplainPage } from './explain-page.js';
 import { FleetPage, NodePage } from './fleet-page.js';
 import { HistoryPage } from './history-page.js';
 import { startLive } from './live.js';
+import { safeDecode } from './format.js';
 import { ResourcesPage } from './resources-page.js';
 import { RolloutPage } from './rollout-page.js';
 import type { RolloutView, Whoami } from './types.js';
@@ -160,7 +161,7 @@ export function App() {
 
   const route = hash.replace(/^#/, '') || '/';
   let page;
-  if (route.startsWith('/nodes/')) page = <NodePage session={shown} name={decodeURIComponent(route.slice('/nodes/'.length))} rollout={rollout} />;
+  if (route.startsWith('/nodes/')) page = <NodePage session={shown} name={safeDecode(route.slice('/nodes/'.length))} rollout={rollout} />;
   else if (route === '/rollout') page = <RolloutPage session={shown} rollout={rollout} now={now} />;
   else if (route === '/history') page = <HistoryPage session={shown} desiredVersion={rollout?.desired?.version ?? null} />;
   else if (route === '/resources') page = <ResourcesPage session={shown} desiredVersion={rollout?.desired?.version ?? null} />;
@@ -188,3 +189,4 @@ export function App() {
     </>
   );
 }
+

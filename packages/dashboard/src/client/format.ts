@@ -112,3 +112,12 @@ export function natSetRows(b: BundleSets): { set: string; cidrs: string[] }[] {
 export function effectiveSettings(b: BundleSets, node: string): Record<string, unknown> {
   return { ...b.fleet.settings, ...(Object.hasOwn(b.nodes, node) ? b.nodes[node] : {}) };
 }
+
+/** decodeURIComponent that never throws: a malformed link (`#/nodes/%E0`) shows its raw text instead of blanking the page. */
+export function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

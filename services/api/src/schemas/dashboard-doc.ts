@@ -26,7 +26,7 @@ export const DASHBOARD_ROUTE_DOCS: readonly RouteDoc[] = [
     tag: 'dashboard',
     auth: 'read',
     summary:
-      'Server-Sent Events: event `rollout` carries the GET /v1/rollout body (schema Rollout), sent on change (polled every second while a client listens) and at least every 10 s; `: ping` comments keep the connection. Send the bearer header (read the stream with fetch): a token never goes in a URL',
+      'Server-Sent Events: event `rollout` carries the GET /v1/rollout body (schema Rollout), sent on change (recomputed when a node status changes in the KV bucket or a new message lands on the bundle stream, checked every second, while a client listens), at once on connect when warm, and at least every 10 s; `: ping` comments keep the connection. Send the bearer header (read the stream with fetch): a token never goes in a URL',
     responses: { '200': { description: 'text/event-stream of `event: rollout` messages whose data is a Rollout (JSON)', contentType: 'text/event-stream' }, ...standardErrors('read') },
   },
 ];

@@ -1,7 +1,8 @@
+import { connect } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fingerprint, registerEventsRoute, sseMessage } from '../src/events-route.js';
+import { MAX_BUFFERED, fingerprint, registerEventsRoute, sseMessage } from '../src/events-route.js';
 import type { ChangeSource } from '../src/live-view.js';
 
 const allow = { preHandler: async () => undefined };
@@ -107,6 +108,32 @@ describe('GET /v1/events', () => {
     const res = await fetch(`${await app.listen({ port: 0, host: '127.0.0.1' })}/v1/events`);
     expect((await read(res, 3)).map((e) => (e as { n: number }).n)).toEqual([1, 2, 3]);
   });
+
+  it('a client that stops reading is cut off once more than MAX_BUFFERED bytes wait for it (the API does not buffer without bound)', async () => {
+    let calls = 0;
+    const pad = 'x'.repeat(256 * 1024);
+    app = Fastify();
+    registerEventsRoute(app, { view: async () => ({ n: ++calls, pad }), logger: pino({ level: 'silent' }), intervalMs: 5, debounceMs: 1, lingerMs: 0 }, allow);
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = Number(new URL(address).port);
+    const socket = connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n');
+    socket.pause(); // reads nothing: the kernel buffers fill, then the server's
+    let received = 0;
+    const ended = new Promise<boolean>((resolve) => {
+      socket.on('data', (d: Buffer) => (received += d.length));
+      socket.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 15_000);
+    });
+    await new Promise((r) => setTimeout(r, 2_000)); // ~100 views of 256 KiB offered meanwhile
+    socket.resume();
+    expect(await ended, 'the server closed the stream of the client that did not read').toBe(true);
+    // What it got is bounded: socket buffers plus at most MAX_BUFFERED and one view, not everything offered.
+    expect(received).toBeLessThan(calls * pad.length);
+    expect(MAX_BUFFERED).toBe(1024 * 1024);
+    socket.destroy();
+  }, 30_000);
 
   it('a failing view is retried on the next change, not sent', async () => {
     let calls = 0;

@@ -7,19 +7,13 @@ import {
   decodeAdmission,
   encodeAdmission,
   generateSigningKeyPair,
-  isBundleError,
   loadSigningKey,
-  loadTrustedKeys,
   MAX_ADMISSION_BYTES,
   sealAdmission,
   type AdmissionBody,
-  type BundleErrorCode,
 } from '../src/index.js';
+import { bytes, codeOf, key, other, trusted } from './helpers.js';
 
-const pair = generateSigningKeyPair();
-const key = loadSigningKey(pair.privateKeyPem);
-const trusted = loadTrustedKeys([pair.publicKeyPem]);
-const other = loadTrustedKeys([generateSigningKeyPair().publicKeyPem]);
 const base = {
   cluster: 'default',
   stateRevision: 40,
@@ -33,17 +27,6 @@ const base = {
   health: { commands: [{ name: 'egress', command: ['/bin/true'], timeoutMs: 5_000 }], conntrack: { insertFailedDelta: 10 } },
 };
 const sealed = (over: Partial<typeof base> = {}) => sealAdmission({ ...base, ...over }, key, '2026-01-01T00:00:00.000Z');
-const bytes = (o: unknown): Uint8Array => Buffer.from(JSON.stringify(o));
-
-function codeOf(fn: () => unknown): BundleErrorCode | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (isBundleError(err)) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 describe('admission', () => {
   it('round-trips, signed; canonical bytes', () => {

@@ -1,24 +1,10 @@
 // The evaluation record (DESIGN.md §9): sealed and signed like a bundle, decoded with one
 // error code per rejection, digest-only without trusted keys.
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, decodeEvaluation, encodeEvaluation, generateSigningKeyPair, isBundleError, loadSigningKey, loadTrustedKeys, sealEvaluation, type BundleErrorCode } from '../src/index.js';
+import { canonicalJson, decodeEvaluation, encodeEvaluation, generateSigningKeyPair, loadSigningKey, sealEvaluation } from '../src/index.js';
+import { bytes, codeOf, key, other, trusted } from './helpers.js';
 
-const pair = generateSigningKeyPair();
-const key = loadSigningKey(pair.privateKeyPem);
-const trusted = loadTrustedKeys([pair.publicKeyPem]);
-const other = loadTrustedKeys([generateSigningKeyPair().publicKeyPem]);
 const sealed = () => sealEvaluation({ cluster: 'default', revision: 12, bundleVersion: 9, bundleDigest: 'sha256:ab' }, key, '2026-01-01T00:00:00.000Z');
-const bytes = (o: unknown): Uint8Array => Buffer.from(JSON.stringify(o));
-
-function codeOf(fn: () => unknown): BundleErrorCode | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (isBundleError(err)) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 describe('evaluation record', () => {
   it('round-trips, signed; canonical bytes', () => {

@@ -3,38 +3,26 @@
 // publishes records; the API (and an enforcer, which reads the same stream) can read the
 // newest; neither may publish one. Its own server, so the stream-wide message counts of
 // nats-auth.test.ts stay as they are.
-import { BUNDLE_STREAM, ensureBundleStream, evaluatedSubject, inboxPrefix, latestEvaluation, publishBundle, publishEvaluation } from '@natfleet/bus';
-import { startNats, type NatsCluster } from '@natfleet/testkit';
-import { connect, type NatsConnection } from 'nats';
+import { BUNDLE_STREAM, ensureBundleStream, evaluatedSubject, latestEvaluation, publishBundle, publishEvaluation } from '@natfleet/bus';
+import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enforcerUser, natfleetUsers, passwordEnv, passwordEnvValue, renderAuthorization } from '../src/index.js';
+import { enforcerUser } from '../src/index.js';
+import { startAuthServer, type AuthServer } from './auth-server.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const DENIED = /permissions violation/i;
 const NODE = 'node-1';
 
 describe('NATS permissions: evaluation records', () => {
-  let nats: NatsCluster;
-  const conns: NatsConnection[] = [];
-  const users = natfleetUsers([NODE]);
-  const pw = (user: string): string => `pw-${user}`;
-  const as = async (user: string): Promise<NatsConnection> => {
-    const nc = await connect({ servers: nats.url, user, pass: pw(user), inboxPrefix: inboxPrefix(user) });
-    conns.push(nc);
-    return nc;
-  };
+  let server: AuthServer;
   let admin: NatsConnection;
+  const as = (user: string): Promise<NatsConnection> => server.as(user);
 
   beforeAll(async () => {
-    for (const u of users) process.env[passwordEnv(u.user)] = passwordEnvValue(pw(u.user));
-    nats = await startNats({ extraConfig: renderAuthorization([...users, { user: 'test-admin', password: 'admin-secret', permissions: { publish: ['>'], subscribe: ['>'] } }]) });
-    admin = await connect({ servers: nats.url, user: 'test-admin', pass: 'admin-secret' });
-    conns.push(admin);
+    server = await startAuthServer([NODE]);
+    admin = server.admin;
   });
-  afterAll(async () => {
-    await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
-    await nats?.destroy();
-  });
+  afterAll(async () => server?.close());
 
   it('compiler: adds the subject to an older stream and publishes records', async () => {
     await (await admin.jetstreamManager()).streams.add({ name: BUNDLE_STREAM, subjects: ['natfleet.bundle.>'] });

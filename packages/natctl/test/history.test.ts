@@ -2,34 +2,10 @@
 // column, the version detail, and rollback's confirmation (TTY yes/no, --yes, no TTY),
 // exit codes, and kubectl's aliases. The real API, etcd and NATS are exercised in
 // test/integration/history-rollback.test.ts.
-import { createServer, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { EXIT, changeText, confirms, formatVersionDetail, historyTable, run, type Io } from '../src/index.js';
-
-type Seen = { method: string; url: string; body: any };
-type Route = (req: Seen) => { status?: number; body: object } | undefined;
-
-/** A fake API: `route` answers each request (404 when it returns undefined); `seen` records them. */
-async function withApi(route: Route, fn: (url: string, seen: Seen[]) => Promise<void>): Promise<void> {
-  const seen: Seen[] = [];
-  const text = (req: IncomingMessage): Promise<string> => new Promise((r) => { let s = ''; req.on('data', (c) => (s += c)); req.on('end', () => r(s)); });
-  const srv = createServer(async (req, res) => {
-    const raw = await text(req);
-    const s: Seen = { method: req.method!, url: req.url!, body: raw ? JSON.parse(raw) : undefined };
-    seen.push(s);
-    const a = route(s) ?? { status: 404, body: { code: 'NOT_FOUND', message: `no route ${s.method} ${s.url}` } };
-    res.statusCode = a.status ?? 200;
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(a.body));
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  try {
-    await fn(`http://127.0.0.1:${(srv.address() as { port: number }).port}`, seen);
-  } finally {
-    srv.close();
-  }
-}
+import { withApi, type Route, type Seen } from './fake-api.js';
 
 function io(url: string, over: Partial<Io> = {}): Io & { stdout: string[]; stderr: string[]; prompts: string[] } {
   const stdout: string[] = [];

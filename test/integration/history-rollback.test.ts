@@ -116,6 +116,13 @@ describe('history and rollback end to end', () => {
   };
   const revisionIn = (out: string): number => Number(/revision (\d+)/.exec(out)?.[1] ?? Number.NaN);
   const etcdRevision = async (): Promise<number> => Number((await client.get('natfleet-test/none').exec()).header.revision);
+  /**
+   * Every Calico key with its mod revision: equal before and after = nothing of natfleet's
+   * desired state was written (etcd's revision alone also moves with the rollout
+   * controller's own state writes under /natfleet/v1).
+   */
+  const desiredState = async (): Promise<string> =>
+    JSON.stringify((await client.getAll().prefix(`${PREFIX}/`).exec()).kvs.map((kv) => [kv.key.toString(), kv.mod_revision]));
   const pools = async (): Promise<string[]> => (await client.getAll().prefix(`${PREFIX}/ippools/`).keys()).map((k) => k.slice(`${PREFIX}/ippools/`.length)).sort();
   const published = (what: string, pred: (b: Bundle) => boolean): Promise<Bundle> => watch.waitFor(what, pred);
   /** The history table's row for version `v` (its CHANGE column is last). */
@@ -185,7 +192,7 @@ describe('history and rollback end to end', () => {
   });
 
   it('rollback to a version that is not in history is refused and writes nothing (--to 1 would wipe every pool)', async () => {
-    const before = await etcdRevision();
+    const before = await desiredState();
     const r = await natctl(['rollback', '--to', '1', '--yes']);
     expect(r.code).toBe(EXIT.NOT_FOUND);
     expect(r.err).toContain('error: version 1 is not a bundle in history');
@@ -198,7 +205,7 @@ describe('history and rollback end to end', () => {
     expect((await call({ version: vA, force: 'yes' })).status).toBe(422);
     expect((await call({ version: vA, previewRevision: 0 })).status).toBe(422);
     expect((await natctl(['rollout', 'undo', '--to-revision', String(vA + 1_000_000), '--yes'])).code).toBe(EXIT.INVALID); // the future: 400
-    expect(await etcdRevision()).toBe(before);
+    expect(await desiredState()).toBe(before);
     expect(await pools()).toEqual(['a', 'b']);
 
     // --force takes the number as an etcd revision, as before: its preview shows the wipe.
@@ -206,11 +213,11 @@ describe('history and rollback end to end', () => {
     expect(forced.code, forced.err).toBe(EXIT.OK);
     expect(forced.out).toContain('Rolling back to etcd revision 1 (forced) changes:\n  FelixConfiguration/default: deleted\n  IPPool/a: deleted\n  IPPool/b: deleted\nNAT sets:\n  - v4 masquerade: 10.81.0.0/16, 10.82.0.0/16');
     expect(forced.out).toContain('(dry run: nothing was written)');
-    expect(await etcdRevision()).toBe(before);
+    expect(await desiredState()).toBe(before);
   });
 
   it('confirmation: no terminal and no --yes refuses (exit 2), "n" on a terminal cancels (exit 1), nothing written either way', async () => {
-    const before = await etcdRevision();
+    const before = await desiredState();
     const piped = await natctl(['rollback', '--to', String(vA)]);
     expect(piped.code).toBe(EXIT.INVALID);
     expect(piped.out).toBe(`Rolling back to v${vA} changes:\n  FelixConfiguration/default: deleted\n  IPPool/b: deleted\nNAT sets:\n  - v4 masquerade: 10.82.0.0/16\n  - v4 noNat: 10.82.0.0/16\n  ~ fleet NAT settings change`);
@@ -220,7 +227,7 @@ describe('history and rollback end to end', () => {
     expect(no.code).toBe(EXIT.ERROR);
     expect(no.prompts).toEqual([`Roll back to v${vA}? [y/N] `]);
     expect(no.err).toBe('error: rollback cancelled: nothing was written');
-    expect(await etcdRevision()).toBe(before);
+    expect(await desiredState()).toBe(before);
   });
 
   it('a change between the preview and the answer: 409 (exit 3), nothing of the rollback written', async () => {
@@ -272,10 +279,10 @@ describe('history and rollback end to end', () => {
     const d = await natctl(['history', '--version', String(vB)]);
     expect(d.out).toContain('Changes:     (history compacted)');
     expect(d.out).toContain('+ v4 masquerade: 10.82.0.0/16'); // the sets come from the bundles, not etcd
-    const before = await etcdRevision();
+    const before = await desiredState();
     const r = await natctl(['rollback', '--to', String(vA), '--yes']);
     expect(r.code).toBe(EXIT.NOT_FOUND);
     expect(r.err).toContain('compacted');
-    expect(await etcdRevision()).toBe(before);
+    expect(await desiredState()).toBe(before);
   });
 });

@@ -8,9 +8,10 @@
 // Re-exported so enforcer code needs one import; the merge rule lives in @natfleet/bundle,
 // shared with the compiler's explain.
 export { effectiveSettings } from '@natfleet/bundle';
-export { expectedTableContents, expectedTableState, renderTable, renderTransaction, tableComment } from './nft-render.js';
+export { expectedTableContents, expectedTableState, renderDelta, renderRepair, renderTable, renderTransaction, tableComment } from './nft-render.js';
+export { markerKey } from './marker.js';
 export { compareTableState, parseTableListing, parseTerseListing } from './table-state.js';
-export { compareElements, elementRange } from './set-elements.js';
+export { compareElements, elementRange, formatAddress, parseAddress } from './set-elements.js';
 export type { AddressRange, ElementDifference } from './set-elements.js';
 export { GENERATION_PROGRAM, nextGeneration, parseGeneration } from './nft-generation.js';
 export type { TableDifference, TableState } from './table-state.js';

@@ -2,9 +2,10 @@
  * Set elements compared by the addresses they cover, not by their text: nft lists an
  * element the way it stored it (`10.0.1.5` for a /32, `a-b` for a range that is not a
  * prefix, adjacent prefixes kept apart) and a bundle lists CIDRs, so both sides become
- * sorted, merged address ranges first. Pure: never runs nft.
+ * sorted, merged address ranges first. Also owns address text ↔ number (parseAddress,
+ * formatAddress), which rendering uses to mask networks. Pure: never runs nft.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 
 /** Inclusive address range; IPv4 and IPv6 never meet in one set, so one number line serves both. */
 export interface AddressRange {
@@ -117,11 +118,75 @@ export function elementRange(text: string): AddressRange | undefined {
   return { lo, hi: lo + (1n << hostBits) - 1n };
 }
 
-function address(text: string): { value: bigint; bits: 32 | 128 } | undefined {
-  if (isIPv4(text)) {
-    const [a, b, c, d] = text.split('.').map(Number) as [number, number, number, number];
-    return { value: BigInt(((a << 24) >>> 0) + (b << 16) + (c << 8) + d), bits: 32 };
+/**
+ * An address text as a number: IPv4 (dotted quad only) as 0…2³²−1 with `bits` 32, IPv6
+ * (`::` and a trailing dotted quad allowed, no zone) as 0…2¹²⁸−1 with `bits` 128.
+ * Undefined for anything else, including a prefix or a range.
+ */
+export function parseAddress(text: string): { value: bigint; bits: 32 | 128 } | undefined {
+  return address(text);
+}
+
+/**
+ * The canonical text of an address value, as the kernel's listing prints it (glibc
+ * `inet_ntop`): IPv4 dotted quad; IPv6 lowercase hex without leading zeros, the first
+ * longest run of two or more zero groups as `::`, and `::a.b.c.d` / `::ffff:a.b.c.d` for
+ * the IPv4-compatible and IPv4-mapped ranges. `value` must fit `bits` (not checked).
+ */
+export function formatAddress(value: bigint, bits: 32 | 128): string {
+  if (bits === 32) return dotted(Number(value));
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
   }
+  if (best.len < 2) best = { at: -1, len: 0 };
+  if (best.at === 0 && (best.len === 6 || (best.len === 5 && groups[5] === 0xffff))) {
+    return `::${best.len === 5 ? 'ffff:' : ''}${dotted(Number(value & 0xffffffffn))}`;
+  }
+  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
+  if (best.at < 0) return hex(groups);
+  return `${hex(groups.slice(0, best.at))}::${hex(groups.slice(best.at + best.len))}`;
+}
+
+/**
+ * A dotted-quad IPv4 text as 0…2³²−1, without BigInt (the hot path of rendering 100k
+ * pools): exactly four decimal octets 0–255 without leading zeros, as node:net's isIPv4
+ * accepts them. Undefined for anything else.
+ */
+export function parseIPv4(text: string): number | undefined {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return undefined; // leading zero
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return undefined;
+    } else return undefined;
+  }
+  if (dots !== 3 || digits === 0) return undefined;
+  return value * 256 + octet;
+}
+
+/** The dotted-quad text of an IPv4 value 0…2³²−1. */
+export function dotted(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+function address(text: string): { value: bigint; bits: 32 | 128 } | undefined {
+  const v4 = parseIPv4(text);
+  if (v4 !== undefined) return { value: BigInt(v4), bits: 32 };
   if (!isIPv6(text) || text.includes('%')) return undefined;
   return { value: ipv6Value(text), bits: 128 };
 }

@@ -1,31 +1,38 @@
 /**
  * Read-back of the natfleet table: the parse of `nft -t list table inet natfleet` (terse
- * text, because nft 1.0.6's JSON output drops the table comment), or of the full listing
- * with set elements, and the comparison with what a bundle should have produced.
- * The table comment carries version and digest; rule comments carry rule hashes, so the
- * comparison never needs to understand rule syntax; set elements compare by the addresses
- * they cover (set-elements.ts). Pure: never runs nft.
+ * text, no set elements), or of the full listing with set elements, and the comparison
+ * with what a bundle should have produced. The version and digest live in the comment of
+ * the one element of set `marker` (marker.ts; the table comment is a fixed word); rule
+ * comments carry rule hashes, so the comparison never needs to understand rule syntax;
+ * set elements compare by the addresses they cover (set-elements.ts). Pure: never runs nft.
  *
- * Not seen by the terse read-back, by design: set elements (listing 100k elements is slow;
- * the enforcer lists them only when the ruleset generation moved). Not seen by either: a
- * rule whose body was replaced while keeping its comment.
+ * Not seen by the terse read-back, by design: set elements, the marker's included
+ * (listing 100k elements is slow; implementations take the comment from readMarker and
+ * list elements only when the ruleset generation moved). Not seen by either: a rule whose
+ * body was replaced while keeping its comment.
  */
+import { MARKER_SET } from './nft.js';
 import { compareElements } from './set-elements.js';
 
 /** What the read-back sees of a table. */
 export interface TableState {
-  /** The table comment (`natfleet v<version> <digest>`), undefined when the table has none. */
+  /**
+   * The marker comment (`natfleet v<version> <digest>`): the comment of the one element of
+   * set `marker`. Undefined when there is no such set, it is not listed with its elements
+   * (terse listing), or it holds no element, several, or one without a comment.
+   */
   comment?: string;
-  /** Set names in listing order. */
+  /** Set names in listing order (`marker` included). */
   sets: string[];
   /** Chain names in listing order. */
   chains: string[];
   /** The comment of every rule of every chain, in listing order; '' for a rule without a comment. */
   ruleIds: string[];
   /**
-   * Set name → its elements as listed (`a`, `a/len` or `a-b`; annotations such as a
-   * comment dropped). Present only in a full read (`parseTableListing`) and in what a
-   * bundle should produce (`expectedTableContents`); a terse read leaves it out.
+   * Set name → its elements as listed (`a`, `a/len` or `a-b`, `0x0000002a` in `marker`;
+   * annotations such as a comment dropped). Present only in a full read
+   * (`parseTableListing`) and in what a bundle should produce (`expectedTableContents`,
+   * which leaves `marker` out); a terse read leaves it out.
    */
   elements?: Record<string, readonly string[]>;
 }
@@ -40,14 +47,17 @@ export type TableDifference =
 
 const QUOTED = /"(?:[^"\\]|\\.)*"/g;
 const COMMENT_AT_END = /(?:^|\s)comment "((?:[^"\\]|\\.)*)"\s*$/;
+const ELEMENT_COMMENT = /(?:^|\s)comment "((?:[^"\\]|\\.)*)"/;
 const BLOCK_START = /^(set|map|chain|flowtable|counter|quota|limit|ct helper|ct timeout|ct expectation|secmark|synproxy)\s+(\S+)\s*\{$/;
 
 /**
  * Parses nft's terse listing of ONE table (`nft -t list table …`; the full listing and
  * our own rendered table text parse the same way, elements are skipped). Lines at table
- * level give the comment and the set and chain names; lines inside a chain that are not
- * its `type … hook …` / `policy` header are rules. Empty or unrecognised text gives
- * `{ sets: [], chains: [], ruleIds: [] }` with no comment; it never throws.
+ * level give the set and chain names; lines inside a chain that are not its
+ * `type … hook …` / `policy` header are rules; the marker element, when the text lists
+ * it (a full listing or our rendered text, never nft's terse one), gives the comment.
+ * Empty or unrecognised text gives `{ sets: [], chains: [], ruleIds: [] }` with no
+ * comment; it never throws.
  */
 export function parseTerseListing(text: string): TableState {
   return parseListing(text, false);
@@ -55,8 +65,8 @@ export function parseTerseListing(text: string): TableState {
 
 /**
  * Parses the full listing of ONE table (`nft list table …`, or our rendered text) like
- * parseTerseListing, plus `elements`: every set gets an entry, `[]` when it has none.
- * Never throws.
+ * parseTerseListing, plus `elements`: every set gets an entry, `[]` when it has none;
+ * elements may span many lines. Never throws.
  */
 export function parseTableListing(text: string): TableState {
   return parseListing(text, true);
@@ -66,9 +76,10 @@ function parseListing(text: string, withElements: boolean): TableState {
   const state: TableState = { sets: [], chains: [], ruleIds: [] };
   const elements: Record<string, string[]> = {};
   if (withElements) state.elements = elements;
+  const marker: { token: string; comment?: string }[] = [];
   let depth = 0;
   let block: 'set' | 'chain' | 'other' | undefined;
-  let set: string[] | undefined;
+  let set: string | undefined;
   let inElements = false;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
@@ -81,29 +92,28 @@ function parseListing(text: string, withElements: boolean): TableState {
       continue;
     }
     if (depth === 1) {
+      // Table-level lines other than blocks (the table comment, flags) carry nothing we read.
       const start = BLOCK_START.exec(bare);
       if (start) {
         block = start[1] === 'set' || start[1] === 'chain' ? start[1] : 'other';
         if (start[1] === 'set') {
-          state.sets.push(start[2]!);
-          set = elements[start[2]!] = [];
+          set = start[2]!;
+          state.sets.push(set);
+          elements[set] = [];
         }
         if (start[1] === 'chain') state.chains.push(start[2]!);
-      } else {
-        const comment = /^comment "((?:[^"\\]|\\.)*)"\s*;?$/.exec(line);
-        if (comment) state.comment = comment[1]!;
       }
       depth += opens - closes;
       if (depth <= 0) break; // one table only
       continue;
     }
-    if (withElements && block === 'set' && (inElements || (depth === 2 && bare.startsWith('elements = {')))) {
-      // `elements = { a, b,` … `c comment "x, y", d }`, two per line or one: quotes are blanked in `bare`.
+    if (block === 'set' && (inElements || (depth === 2 && bare.startsWith('elements = {')))) {
+      // `elements = { a, b,` … `c comment "x, y", d }`, one or several per line.
       inElements = depth + opens - closes > 2;
-      const body = bare.replace(/^elements = \{/, '').replace(/\}\s*$/, '');
-      for (const item of body.split(',')) {
-        const token = item.trim().split(/\s/, 1)[0];
-        if (token) set!.push(token);
+      for (const item of elementItems(line.replace(/^elements = \{/, ''))) {
+        const token = item.split(/\s/, 1)[0]!;
+        if (withElements) elements[set!]!.push(token);
+        if (set === MARKER_SET) marker.push({ token, comment: ELEMENT_COMMENT.exec(item)?.[1] });
       }
     }
     if (depth === 2 && block === 'chain' && !(opens === 0 && closes === 1 && bare === '}')) {
@@ -114,7 +124,35 @@ function parseListing(text: string, withElements: boolean): TableState {
     depth += opens - closes;
     if (depth <= 1) block = undefined;
   }
+  if (marker.length === 1 && marker[0]!.comment !== undefined) state.comment = marker[0]!.comment;
   return state;
+}
+
+/**
+ * The non-empty, trimmed items of one line of an elements list (after `elements = {`, or
+ * the inside of `add element … { … }`): split at commas outside quotes, up to an unquoted
+ * `}`. Shared with the fake; not part of the package's API.
+ */
+export function elementItems(text: string): string[] {
+  const items: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '\\') current += text[i++] ?? '';
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === ',' || c === '}') {
+      if (current.trim()) items.push(current.trim());
+      current = '';
+      if (c === '}') return items;
+      continue;
+    }
+    current += c;
+  }
+  if (current.trim()) items.push(current.trim());
+  return items;
 }
 
 /**
@@ -133,7 +171,7 @@ export function compareTableState(expected: TableState, actual: TableState | und
       type: 'comment',
       expected: expected.comment,
       actual: actual.comment,
-      message: `table comment is ${show(actual.comment)}, expected ${show(expected.comment)}`,
+      message: `marker is ${show(actual.comment)}, expected ${show(expected.comment)}`,
     });
   }
   for (const [kind, exp, act] of [['set', expected.sets, actual.sets] as const, ['chain', expected.chains, actual.chains] as const]) {

@@ -5,10 +5,10 @@
  * no return route on ext (only NATed traffic can succeed), later with one.
  */
 import { accessSync, constants } from 'node:fs';
-import { NatTopology, type PeerServer } from '@natfleet/testkit';
+import { NatTopology, openPersistentConnection, type PeerServer } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FamilySets, NatSettings } from '@natfleet/bundle';
-import { compareTableState, expectedTableState, RealNft, renderTransaction } from '../src/index.js';
+import type { Bundle, FamilySets, NatSettings } from '@natfleet/bundle';
+import { compareTableState, expectedTableContents, RealNft, renderDelta, renderTransaction } from '../src/index.js';
 import { digestFor, makeBundle } from './fixtures.js';
 
 const POD4 = '10.65.0.0/24';
@@ -58,19 +58,28 @@ describe('rendered tables with real packets (pod → node → ext)', () => {
   let nft: RealNft;
   let version = 0;
 
-  /** Renders and applies a bundle on the node, and checks the read-back. */
-  async function apply(v4: FamilySets, v6: FamilySets, settings: Partial<NatSettings> = {}, hostAddresses?: { v4: string[]; v6: string[] }) {
+  let last: Bundle | undefined;
+
+  /**
+   * Renders and applies a bundle on the node — as a delta from the previous one when
+   * `delta` and the shapes allow, else as a whole-table swap — and checks the full read-back.
+   * Resolves whether a delta was applied.
+   */
+  async function apply(v4: FamilySets, v6: FamilySets, settings: Partial<NatSettings> = {}, hostAddresses?: { v4: string[]; v6: string[] }, delta = false): Promise<boolean> {
     version++;
     const b = makeBundle({ version, digest: digestFor(version), v4, v6, settings, ...(hostAddresses ? { hostAddresses } : {}) });
-    await nft.applyTransaction(renderTransaction(b, 'node'));
-    expect(compareTableState(expectedTableState(b, 'node'), await nft.readTable())).toEqual([]);
+    const text = delta && last ? renderDelta(last, b, 'node') : undefined;
+    await nft.applyTransaction(text ?? renderTransaction(b, 'node'));
+    last = b;
+    expect(compareTableState(expectedTableContents(b, 'node'), await nft.readTableContents())).toEqual([]);
+    return text !== undefined;
   }
 
-  /** Packet counters of our rules by rule kind, e.g. { 'v4:tcpudp': 1, 'v4:all': 0 }. */
+  /** Packet counters of our action rules by rule kind, e.g. { 'v4:tcpudp': 1, 'v4:all': 0 }. */
   async function counters(): Promise<Record<string, number>> {
-    const { stdout } = await topo.node.exec('nft', ['list', 'chain', 'inet', 'natfleet', 'postrouting']);
+    const { stdout } = await topo.node.exec('nft', ['list', 'table', 'inet', 'natfleet']);
     const out: Record<string, number> = {};
-    for (const m of stdout.matchAll(/counter packets (\d+) .* comment "nf:(v[46]:[a-z]+):[0-9a-f]{8}"/g)) out[m[2]!] = Number(m[1]);
+    for (const m of stdout.matchAll(/counter packets (\d+) .* comment "nf:(v[46]:(?:tcpudp|all)):[0-9a-f]{8}"/g)) out[m[2]!] = Number(m[1]);
     return out;
   }
 
@@ -167,4 +176,39 @@ describe('rendered tables with real packets (pod → node → ext)', () => {
     await apply(...natPools(), { exclusions: 'IPPoolsAndHostIPs' }, { v4: ['203.0.113.2/32'], v6: ['2001:db8:113::2/128'] });
     expect(await topo.probe(server, family)).toEqual({ ok: true, peer: family === 4 ? topo.podAddress.v4 : topo.podAddress.v6 });
   });
+
+  it.each([4, 6] as const)('IPv%i: after a chain of delta applies the NAT follows the last bundle', async (family) => {
+    // Other pools of the same prefix lengths come and go: every step is a delta.
+    const others = (i: number): [FamilySets, FamilySets] => [
+      { masquerade: [POD4, `10.66.${i}.0/24`], noNat: [POD4, `10.67.${i}.0/24`] },
+      { masquerade: [POD6, `fd00:66:${i}::/64`], noNat: [POD6, `fd00:67:${i}::/64`] },
+    ];
+    await apply(...others(0));
+    for (let i = 1; i <= 5; i++) expect(await apply(...others(i), {}, undefined, true)).toBe(true);
+    expect(await topo.probe(server, family)).toEqual({ ok: true, peer: family === 4 ? topo.nodeExternal.v4 : topo.nodeExternal.v6 });
+    // The pod pool leaves masquerade (its /24 resp. /64 set keeps the other pool): NAT stops, by delta.
+    const [v4, v6] = others(6);
+    expect(await apply({ ...v4, masquerade: ['10.66.6.0/24'] }, { ...v6, masquerade: ['fd00:66:6::/64'] }, {}, undefined, true)).toBe(true);
+    expect(await topo.probe(server, family)).toEqual({ ok: true, peer: family === 4 ? topo.podAddress.v4 : topo.podAddress.v6 });
+    // And comes back, by delta.
+    expect(await apply(...others(7), {}, undefined, true)).toBe(true);
+    expect(await topo.probe(server, family)).toEqual({ ok: true, peer: family === 4 ? topo.nodeExternal.v4 : topo.nodeExternal.v6 });
+  });
+
+  it('established TCP connections (IPv4 and IPv6) survive 50 delta applies', async () => {
+    await apply({ masquerade: [POD4, '10.66.0.0/24'], noNat: [POD4] }, { masquerade: [POD6, 'fd00:66::/64'], noNat: [POD6] });
+    const v4 = await openPersistentConnection(topo.pod, topo.extAddress.v4, server.port);
+    const v6 = await openPersistentConnection(topo.pod, topo.extAddress.v6, server.port);
+    try {
+      expect([v4.peer, v6.peer]).toEqual([topo.nodeExternal.v4, topo.nodeExternal.v6]);
+      for (let i = 1; i <= 50; i++) {
+        const delta = await apply({ masquerade: [POD4, `10.66.${i}.0/24`], noNat: [POD4] }, { masquerade: [POD6, `fd00:66:${i}::/64`], noNat: [POD6] }, {}, undefined, true);
+        expect(delta).toBe(true);
+        if (i % 10 === 0) await Promise.all([v4.echo(`v4-${i}`), v6.echo(`v6-${i}`)]);
+      }
+      expect([v4.closed, v6.closed]).toEqual([false, false]);
+    } finally {
+      await Promise.all([v4.close(), v6.close()]);
+    }
+  }, 120_000);
 });

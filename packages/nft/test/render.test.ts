@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -8,9 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle } from '@natfleet/bundle';
 import {
   effectiveSettings,
+  expectedTableContents,
   expectedTableState,
   FakeNft,
   isNftRenderError,
+  markerKey,
   parseTerseListing,
   RealNft,
   renderTable,
@@ -65,6 +68,14 @@ const CASES: Record<string, [Bundle, string]> = {
     'node-a',
   ],
   'empty-pools': [makeBundle(), 'node-a'],
+  // /0 (a rule without a lookup), /32 and /128 (no mask), host bits set, duplicates after masking, unsorted input.
+  'prefix-lengths': [
+    makeBundle({
+      v4: { masquerade: ['10.65.3.7/24', '10.65.3.0/24', '10.0.0.1/32', '10.64.0.0/24'], noNat: ['0.0.0.0/0'] },
+      v6: { masquerade: ['fd00:65::1/64', 'fd00:64::/64', '::/0'], noNat: ['2001:db8::1/128', 'fd00:65:0:0:1:2:3:4/80'] },
+    }),
+    'node-a',
+  ],
   'many-elements': [
     makeBundle({
       v4: { masquerade: ['10.65.0.0/16', '10.70.0.0/16', '172.16.0.0/12'], noNat: ['10.65.0.0/16', '10.70.0.0/16', '10.96.0.0/12', '172.16.0.0/12'] },
@@ -99,7 +110,16 @@ describe('renderTable goldens', () => {
       await nft.check(readFileSync(join(GOLDEN_DIR, `${name}.nft`), 'utf8'));
       await nft.check(renderTransaction(bundle, node));
       // The check did not create anything.
-      expect(await nft.readTable()).toBeUndefined();
+      expect(await nft.readTableContents()).toBeUndefined();
+    });
+
+    it.each(Object.keys(CASES))('%s: applied, the kernel lists exactly expectedTableContents (rule ids in order, element texts)', async (name) => {
+      const [bundle, node] = CASES[name]!;
+      await nft.applyTransaction(renderTransaction(bundle, node));
+      const live = await nft.readTableContents();
+      const expected = expectedTableContents(bundle, node);
+      expect(live).toEqual({ ...expected, elements: { ...expected.elements, marker: [markerKey(bundle.version)] } });
+      expect(parseTerseListing((await ns.exec('nft', ['-t', 'list', 'table', 'inet', 'natfleet'])).stdout)).toEqual({ ...expectedTableState(bundle, node), comment: undefined });
     });
   });
 });
@@ -111,40 +131,62 @@ describe('renderTable properties', () => {
     expect(renderTable(dual, 'n')).toBe(renderTable(structuredClone(dual), 'n'));
   });
 
-  it('each rule comment is nf:<family>:<kind>:<first 8 hex of sha256 of the rule text without comment>', () => {
-    const rules = renderTable(dual, 'n')
+  it('each rule comment is nf:<scope>:<kind>:<first 8 hex of sha256 of the rule text without comment>', () => {
+    const rules = renderTable(makeBundle({ v4: V4_POOLS, v6: V6_POOLS, settings: { portRange: { from: 1024, to: 65535 }, interfaceFilter: 'eth0' } }), 'n')
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l.includes(' comment "nf:'));
-    expect(rules).toHaveLength(4);
+    // iface, 2 jumps, per family: nonat per prefix length, masq per prefix length, tcpudp + all.
+    expect(rules).toHaveLength(3 + (2 + 1 + 2) * 2);
     for (const line of rules) {
-      const m = /^(.*) comment "(nf:(v4|v6):(tcpudp|all):([0-9a-f]{8}))"$/.exec(line)!;
+      const m = /^(.*) comment "(nf:(v4|v6|inet):(iface|jump|nonat|hosts|masq|tcpudp|all):([0-9a-f]{8}))"$/.exec(line)!;
       expect(m).not.toBeNull();
       expect(m[5]).toBe(createHash('sha256').update(m[1]!).digest('hex').slice(0, 8));
       expect(m[1]!.startsWith('meta l4proto { tcp, udp }')).toBe(m[4] === 'tcpudp');
     }
-    expect(new Set(rules.map((r) => r.slice(-12))).size).toBe(4);
+    expect(new Set(rules.map((r) => r.slice(-25))).size).toBe(rules.length);
   });
 
-  it('rule ids do not depend on pool contents, only on rule text', () => {
-    const other = makeBundle({ v4: { masquerade: ['10.1.0.0/16'], noNat: [] }, settings: { portRange: { from: 1024, to: 65535 } } });
-    expect(expectedTableState(other, 'n').ruleIds).toEqual(expectedTableState(dual, 'n').ruleIds);
+  it('rule ids and set names depend on the prefix lengths present and the settings, not on the addresses', () => {
+    const other = makeBundle({
+      v4: { masquerade: ['10.1.0.0/16'], noNat: ['10.2.0.0/16', '10.112.0.0/12'] },
+      v6: { masquerade: ['fd00:1::/48'], noNat: ['fd00:2::/48', 'fd00:3::/108'] },
+      settings: { portRange: { from: 1024, to: 65535 } },
+    });
+    const { comment: _a, ...shape } = expectedTableState(other, 'n');
+    const { comment: _b, ...dualShape } = expectedTableState(dual, 'n');
+    expect(shape).toEqual(dualShape);
+    const longer = makeBundle({ v4: { masquerade: ['10.1.0.0/24'], noNat: [] }, settings: { portRange: { from: 1024, to: 65535 } } });
+    expect(expectedTableState(longer, 'n').sets).toEqual(['marker', 'masq_v4_24']);
   });
 
   it('the transaction is create-empty, delete, then the table', () => {
     expect(renderTransaction(dual, 'n')).toBe(`table inet natfleet {}\ndelete table inet natfleet\n${renderTable(dual, 'n')}`);
   });
 
-  it('an interface filter of "*" means every interface: no oifname match (nft rejects all-wildcard strings)', () => {
+  it('an interface filter of "*" means every interface: no oifname rule (nft rejects all-wildcard strings)', () => {
     const text = renderTable(makeBundle({ v4: V4_POOLS, settings: { interfaceFilter: '*' } }), 'n');
     expect(text).not.toContain('oifname');
   });
 
-  it('keeps the shape fixed: empty sets still have their rules, and no elements line', () => {
+  it('without pools: the marker, the five chains and the jumps, no data set and no elements line but the marker\'s', () => {
     const s = expectedTableState(makeBundle(), 'n');
-    expect(s.sets).toEqual(['masq_v4', 'nonat_v4', 'masq_v6', 'nonat_v6']);
-    expect(s.ruleIds).toHaveLength(2);
-    expect(renderTable(makeBundle(), 'n')).not.toContain('elements');
+    expect(s.sets).toEqual(['marker']);
+    expect(s.chains).toEqual(['postrouting', 'nat_v4', 'nat_v6', 'masq_v4_do', 'masq_v6_do']);
+    expect(s.ruleIds.map((id) => id.split(':').slice(0, 3).join(':'))).toEqual(['nf:v4:jump', 'nf:v6:jump', 'nf:v4:all', 'nf:v6:all']);
+    expect(renderTable(makeBundle(), 'n').match(/elements/g)).toHaveLength(1);
+  });
+
+  it('elements are the network addresses, masked, deduplicated and sorted by value; /0 is a rule without a set', () => {
+    const b = makeBundle({
+      v4: { masquerade: ['10.9.0.1/16', '10.10.0.0/16', '9.255.1.1/16', '10.9.200.0/16', '0.0.0.0/0'], noNat: [] },
+      v6: { masquerade: ['fd00::ffff/120', '::ffff:10.1.2.3/120', 'fd00::1/120'], noNat: [] },
+    });
+    const c = expectedTableContents(b, 'n');
+    expect(c.elements).toEqual({ masq_v4_16: ['9.255.0.0', '10.9.0.0', '10.10.0.0'], masq_v6_120: ['::ffff:10.1.2.0', 'fd00::', 'fd00::ff00'] });
+    expect(renderTable(b, 'n')).toContain('\t\tgoto masq_v4_do comment "nf:v4:masq:');
+    expect(renderTable(b, 'n')).toContain('ip saddr & 255.255.0.0 @masq_v4_16 goto masq_v4_do');
+    expect(renderTable(b, 'n')).toContain('ip6 saddr & ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00 @masq_v6_120 goto masq_v6_do');
   });
 
   it('parsing the rendered text yields expectedTableState, and the fake stores exactly the rendered table (random bundles)', async () => {
@@ -200,6 +242,34 @@ describe('render never emits unvalidated text', () => {
     }
     expect(isNftRenderError(caught)).toBe(true);
     expect(() => expectedTableState(b, 'n')).toThrow();
+  });
+
+  it.each(['010.0.0.0/8', '10.0.0.0/08', '10.0.0/8', '10.0.0.0.0/8', '10.0.0.0/8/8', ' 10.0.0.0/8', '10.0.0.0/', '/8', '10.0.0.0', '1.2.3.4/33', 'fd00::/8'])(
+    'IPv4 CIDR %j → NftRenderError',
+    (cidr) => {
+      expect(() => renderTable(makeBundle({ v4: { masquerade: [cidr], noNat: [] } }), 'n')).toThrow(/fleet\.v4\.masquerade\[0\]/);
+    },
+  );
+
+  it('IPv4 CIDRs are accepted exactly when they are a dotted quad (as node:net reads it) and a length 0-32 without leading zeros', () => {
+    const reference = (cidr: string) => {
+      const [address, len, ...rest] = cidr.split('/');
+      return rest.length === 0 && len !== undefined && isIPv4(address!) && /^(?:0|[1-9]\d?)$/.test(len) && Number(len) <= 32;
+    };
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...'0123456789./'), maxLength: 20 }), fc.constantFrom('1.2.3.4/', '255.255.255.255/', ''), (tail, head) => {
+        const cidr = `${head}${tail}`;
+        let accepted = true;
+        try {
+          renderTable(makeBundle({ v4: { masquerade: [cidr], noNat: [] } }), 'n');
+        } catch (err) {
+          expect(isNftRenderError(err)).toBe(true);
+          accepted = false;
+        }
+        expect(accepted, cidr).toBe(reference(cidr));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('an invalid host address does not matter when host IPs are not excluded (the set is not rendered)', () => {

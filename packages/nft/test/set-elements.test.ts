@@ -9,7 +9,9 @@ import {
   expectedTableContents,
   expectedTableState,
   FakeNft,
+  formatAddress,
   nextGeneration,
+  parseAddress,
   parseGeneration,
   parseTableListing,
   parseTerseListing,
@@ -53,8 +55,56 @@ const REAL_FULL = `table inet natfleet {
 }
 `;
 
+// Captured from `nft list table inet natfleet` (nft 1.0.6) with the issue-16 layout, after
+// someone added a commented element: hash-set elements two per line for IPv4, one for
+// IPv6 (compressed), the marker element with its comment, `==` before lookups.
+const REAL_FULL_HASH = `table inet natfleet {
+	comment "natfleet"
+	set marker {
+		type mark
+		elements = { 0x0000000c comment "natfleet v12 sha256:abababababababababababababababababababababababababababababababab" }
+	}
+
+	set masq_v4_24 {
+		type ipv4_addr
+		elements = { 10.65.0.0, 10.65.1.0,
+			     10.65.2.0, 10.65.9.0 comment "hi, {there}" }
+	}
+
+	set masq_v6_64 {
+		type ipv6_addr
+		elements = { 2001:db8::,
+			     fd00:65::,
+			     fd00:65:0:1:: }
+	}
+
+	chain postrouting {
+		type nat hook postrouting priority srcnat + 10; policy accept;
+		meta nfproto ipv4 jump nat_v4 comment "nf:v4:jump:2d28f8f9"
+	}
+
+	chain nat_v4 {
+		ip saddr & 255.255.255.0 == @masq_v4_24 goto masq_v4_do comment "nf:v4:masq:3a82b7e9"
+	}
+}
+`;
+
 describe('parseTableListing', () => {
-  it('reads every element of real nft output, annotations dropped, and the rest like the terse parse', () => {
+  it('reads the issue-16 layout: multi-line hash-set elements, the marker element and its comment', () => {
+    expect(parseTableListing(REAL_FULL_HASH)).toEqual({
+      comment: 'natfleet v12 sha256:abababababababababababababababababababababababababababababababab',
+      sets: ['marker', 'masq_v4_24', 'masq_v6_64'],
+      chains: ['postrouting', 'nat_v4'],
+      ruleIds: ['nf:v4:jump:2d28f8f9', 'nf:v4:masq:3a82b7e9'],
+      elements: {
+        marker: ['0x0000000c'],
+        masq_v4_24: ['10.65.0.0', '10.65.1.0', '10.65.2.0', '10.65.9.0'],
+        masq_v6_64: ['2001:db8::', 'fd00:65::', 'fd00:65:0:1::'],
+      },
+    });
+  });
+
+  it('reads every element of real nft output with interval sets (foreign or older tables), annotations dropped, and the rest like the terse parse', () => {
     const state = parseTableListing(REAL_FULL);
     expect(state.elements).toEqual({
       masq_v4: ['0.0.0.0/8', '10.0.0.0/26', '10.0.0.64/26', '10.0.1.5', '10.0.2.0/24', '172.16.0.1-172.16.0.9', '172.17.0.1', '192.168.0.0/16'],
@@ -63,13 +113,13 @@ describe('parseTableListing', () => {
     });
     const { elements: _, ...rest } = state;
     expect(rest).toEqual(parseTerseListing(REAL_FULL));
-    expect(rest).toMatchObject({ comment: 'natfleet v1 x', chains: ['postrouting'], ruleIds: ['nf:v4:all:00000000'] });
+    expect(rest).toEqual({ sets: ['masq_v4', 'masq_v6', 'nonat_v6'], chains: ['postrouting'], ruleIds: ['nf:v4:all:00000000'] }); // a table comment is not the marker
   });
 
   it('parses our own rendered table (one elements line) back to the bundle CIDRs', () => {
     const b = makeBundle({ v4: V4_POOLS, v6: V6_POOLS, settings: { exclusions: 'IPPoolsAndHostIPs' }, hostAddresses: { v4: ['192.0.2.1/32'], v6: [] } });
     const state = parseTableListing(renderTable(b, 'n'));
-    expect(state.elements).toEqual(expectedTableContents(b, 'n').elements);
+    expect(state.elements).toEqual({ ...expectedTableContents(b, 'n').elements, marker: ['0x0000000c'] });
     expect(compareTableState(expectedTableContents(b, 'n'), state)).toEqual([]);
   });
 
@@ -87,22 +137,55 @@ describe('compareTableState with elements', () => {
   it('equal contents: no difference; a terse read-back (no elements) is not compared', () => {
     expect(compareTableState(expected, live())).toEqual([]);
     expect(compareTableState(expected, parseTerseListing(renderTable(b, 'n')))).toEqual([]);
-    expect(compareTableState(expectedTableState(b, 'n'), live((t) => t.replace(/\t\telements = .*\n/g, '')))).toEqual([]);
+    expect(compareTableState(expectedTableState(b, 'n'), live((t) => t.replace(/\t\telements = \{ (?!0x).*\n/g, '')))).toEqual([]);
   });
 
   it('a flushed set is one `elements` difference counting what is missing', () => {
-    const diffs = compareTableState(expected, live((t) => t.replace('\t\telements = { 10.64.0.0/16, 10.66.0.0/16, 10.70.0.1/32 }\n', '')));
+    const diffs = compareTableState(expected, live((t) => t.replace('\t\telements = { 10.64.0.0, 10.66.0.0 }\n', '')));
     expect(diffs).toEqual([
-      { type: 'elements', name: 'masq_v4', missing: 3, unexpected: 0, message: 'set masq_v4: 3 of 3 elements missing (10.64.0.0/16, 10.66.0.0/16, 10.70.0.1/32), 0 unexpected' },
+      { type: 'elements', name: 'masq_v4_16', missing: 2, unexpected: 0, message: 'set masq_v4_16: 2 of 2 elements missing (10.64.0.0, 10.66.0.0), 0 unexpected' },
     ]);
   });
 
   it('one element deleted or one added elsewhere is noticed; the comment and rules alone would not show it', () => {
-    const deleted = live((t) => t.replace('10.66.0.0/16, ', ''));
+    const deleted = live((t) => t.replace('10.64.0.0, 10.66.0.0', '10.64.0.0'));
     expect(compareTableState(expectedTableState(b, 'n'), deleted)).toEqual([]);
-    expect(compareTableState(expected, deleted).map((d) => d.message)).toEqual(['set masq_v4: 1 of 3 elements missing (10.66.0.0/16), 0 unexpected']);
-    const added = live((t) => t.replace('{ 10.64.0.0/10 }', '{ 10.64.0.0/10, 192.0.2.0/24 }'));
-    expect(compareTableState(expected, added).map((d) => [d.type, 'name' in d && d.name])).toEqual([['elements', 'nonat_v4']]);
+    expect(compareTableState(expected, deleted).map((d) => d.message)).toEqual(['set masq_v4_16: 1 of 2 elements missing (10.66.0.0), 0 unexpected']);
+    const added = live((t) => t.replace('{ 10.64.0.0 }', '{ 10.64.0.0, 192.0.2.0 }'));
+    expect(compareTableState(expected, added).map((d) => [d.type, 'name' in d && d.name])).toEqual([['elements', 'nonat_v4_10']]);
+  });
+
+  it('an address with host bits in a masked set never matches: it is unexpected, and its network missing', () => {
+    const hostBits = live((t) => t.replace('10.64.0.0, 10.66.0.0', '10.64.0.0, 10.66.0.1'));
+    expect(compareTableState(expected, hostBits)).toMatchObject([{ type: 'elements', name: 'masq_v4_16', missing: 1, unexpected: 1 }]);
+  });
+});
+
+describe('parseAddress / formatAddress', () => {
+  it('formats as glibc inet_ntop (what nft lists) and parses back to the same value', () => {
+    const cases: [bigint, 32 | 128, string][] = [
+      [0n, 32, '0.0.0.0'],
+      [0x0a410300n, 32, '10.65.3.0'],
+      [0xffffffffn, 32, '255.255.255.255'],
+      [0n, 128, '::'],
+      [1n, 128, '::1'],
+      [0xfd000065000000010000000000000000n, 128, 'fd00:65:0:1::'],
+      [0xfd000065000000000001000000000001n, 128, 'fd00:65::1:0:0:1'], // first of two equal runs
+      [0x20010db8000000010000000000000001n, 128, '2001:db8:0:1::1'],
+      [0x20010db8000100010001000100010001n, 128, '2001:db8:1:1:1:1:1:1'], // a single zero group is not compressed
+      [0x20010db8000000010001000100010001n, 128, '2001:db8:0:1:1:1:1:1'],
+      [0xffff0a010203n, 128, '::ffff:10.1.2.3'],
+      [0x0a010203n, 128, '::10.1.2.3'],
+      [0x10000n, 128, '::0.1.0.0'],
+    ];
+    for (const [value, bits, text] of cases) {
+      expect(formatAddress(value, bits), text).toBe(text);
+      expect(parseAddress(text), text).toEqual({ value, bits });
+    }
+  });
+
+  it('parseAddress: plain addresses only', () => {
+    for (const bad of ['', '10.0.0.0/8', '1.2.3', '010.0.0.1', 'fe80::1%eth0', '10.0.0.1-10.0.0.2', '0x0a000001']) expect(parseAddress(bad), bad).toBeUndefined();
   });
 });
 
@@ -171,9 +254,9 @@ describe('FakeNft generation', () => {
     nft.foreignCommit(); // another table
     expect(await nft.generation()).toBe(3);
     expect(compareTableState(expectedTableContents(b, 'n'), await nft.readTableContents())).toEqual([]);
-    nft.foreignCommit((t) => t.replace(/\t\telements = .*\n/, ''));
+    nft.foreignCommit((t) => t.replace('\t\telements = { 10.65.0.0 }\n', '')); // flush set masq_v4_16
     expect(await nft.generation()).toBe(4);
-    expect((await nft.readTableContents())?.elements?.masq_v4).toEqual([]);
+    expect((await nft.readTableContents())?.elements?.masq_v4_16).toEqual([]);
     expect(await nft.deleteTable()).toBe(true);
     expect(await nft.deleteTable()).toBe(false);
     expect(await nft.generation()).toBe(5);

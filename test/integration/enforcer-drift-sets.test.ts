@@ -1,13 +1,13 @@
 // Drift repair sees set elements (issue 12, item 12): after `nft flush set inet natfleet
-// masq_v4` the node's pools stayed unenforced while it reported in sync, because the drift
+// masq_v4` (the layout then) the node's pools stayed unenforced while it reported in sync, because the drift
 // check read only the table comment and rule ids. A real enforcer in a netns with several
 // pools: a flushed set, one deleted element and an added element are each restored within
 // a few seconds and counted, the status stays `applied`, and pod traffic is NATed again.
 // A commit to another table moves the ruleset generation too: verified, not repaired.
-import { compareElements, type TableState } from '@natfleet/nft';
+import { compareElements, expectedTableContents, type TableState } from '@natfleet/nft';
 import { type ServiceProcess } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compiled, metric, nodeStatus, pool, podPools, publish, startEnforcer, startWorld, stopWorld, waitApplied, waitStatus, type World } from './enforcer-world.js';
+import { compiled, metric, NODE, nodeStatus, pool, podPools, publish, startEnforcer, startWorld, stopWorld, waitApplied, waitStatus, type World } from './enforcer-world.js';
 
 /** Eight pools besides the pod's own, all natOutgoing, like the incident's node (not adjacent, so none merge). */
 const POOLS = Array.from({ length: 8 }, (_, i) => pool(`pool-${i}`, { cidr: `10.${70 + 2 * i}.0.0/16`, natOutgoing: true }));
@@ -21,9 +21,11 @@ describe('enforcer: drift repair covers set elements', () => {
     w = await startWorld();
     enforcer = await startEnforcer(w);
     const b = compiled(w, [...podPools(true), ...POOLS], 1);
-    expected = { masq_v4: b.fleet.v4.masquerade, nonat_v4: b.fleet.v4.noNat };
-    expect(expected.masq_v4).toHaveLength(9);
-    expect(expected.nonat_v4).toContain('10.76.0.0/16');
+    // One hash set per prefix length: the pod pool is the /24, the eight others the /16s.
+    expected = expectedTableContents(b, NODE).elements;
+    expect(expected.masq_v4_24).toEqual(['10.65.0.0']);
+    expect(expected.masq_v4_16).toHaveLength(8);
+    expect(expected.nonat_v4_16).toContain('10.76.0.0');
     await publish(w, b);
     await waitApplied(w, 1);
   }, 120_000);
@@ -38,10 +40,10 @@ describe('enforcer: drift repair covers set elements', () => {
   const setDiff = async (set: string) => compareElements(expected[set]!, (await contents()).elements![set]!);
 
   it.each([
-    ['flushes masq_v4', 'flush set inet natfleet masq_v4', 'masq_v4'],
-    ['deletes one element of masq_v4 (the pod pool)', 'delete element inet natfleet masq_v4 { 10.65.0.0/24 }', 'masq_v4'],
-    ['deletes one element of nonat_v4', 'delete element inet natfleet nonat_v4 { 10.76.0.0/16 }', 'nonat_v4'],
-    ['adds an element to masq_v4', 'add element inet natfleet masq_v4 { 192.0.2.0/24 }', 'masq_v4'],
+    ['flushes masq_v4_16', 'flush set inet natfleet masq_v4_16', 'masq_v4_16'],
+    ['deletes one element of masq_v4_24 (the pod pool)', 'delete element inet natfleet masq_v4_24 { 10.65.0.0 }', 'masq_v4_24'],
+    ['deletes one element of nonat_v4_16', 'delete element inet natfleet nonat_v4_16 { 10.76.0.0 }', 'nonat_v4_16'],
+    ['adds an element to masq_v4_24', 'add element inet natfleet masq_v4_24 { 192.0.2.0 }', 'masq_v4_24'],
   ])('someone %s → restored within a few seconds, counted, status still applied', async (_what, command, set) => {
     const before = (await nodeStatus(w))!;
     const comment = (await contents()).comment;
@@ -49,12 +51,11 @@ describe('enforcer: drift repair covers set elements', () => {
     await w.topo.node.nft(command);
     const changed = await setDiff(set);
     expect(changed.missing.length + changed.unexpected.length).toBeGreaterThan(0);
-    expect((await contents()).comment).toBe(comment); // all the old drift check looked at
+    expect((await contents()).comment).toBe(comment); // the marker: all the old drift check looked at
     const s = await waitStatus(w, 'drift repaired', (x) => x.driftRepairs === before.driftRepairs + 1, 10_000);
     const repairMs = Date.now() - t0;
     expect(s).toMatchObject({ state: 'applied', appliedVersion: 1, appliedDigest: before.appliedDigest, errorCode: '' });
-    expect(await setDiff('masq_v4')).toEqual({ missing: [], unexpected: [] });
-    expect(await setDiff('nonat_v4')).toEqual({ missing: [], unexpected: [] });
+    for (const name of Object.keys(expected)) expect(await setDiff(name), name).toEqual({ missing: [], unexpected: [] });
     expect(await metric(enforcer!, 'natfleet_enforcer_drift_repairs_total')).toBe(before.driftRepairs + 1);
     expect(await w.topo.probe(w.server, 4, { timeoutMs: 3_000 })).toEqual({ ok: true, peer: w.topo.nodeExternal.v4 });
     expect(enforcer!.logs().some((l) => l.msg === 'natfleet table restored' && l.driftRepairs === s.driftRepairs)).toBe(true);

@@ -368,6 +368,8 @@ describe('drift repair', () => {
 describe('drift repair: set contents and the ruleset generation', () => {
   /** Eight v4 pools, as in the incident (issue 12 item 12). */
   const POOLS = Array.from({ length: 8 }, (_, i) => `10.${64 + i}.0.0/16`);
+  /** How they are listed: set masq_v4_16 / nonat_v4_16 (one hash set per prefix length) holds their network addresses. */
+  const NETS = POOLS.map((cidr) => cidr.split('/')[0]!);
   const pooled = (version: number) =>
     sealed(version, { fleet: { ...body(version).fleet, v4: { masquerade: POOLS, noNat: [...POOLS, '10.96.0.0/12'] } } });
 
@@ -404,11 +406,11 @@ describe('drift repair: set contents and the ruleset generation', () => {
     h.enforcer.offer(message(b));
     await eventually(() => h.enforcer.status().appliedVersion === 3);
     await h.enforcer.whenIdle();
-    h.nft.foreignCommit(editElements('masq_v4', () => false)); // nft flush set inet natfleet masq_v4
-    expect(await elementsOf(h.nft, 'masq_v4')).toEqual([]);
+    h.nft.foreignCommit(editElements('masq_v4_16', () => false)); // nft flush set inet natfleet masq_v4_16
+    expect(await elementsOf(h.nft, 'masq_v4_16')).toEqual([]);
     expect(commentOf(h.nft)).toBe(tableComment(b)); // what the old check looked at
     await eventually(() => h.enforcer.status().driftRepairs === 1);
-    expect(await elementsOf(h.nft, 'masq_v4')).toEqual(POOLS);
+    expect(await elementsOf(h.nft, 'masq_v4_16')).toEqual(NETS);
     expect(h.enforcer.status()).toMatchObject({ state: 'applied', appliedVersion: 3, errorCode: '', driftRepairs: 1 });
     expect(await metricValue(h.metrics, 'driftRepairs')).toBe(1);
     expect(await metricValue(h.metrics, 'driftChecks', { result: 'drift' })).toBe(1);
@@ -418,20 +420,20 @@ describe('drift repair: set contents and the ruleset generation', () => {
     const h = await started(harness({ driftIntervalMs: 20 }));
     h.enforcer.offer(message(pooled(4)));
     await eventually(() => h.enforcer.status().appliedVersion === 4);
-    h.nft.foreignCommit(editElements('masq_v4', (e) => e !== POOLS[5]));
+    h.nft.foreignCommit(editElements('masq_v4_16', (e) => e !== NETS[5]));
     await eventually(() => h.enforcer.status().driftRepairs === 1);
-    expect(await elementsOf(h.nft, 'masq_v4')).toEqual(POOLS);
-    expect(await elementsOf(h.nft, 'nonat_v4')).toEqual([...POOLS, '10.96.0.0/12']);
+    expect(await elementsOf(h.nft, 'masq_v4_16')).toEqual(NETS);
+    expect(await elementsOf(h.nft, 'nonat_v4_16')).toEqual(NETS);
   });
 
   it('an added element is removed again', async () => {
     const h = await started(harness({ driftIntervalMs: 20 }));
     h.enforcer.offer(message(pooled(5)));
     await eventually(() => h.enforcer.status().appliedVersion === 5);
-    h.nft.foreignCommit((t) => t.replace('elements = { 10.64.0.0/16,', 'elements = { 10.0.0.0/16, 10.64.0.0/16,'));
-    expect(await elementsOf(h.nft, 'masq_v4')).toContain('10.0.0.0/16');
+    h.nft.foreignCommit((t) => t.replace('elements = { 10.64.0.0,', 'elements = { 10.0.0.0, 10.64.0.0,'));
+    expect(await elementsOf(h.nft, 'masq_v4_16')).toContain('10.0.0.0');
     await eventually(() => h.enforcer.status().driftRepairs === 1);
-    expect(await elementsOf(h.nft, 'masq_v4')).toEqual(POOLS);
+    expect(await elementsOf(h.nft, 'masq_v4_16')).toEqual(NETS);
   });
 
   it('lists the table only when the generation moved; a commit elsewhere is verified once, not repaired', async () => {
@@ -457,7 +459,7 @@ describe('drift repair: set contents and the ruleset generation', () => {
       applyTransaction: async (t) => {
         await fake.applyTransaction(t);
         // Another process commits right after our transaction.
-        if (sneak) fake.foreignCommit(editElements('masq_v4', () => false));
+        if (sneak) fake.foreignCommit(editElements('masq_v4_16', () => false));
       },
       check: (t) => fake.check(t),
       deleteTable: () => fake.deleteTable(),
@@ -474,7 +476,7 @@ describe('drift repair: set contents and the ruleset generation', () => {
     await eventually(() => h.enforcer.status().appliedVersion === 2);
     sneak = false;
     await eventually(() => h.enforcer.status().driftRepairs === 1);
-    expect(await elementsOf(fake, 'masq_v4')).toEqual(POOLS);
+    expect(await elementsOf(fake, 'masq_v4_16')).toEqual(NETS);
   });
 
   it('a restart adopting the table in force verifies its set elements at the first check', async () => {
@@ -482,12 +484,12 @@ describe('drift repair: set contents and the ruleset generation', () => {
     const nft = new FakeNft();
     const b = pooled(2);
     await nft.applyTransaction(renderTransaction(b, NODE));
-    nft.foreignCommit(editElements('masq_v4', () => false)); // flushed while the enforcer was down
+    nft.foreignCommit(editElements('masq_v4_16', () => false)); // flushed while the enforcer was down
     await harness({ dir }).store.save(encodeBundle(b, { compressAbove: Infinity }));
     const h = await started(harness({ dir, nft, driftIntervalMs: 20 }));
     expect(h.enforcer.status()).toMatchObject({ state: 'applied', appliedVersion: 2 });
     await eventually(() => h.enforcer.status().driftRepairs === 1);
-    expect(await elementsOf(nft, 'masq_v4')).toEqual(POOLS);
+    expect(await elementsOf(nft, 'masq_v4_16')).toEqual(NETS);
   });
 
   it('without a readable generation every check verifies the set elements', async () => {
@@ -503,9 +505,9 @@ describe('drift repair: set contents and the ruleset generation', () => {
     const h = await started(harness({ nft, driftIntervalMs: 20 }));
     h.enforcer.offer(message(pooled(7)));
     await eventually(() => h.enforcer.status().appliedVersion === 7);
-    fake.foreignCommit(editElements('nonat_v4', () => false));
+    fake.foreignCommit(editElements('nonat_v4_16', () => false));
     await eventually(() => h.enforcer.status().driftRepairs === 1);
-    expect(await elementsOf(fake, 'nonat_v4')).toEqual([...POOLS, '10.96.0.0/12']);
+    expect(await elementsOf(fake, 'nonat_v4_16')).toEqual(NETS);
     expect(h.enforcer.status().state).toBe('applied');
   });
 });

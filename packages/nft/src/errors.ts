@@ -11,7 +11,7 @@ export type NftErrorCode =
   | 'NFT_KERNEL' // the kernel refused the batch ("Could not process rule: …")
   | 'NFT_NOT_FOUND' // the table does not exist (read/delete)
   | 'NFT_TIMEOUT' // nft did not finish in time and was killed
-  | 'NFT_UNAVAILABLE' // nft/ip missing, no permission, or the netns does not exist
+  | 'NFT_UNAVAILABLE' // nft/ip/libnftables missing, no permission, the netns does not exist, or closed
   | 'NFT_FAILED' // nft failed in a way none of the above describes
   | 'NFT_RENDER_INVALID'; // a bundle value is not safe to render as nft text
 
@@ -89,16 +89,17 @@ export class NftTimeoutError extends NftError {
   }
 }
 
-export type NftUnavailableReason = 'missing-binary' | 'permission' | 'netns';
+/** `missing-library`: libnftables (or koffi, the FFI that loads it) cannot be loaded. */
+export type NftUnavailableReason = 'missing-binary' | 'missing-library' | 'permission' | 'netns';
 
-/** nft cannot run here at all: binary missing (names the Debian package), no permission, or no such netns. */
+/** nft cannot run here at all: binary or library missing (names the Debian package), no permission, or no such netns. */
 export class NftUnavailableError extends NftError {
   override name = 'NftUnavailableError';
   constructor(
     readonly reason: NftUnavailableReason,
     message: string,
     stderr = '',
-    /** Debian package that ships the missing binary (reason `missing-binary`). */
+    /** Debian package that ships the missing binary or library (reason `missing-binary` / `missing-library`). */
     readonly debianPackage?: string,
     options?: { cause?: unknown },
   ) {

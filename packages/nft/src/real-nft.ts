@@ -6,12 +6,14 @@
  * Must never name any table but `inet natfleet` in the commands it builds itself
  * (read and delete); apply and check run only the text they are handed, which is ours.
  * `generation()` runs perl, not nft: a fixed read-only netlink request (nft-generation.ts).
+ * The fallback when libnftables cannot be loaded (lib-nft.ts, create-nft.ts).
  * Never logs, never retries: the enforcer owns the retry policy.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { isNftNotFoundError, NftCommandError, nftErrorFromFailure, NftTimeoutError, NftUnavailableError, type NftOperation } from './errors.js';
+import { isNftNotFoundError, NftCommandError, NftError, nftErrorFromFailure, NftTimeoutError, NftUnavailableError, type NftOperation } from './errors.js';
+import { LIST_MARKER_COMMAND, parseMarkerListing } from './marker.js';
 import { GENERATION_PROGRAM, parseGeneration } from './nft-generation.js';
 import { TABLE_FAMILY, TABLE_NAME, type Nft } from './nft.js';
 import { parseTableListing, parseTerseListing, type TableState } from './table-state.js';
@@ -44,15 +46,20 @@ interface RunResult {
   stderr: string;
 }
 
-/** Nft backed by the nft binary. Stateless apart from its options: safe to share. */
+/** Throws NftUnavailableError (reason `netns`) when `netns` is not a plain namespace name (ours to pass to `ip netns exec` or open under /run/netns). */
+export function assertNetnsName(netns: string): void {
+  if (!NETNS_NAME.test(netns)) throw new NftUnavailableError('netns', `invalid network namespace name ${JSON.stringify(netns)}`);
+}
+
+/** Nft backed by the nft binary. Stateless apart from its options and `close()`: safe to share. */
 export class RealNft implements Nft {
+  readonly backend = 'cli' as const;
   private readonly timeoutMs: number;
+  private closed = false;
 
   /** Throws NftUnavailableError (reason `netns`) when `netns` is not a plain namespace name. */
   constructor(private readonly options: RealNftOptions = {}) {
-    if (options.netns !== undefined && !NETNS_NAME.test(options.netns)) {
-      throw new NftUnavailableError('netns', `invalid network namespace name ${JSON.stringify(options.netns)}`);
-    }
+    if (options.netns !== undefined) assertNetnsName(options.netns);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_NFT_TIMEOUT_MS;
   }
 
@@ -64,15 +71,30 @@ export class RealNft implements Nft {
     await this.run('check', 'nft', ['-c', '-f', '-'], text);
   }
 
-  /** Resolves undefined when the table does not exist; other failures reject. */
-  async readTable(): Promise<TableState | undefined> {
+  /** `nft list set inet natfleet marker`; resolves undefined when the table or the set is missing or holds no commented element. */
+  async readMarker(): Promise<string | undefined> {
     try {
-      const { stdout } = await this.run('read', 'nft', ['-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
-      return parseTerseListing(stdout);
+      const { stdout } = await this.run('read', 'nft', LIST_MARKER_COMMAND.split(' '));
+      return parseMarkerListing(stdout);
     } catch (err) {
       if (isNftNotFoundError(err)) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * The terse listing plus the marker as `comment` (two nft processes, run side by side);
+   * resolves undefined when the table does not exist; other failures reject.
+   */
+  async readTable(): Promise<TableState | undefined> {
+    const [terse, marker] = await Promise.allSettled([this.run('read', 'nft', ['-t', 'list', 'table', TABLE_FAMILY, TABLE_NAME]), this.readMarker()]);
+    if (terse.status === 'rejected') {
+      if (isNftNotFoundError(terse.reason)) return undefined;
+      throw terse.reason;
+    }
+    if (marker.status === 'rejected') throw marker.reason;
+    const state = parseTerseListing(terse.value.stdout);
+    return marker.value === undefined ? state : { ...state, comment: marker.value };
   }
 
   /** Full listing with set elements; resolves undefined when the table does not exist; other failures reject. */
@@ -110,6 +132,11 @@ export class RealNft implements Nft {
     }
   }
 
+  /** Idempotent; every later call rejects with code NFT_UNAVAILABLE. There is nothing to release: each call is its own process. */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
   /** The command line for `binary` (nft or perl) with `binaryArgs`: the binary itself, or `ip netns exec <ns> <binary> …`. */
   private command(binary: 'nft' | 'perl', binaryArgs: string[]): [string, string[]] {
     const path = findBinary((binary === 'nft' ? this.options.nftPath : this.options.perlPath) ?? binary);
@@ -121,6 +148,7 @@ export class RealNft implements Nft {
   }
 
   private run(operation: NftOperation, binary: 'nft' | 'perl', binaryArgs: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<RunResult> {
+    if (this.closed) return Promise.reject(new NftError('NFT_UNAVAILABLE', 'nft: closed'));
     let cmd: string;
     let args: string[];
     try {

@@ -1,14 +1,15 @@
 /**
- * `natfleet-enforcer run`: wires the core to the real world — RealNft (optionally in a
+ * `natfleet-enforcer run`: wires the core to the real world — nftables (libnftables in a
+ * worker thread, or the nft binary when the library cannot be loaded; optionally in a
  * netns), the state dir, NATS (bundles in, node status out) and the ops endpoints — in
  * the order that makes fail static work: the saved bundle is enforced before NATS is
  * even tried. Owns the process's one set of resources; `stop()` releases them all and
  * leaves the table in force.
  */
 import { bundleHistory } from '@natfleet/bus';
-import { RealNft } from '@natfleet/nft';
+import { createNft } from '@natfleet/nft';
 import { startOpsServer, type Logger, type OpsServer } from '@natfleet/service-kit';
-import type { RunConfig } from './config.js';
+import { DEFAULT_DRIFT_INTERVAL_MS, type RunConfig } from './config.js';
 import { AdmissionFeed } from './admission-feed.js';
 import { BundleFeed, FEED_API_TIMEOUT_MS } from './bundle-feed.js';
 import { readConntrackStat } from './conntrack.js';
@@ -55,14 +56,26 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
     metrics,
     onChange: () => notify(),
   });
+  const nft = await createNft(
+    {
+      ...(config.netns !== undefined ? { netns: config.netns } : {}),
+      ...(config.nftLibrary !== undefined ? { libraryPath: config.nftLibrary } : {}),
+      backend: config.nftBackend,
+    },
+    (reason) =>
+    log.warn({ reason, requested: config.nftBackend }, 'libnftables unavailable: using the nft binary (a process per call; slower applies and drift checks)'),
+  );
+  metrics.nftBackend.set({ backend: nft.backend }, 1);
+  const driftIntervalMs = config.driftIntervalMs ?? DEFAULT_DRIFT_INTERVAL_MS[nft.backend];
+  log.info({ backend: nft.backend, driftIntervalMs, netns: config.netns }, 'nftables backend ready');
   const enforcer = new Enforcer({
     nodeName: config.nodeName,
     cluster: config.cluster,
-    nft: new RealNft(config.netns !== undefined ? { netns: config.netns } : {}),
+    nft,
     store: new BundleStore(config.stateDir),
     trustedKeys: config.trustedKeys,
     maxBundleBytes: config.maxBundleBytes,
-    driftIntervalMs: config.driftIntervalMs,
+    driftIntervalMs,
     retryIntervalMs: config.retryIntervalMs,
     logger: log,
     metrics,
@@ -130,6 +143,7 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
         ...nodeStatusOf(identity, enforcer.status(), new Date()),
         desiredVersion: enforcer.status().desiredVersion,
         natsConnected: link.isConnected,
+        nftBackend: nft.backend,
         lastUnverified: enforcer.lastUnverified() ?? null,
         admission: enforcer.admissionView(),
         lastUnverifiedAdmission: enforcer.lastUnverifiedAdmission() ?? null,
@@ -159,6 +173,7 @@ export async function runEnforcer(config: RunConfig, logger: Logger): Promise<Ru
     async stop() {
       const loops = Promise.all([feed.close(), admissions.close(), reporter.close()]);
       await enforcer.stop();
+      await nft.close();
       await link.close();
       await loops;
       await ops.close();

@@ -39,7 +39,19 @@
  */
 import { createHash } from 'node:crypto';
 import { admissionTarget, decodeBundle, encodeBundle, type Admission, type AdmissionTarget, type Bundle, type TrustedKeys } from '@natfleet/bundle';
-import { compareTableState, expectedTableContents, expectedTableState, isNftTimeoutError, nextGeneration, renderTransaction, type Nft, type TableState } from '@natfleet/nft';
+import {
+  compareTableState,
+  expectedTableContents,
+  isNftTimeoutError,
+  nextGeneration,
+  renderDelta,
+  renderRepair,
+  renderTransaction,
+  tableComment,
+  type Nft,
+  type TableDifference,
+  type TableState,
+} from '@natfleet/nft';
 import type { Logger } from '@natfleet/service-kit';
 import { AdmissionState, type UnverifiedAdmission } from './admission-state.js';
 import { BundleCache, type Held } from './bundle-cache.js';
@@ -91,14 +103,24 @@ export interface EnforcerOptions {
 
 /** The bundle in force, with what its table must look like. */
 interface Enforced extends Held {
-  transaction: string;
-  /** What the terse read-back after an apply must show (no set elements). */
-  expected: TableState;
-  /** `expected` plus every set's elements: what a drift verification compares (made at the first one, off the apply path). */
+  /** The version marker the table must carry (`natfleet v<version> <digest>`): what an apply reads back. */
+  marker: string;
+  /** Every set's elements, rules and marker: what a drift verification compares (made at the first one, off the apply path). */
   contents?: TableState;
   appliedAt: string;
   applyMs: number;
+  /** Whether it went in as a delta on the previous table or as a whole-table swap. */
+  mode: ApplyMode;
 }
+
+/**
+ * How a table change is written. `delta`: only the set elements that changed and the
+ * version marker, as one transaction, when the live table is exactly the one this enforcer
+ * last applied (the ruleset generation has not moved since) and the rule shape is the same.
+ * `full`: the whole-table swap (first apply, drift, unknown state, a rule-shape change, or
+ * a delta the kernel refused). Both are all or nothing.
+ */
+export type ApplyMode = 'delta' | 'full';
 
 /**
  * After a drift verification (a full listing: ~1.5 s with 100k set elements, since nft
@@ -399,10 +421,9 @@ export class Enforcer {
     const log = this.log.child({ version: bundle.version, digest: bundle.digest });
     try {
       // The process restarted but the node did not: the table is already right, keep it as is.
-      const expected = expectedTableState(bundle, this.o.nodeName);
-      if (compareTableState(expected, await this.o.nft.readTable()).length === 0) {
-        // Set elements were not read: knownGeneration stays unknown, so the first drift check verifies them.
-        this.enforce(held, renderTransaction(bundle, this.o.nodeName), expected, 0);
+      if ((await this.o.nft.readMarker()) === tableComment(bundle)) {
+        // Only the marker was read: knownGeneration stays unknown, so the first drift check verifies the rest.
+        this.enforce(held, 0, 'full');
         this.o.health?.applied(this.healthContext());
         log.info({ path }, 'saved bundle already in force');
         this.changed();
@@ -478,20 +499,38 @@ export class Enforcer {
   }
 
   /**
-   * Swaps the table to `held` and verifies it, then saves it. On failure the previous
-   * table stays, the failure is reported and a retry is scheduled. True when applied.
+   * Writes `held` into the table (a delta when the live table is exactly the one applied
+   * and the rule shape is the same, else the whole-table swap), verifies the version
+   * marker, reports it applied, then saves it. On failure the previous table stays, the
+   * failure is reported and a retry is scheduled. True when applied.
    */
   private async apply(held: Held, reason: 'bundle' | 'restore' | 'retry' | 'admission'): Promise<boolean> {
     const { bundle } = held;
     const log = this.log.child({ version: bundle.version, digest: bundle.digest });
     const t0 = performance.now();
-    const before = this.knownGeneration;
-    let transaction: string;
-    let expected: TableState;
+    let before = this.knownGeneration;
+    let mode: ApplyMode = 'full';
+    let marker: string;
     try {
-      transaction = renderTransaction(bundle, this.o.nodeName);
-      expected = expectedTableState(bundle, this.o.nodeName);
-      await this.transact(transaction, expected);
+      marker = tableComment(bundle);
+      const delta = await this.deltaFromApplied(bundle);
+      if (delta !== undefined) {
+        try {
+          await this.transact(delta, marker);
+          mode = 'delta';
+        } catch (err) {
+          // The kernel refused the delta as a whole (e.g. the marker is not the version it was
+          // computed from): nothing changed, so the whole-table swap below is still safe.
+          this.o.metrics.deltaFallbacks.inc();
+          log.warn({ err, code: failureCode(err) }, 'delta apply refused: swapping the whole table instead');
+        }
+      }
+      if (mode === 'full') {
+        // Whatever committed before this swap is replaced by it: the generation just before is
+        // the right `before`, so the next check is cheap when only this commit came after it.
+        before = await this.readGeneration();
+        await this.transact(renderTransaction(bundle, this.o.nodeName), marker);
+      }
     } catch (err) {
       // Usually nothing was committed, but a timed-out nft may have: verify at the next check.
       this.knownGeneration = undefined;
@@ -504,26 +543,48 @@ export class Enforcer {
     }
     const applyMs = Math.round((performance.now() - t0) * 10) / 10;
     this.o.metrics.applies.inc({ result: 'success' });
+    this.o.metrics.appliesByMode.inc({ mode });
     this.o.metrics.applySeconds.observe(applyMs / 1_000);
-    // Saved before it shows as applied, so a reported version is one a reboot comes back to.
-    const saveError = await this.trySave(held);
-    this.enforce(held, transaction, expected, applyMs);
+    // Reported first, saved right after. Safe because the saved copy only matters after a
+    // reboot or restart: a crash between the report and the save restores the previous
+    // saved bundle (fail static, still a genuine signed bundle), and the stream, which
+    // keeps the newest bundle, brings this one again at once — the node reported a version
+    // that it re-applies within a reconnect. A save failure is still reported (`persist`).
+    this.enforce(held, applyMs, mode);
     this.problem = undefined;
     this.retryAt = undefined;
     this.retryAttempts = 0;
-    log.info({ applyMs, reason, admissionRevision: this.admissions.admission?.stateRevision ?? 0 }, 'bundle applied');
-    if (saveError) this.saveFailed(saveError, log);
+    this.changed();
+    log.info({ applyMs, mode, reason, admissionRevision: this.admissions.admission?.stateRevision ?? 0 }, 'bundle applied');
+    const saveError = await this.trySave(held);
+    if (saveError) {
+      this.saveFailed(saveError, log);
+      this.changed();
+    }
     this.pruneCache();
     this.o.health?.applied(this.healthContext());
-    this.changed();
     // After the report, so the write → enforced latency does not pay for it.
     this.knownGeneration = await this.generationAfterOwnCommit(before);
     return true;
   }
 
-  private enforce(held: Held, transaction: string, expected: TableState, applyMs: number): void {
+  /**
+   * The delta transaction from the applied bundle to `bundle`, or undefined when only the
+   * whole-table swap will do: nothing applied, the live table not known to be exactly the
+   * applied one (the generation moved since it was, or is unknown), or a rule-shape change.
+   */
+  private async deltaFromApplied(bundle: Bundle): Promise<string | undefined> {
+    const a = this.applied;
+    if (!a || this.knownGeneration === undefined) return undefined;
+    const delta = renderDelta(a.bundle, bundle, this.o.nodeName);
+    if (delta === undefined) return undefined;
+    const generation = await this.readGeneration();
+    return generation !== undefined && generation === this.knownGeneration ? delta : undefined;
+  }
+
+  private enforce(held: Held, applyMs: number, mode: ApplyMode): void {
     const now = new Date();
-    this.applied = { ...held, transaction, expected, appliedAt: now.toISOString(), applyMs };
+    this.applied = { ...held, marker: tableComment(held.bundle), appliedAt: now.toISOString(), applyMs, mode };
     this.knownGeneration = undefined;
     this.o.metrics.appliedVersion.set(held.bundle.version);
     this.o.metrics.markApplied(now.getTime());
@@ -550,25 +611,30 @@ export class Enforcer {
    * The generation to trust after our own commit (an apply or a repair), which the kernel
    * numbered `before + 1`, or undefined when anything else may also have committed since
    * `before` (or `before` was not known): we cannot tell whether that came before our
-   * commit (harmless, we replaced the whole table) or after it, so the next check verifies.
+   * commit (harmless for a whole-table swap, not for a delta) or after it, so the next
+   * check verifies.
    */
   private async generationAfterOwnCommit(before: number | undefined): Promise<number | undefined> {
     const after = await this.readGeneration();
     return before !== undefined && after === nextGeneration(before) ? after : undefined;
   }
 
-  /** One nft transaction, then the read-back. A timed-out nft may have committed: the read-back decides. */
-  private async transact(transaction: string, expected: TableState): Promise<void> {
+  /**
+   * One nft transaction, then the read-back of the version marker alone (cheap at any table
+   * size; it is written in the same transaction, so it reads back exactly when the whole
+   * transaction committed). A timed-out nft may have committed: the marker decides.
+   */
+  private async transact(transaction: string, marker: string): Promise<void> {
     try {
       await this.o.nft.applyTransaction(transaction);
     } catch (err) {
       if (!isNftTimeoutError(err)) throw err;
-      const live = await this.o.nft.readTable().catch(() => undefined);
-      if (compareTableState(expected, live).length > 0) throw err;
+      const live = await this.o.nft.readMarker().catch(() => undefined);
+      if (live !== marker) throw err;
       return;
     }
-    const differences = compareTableState(expected, await this.o.nft.readTable());
-    if (differences.length > 0) throw new ReadBackError(differences);
+    const live = await this.o.nft.readMarker();
+    if (live !== marker) throw new ReadBackError([markerDifference(marker, live)]);
   }
 
   /** Saves `held` unless it is the bundle on disk already; returns the error instead of throwing. */
@@ -618,8 +684,11 @@ export class Enforcer {
 
   /**
    * Restores the applied bundle when someone changed or deleted its table. Cheap when the
-   * ruleset generation has not moved since the table was known good; otherwise lists the
-   * table with its set elements and compares.
+   * ruleset generation has not moved since the table was known good. Otherwise the version
+   * marker is read first (cheap): a table deleted or replaced is swapped back at once;
+   * with the marker intact, the table is listed with its set elements and compared, and a
+   * difference in set elements alone is repaired by a delta (the elements missing added,
+   * the unexpected deleted), anything else by the whole-table swap.
    */
   private async checkDrift(): Promise<void> {
     const a = this.applied;
@@ -637,10 +706,18 @@ export class Enforcer {
       this.driftAt = Date.now() + this.o.driftIntervalMs;
       return;
     }
-    this.log.debug({ generation, knownGeneration: this.knownGeneration }, 'ruleset generation moved: verifying the table with its set elements');
+    this.log.debug({ generation, knownGeneration: this.knownGeneration }, 'ruleset generation moved: verifying the table');
+    let differences: TableDifference[];
     let live: TableState | undefined;
     try {
-      live = await this.o.nft.readTableContents();
+      const marker = await this.o.nft.readMarker();
+      if (marker !== a.marker) {
+        differences = [marker === undefined && (await this.o.nft.readTable()) === undefined ? { type: 'table-missing', message: 'table inet natfleet does not exist' } : markerDifference(a.marker, marker)];
+      } else {
+        live = await this.o.nft.readTableContents();
+        a.contents ??= expectedTableContents(a.bundle, this.o.nodeName);
+        differences = compareTableState(a.contents, live);
+      }
     } catch (err) {
       this.o.metrics.driftChecks.inc({ result: 'error' });
       this.driftAt = Date.now() + this.o.driftIntervalMs;
@@ -650,8 +727,6 @@ export class Enforcer {
     const readMs = performance.now() - t0;
     this.o.metrics.driftCheckSeconds.observe(readMs / 1_000);
     this.driftAt = Date.now() + Math.max(this.o.driftIntervalMs, DRIFT_DUTY_FACTOR * readMs);
-    a.contents ??= expectedTableContents(a.bundle, this.o.nodeName);
-    const differences = compareTableState(a.contents, live);
     if (differences.length === 0) {
       this.knownGeneration = generation;
       this.o.metrics.driftChecks.inc({ result: 'ok' });
@@ -665,8 +740,18 @@ export class Enforcer {
     const log = this.log.child({ version: a.bundle.version, digest: a.bundle.digest });
     log.warn({ differences: differences.map((d) => d.message) }, 'natfleet table changed by someone else: restoring it');
     const t1 = performance.now();
+    let repair: ApplyMode = 'full';
     try {
-      await this.transact(a.transaction, a.expected);
+      const delta = live && renderRepair(live, a.bundle, this.o.nodeName);
+      if (delta) {
+        try {
+          await this.transact(delta, a.marker);
+          repair = 'delta';
+        } catch (err) {
+          log.warn({ err, code: failureCode(err) }, 'delta repair refused: swapping the whole table instead');
+        }
+      }
+      if (repair === 'full') await this.transact(renderTransaction(a.bundle, this.o.nodeName), a.marker);
     } catch (err) {
       this.knownGeneration = undefined;
       this.fail({ kind: 'drift', code: failureCode(err), message: `restoring the table failed: ${failureMessage(err)}`, version: a.bundle.version });
@@ -677,8 +762,10 @@ export class Enforcer {
     this.driftRepairs++;
     this.o.metrics.driftRepairs.inc();
     if (this.problem?.kind === 'drift') this.problem = undefined;
-    log.info({ repairMs: Math.round(performance.now() - t1), driftRepairs: this.driftRepairs }, 'natfleet table restored');
+    log.info({ repairMs: Math.round(performance.now() - t1), detectMs: Math.round(t1 - t0), mode: repair, driftRepairs: this.driftRepairs }, 'natfleet table restored');
     this.changed();
+    // A delta repair is only trusted when nothing else committed in between (as for an apply);
+    // the next check verifies otherwise.
     this.knownGeneration = await this.generationAfterOwnCommit(generation);
   }
 
@@ -807,6 +894,11 @@ export class Enforcer {
       this.log.error({ err }, 'status listener failed');
     }
   }
+}
+
+/** The read-back difference when the version marker is not the expected one. */
+function markerDifference(expected: string, actual: string | undefined): TableDifference {
+  return { type: 'comment', expected, actual, message: `version marker is ${actual === undefined ? 'absent' : JSON.stringify(actual)}, expected ${JSON.stringify(expected)}` };
 }
 
 /** The bytes saved for a verified bundle: its canonical JSON, uncompressed (readable with jq). */

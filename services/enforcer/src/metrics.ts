@@ -12,6 +12,12 @@ export interface EnforcerMetrics {
   registry: Registry;
   /** Bundle apply attempts by result: `success` or `failure` (drift repairs excluded). */
   applies: Counter<'result'>;
+  /** Successful applies by how they were written: `delta` (changed elements + marker) or `full` (whole-table swap). */
+  appliesByMode: Counter<'mode'>;
+  /** Delta transactions the kernel refused (nothing changed), each followed by a whole-table swap. */
+  deltaFallbacks: Counter;
+  /** 1 for the nft implementation in use (`libnftables` in process, or `cli`, the nft binary). */
+  nftBackend: Gauge<'backend'>;
   /** Bundles refused before any apply, by code (BAD_SIGNATURE, STALE_VERSION, …): the refused-bundles counter. */
   rejections: Counter<'code'>;
   /** Failed bundle applies (nft refused, timed out, read-back mismatch), by code (NFT_SYNTAX, NFT_KERNEL, READBACK_MISMATCH, …). */
@@ -86,6 +92,13 @@ export function createMetrics(o: CreateMetricsOptions = {}): EnforcerMetrics {
   return {
     registry,
     applies: new Counter({ name: `${P}applies_total`, help: 'Bundle apply attempts by result.', labelNames: ['result'], registers }),
+    appliesByMode: (() => {
+      const c = new Counter({ name: `${P}applies_by_mode_total`, help: 'Successful applies by mode: delta (changed set elements + version marker) or full (whole-table swap).', labelNames: ['mode'], registers });
+      for (const mode of ['delta', 'full']) c.inc({ mode }, 0);
+      return c;
+    })(),
+    deltaFallbacks: new Counter({ name: `${P}delta_fallbacks_total`, help: 'Delta transactions refused by the kernel (nothing changed), each followed by a whole-table swap.', registers }),
+    nftBackend: new Gauge({ name: `${P}nft_backend`, help: '1 for the nft implementation in use: libnftables (in process) or cli (the nft binary).', labelNames: ['backend'], registers }),
     rejections: new Counter({ name: `${P}rejections_total`, help: 'Bundles refused (not applied), by error code.', labelNames: ['code'], registers }),
     applyFailures: new Counter({ name: `${P}apply_failures_total`, help: 'Failed bundle applies (the previous rules stayed in force), by error code.', labelNames: ['code'], registers }),
     secondsSinceLastApply: new Gauge({

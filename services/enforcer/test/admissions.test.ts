@@ -220,6 +220,8 @@ describe('failures and rollback', () => {
     await offerBundle(h.enforcer, b1);
     const stable = { version: 1, digest: b1.digest };
     await offerAdmission(h.enforcer, admissionBytes({ stateRevision: 50, version: 2, digest: b2.digest, waves: [wave('c', [NODE])], stable }));
+    // The delta is refused, and so is the whole-table swap the enforcer falls back to.
+    h.nft.failNext(new NftKernelError('Device or resource busy', 'busy'));
     h.nft.failNext(new NftKernelError('Device or resource busy', 'busy'));
     await offerBundle(h.enforcer, b2);
     expect(h.enforcer.status()).toMatchObject({ state: 'failed', failedVersion: 2, errorCode: 'NFT_KERNEL', appliedVersion: 1 });
@@ -237,6 +239,8 @@ describe('retries under a staged policy', () => {
     const [b1, b2, b3] = [sealed(1), sealed(2), sealed(3)];
     await offerBundle(h.enforcer, b1);
     await offerAdmission(h.enforcer, admissionBytes({ stateRevision: 70, version: 2, digest: b2.digest, waves: [wave('c', [NODE])], stable: { version: 1, digest: b1.digest } }));
+    // The delta is refused, and so is the whole-table swap the enforcer falls back to.
+    h.nft.failNext(new NftKernelError('Device or resource busy', 'busy'));
     h.nft.failNext(new NftKernelError('Device or resource busy', 'busy'));
     await offerBundle(h.enforcer, b2);
     expect(h.enforcer.status()).toMatchObject({ state: 'failed', failedVersion: 2 });

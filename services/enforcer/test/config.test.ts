@@ -44,7 +44,7 @@ describe('run settings', () => {
       heartbeatMs: 5_000,
       feedHeartbeatMs: 500,
       feedCheckIntervalMs: 1_000,
-      driftIntervalMs: 2_000,
+      nftBackend: 'auto',
       retryIntervalMs: 5_000,
       maxBundleBytes: 32 * 1024 * 1024,
       opsHost: '127.0.0.1',
@@ -53,6 +53,7 @@ describe('run settings', () => {
     });
     expect(c.nodeName).not.toBe('');
     expect(c.netns).toBeUndefined();
+    expect(c.driftIntervalMs).toBeUndefined(); // by backend: 250 ms with libnftables, 2 s with the nft binary
     expect(c.natsUser).toBeUndefined();
     expect(c.trustedKeys.size).toBe(2);
   });

@@ -2,7 +2,7 @@
 // retries, read-back, persistence, fail-static restore and drift repair.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { canonicalJson, encodeBundle, sealBundle } from '@natfleet/bundle';
-import { FakeNft, NftKernelError, NftSyntaxError, NftTimeoutError, parseTerseListing, renderTransaction, tableComment, type Nft, type TableState } from '@natfleet/nft';
+import { FakeNft, NftKernelError, NftSyntaxError, NftTimeoutError, parseTerseListing, renderTransaction, tableComment, type Nft } from '@natfleet/nft';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Enforcer } from '../src/index.js';
 import { body, CLUSTER, eventually, harness, message, metricValue, NODE, sealed, signingKey, tempDir, untrustedKey, removeTempDirs } from './helpers.js';
@@ -32,6 +32,7 @@ describe('applying bundles', () => {
     expect(s).toMatchObject({ appliedVersion: 7, appliedDigest: b.digest, error: '', errorCode: '', failedVersion: 0, driftRepairs: 0 });
     expect(s.applyMs).toBeGreaterThanOrEqual(0);
     expect(Date.parse(s.appliedAt)).not.toBeNaN();
+    await h.enforcer.whenIdle(); // saved right after the report
     expect(readFileSync(h.store.path, 'utf8')).toBe(canonicalJson(b));
     expect(await metricValue(h.metrics, 'appliedVersion')).toBe(7);
     expect(await metricValue(h.metrics, 'applies', { result: 'success' })).toBe(1);
@@ -48,6 +49,8 @@ describe('applying bundles', () => {
     expect(first).toBeLessThan(1);
     await new Promise((r) => setTimeout(r, 300));
     expect(await metricValue(h.metrics, 'secondsSinceLastApply')).toBeGreaterThanOrEqual(first + 0.25);
+    // The delta is refused, and so is the whole-table swap the enforcer falls back to.
+    h.nft.failNext(new NftKernelError('Device or resource busy', 'busy'));
     h.nft.failNext(new NftKernelError('Device or resource busy', 'busy'));
     h.enforcer.offer(message(sealed(2)));
     await eventually(() => h.enforcer.status().state === 'failed');
@@ -168,6 +171,8 @@ describe('nft failures', () => {
     const good = sealed(1);
     h.enforcer.offer(message(good));
     await eventually(() => h.enforcer.status().appliedVersion === 1);
+    // The delta is refused, then the whole-table swap the enforcer falls back to.
+    h.nft.failNext(new NftSyntaxError('nft rejected line 5:12: conflicting intervals specified', 'stderr', 5, 12));
     h.nft.failNext(new NftSyntaxError('nft rejected line 5:12: conflicting intervals specified', 'stderr', 5, 12));
     h.enforcer.offer(message(sealed(2)));
     await eventually(() => h.enforcer.status().state === 'failed');
@@ -203,10 +208,10 @@ describe('nft failures', () => {
       deleteTable: () => fake.deleteTable(),
       readTableContents: () => fake.readTableContents(),
       generation: () => fake.generation(),
-      readTable: async (): Promise<TableState | undefined> => {
-        const real = await fake.readTable();
-        return lie && real ? { ...real, comment: 'natfleet v0 someone-else' } : real;
-      },
+      readTable: () => fake.readTable(),
+      readMarker: async () => (lie ? 'natfleet v0 someone-else' : fake.readMarker()),
+      backend: 'fake',
+      close: () => fake.close(),
     };
     const h = await started(harness({ nft }));
     lie = true;
@@ -227,6 +232,9 @@ describe('nft failures', () => {
       readTable: () => fake.readTable(),
       readTableContents: () => fake.readTableContents(),
       generation: () => fake.generation(),
+      readMarker: () => fake.readMarker(),
+      backend: 'fake',
+      close: () => fake.close(),
     };
     const h = await started(harness({ nft }));
     h.enforcer.offer(message(sealed(4)));
@@ -325,7 +333,8 @@ describe('drift repair', () => {
     const good = sealed(1);
     h.enforcer.offer(message(good));
     await eventually(() => h.enforcer.status().appliedVersion === 1);
-    h.nft.failNext(new NftSyntaxError('bad', 'bad'));
+    h.nft.failNext(new NftSyntaxError('bad', 'bad')); // the delta
+    h.nft.failNext(new NftSyntaxError('bad', 'bad')); // the whole-table swap after it
     h.enforcer.offer(message(sealed(2)));
     await eventually(() => h.enforcer.status().state === 'failed');
     await h.nft.deleteTable();
@@ -350,6 +359,9 @@ describe('drift repair', () => {
       readTable: () => fake.readTable(),
       readTableContents: () => fake.readTableContents(),
       generation: () => fake.generation(),
+      readMarker: () => fake.readMarker(),
+      backend: 'fake',
+      close: () => fake.close(),
     };
     const h = await started(harness({ nft, driftIntervalMs: 100 }));
     h.enforcer.offer(message(sealed(1)));
@@ -396,6 +408,9 @@ describe('drift repair: set contents and the ruleset generation', () => {
         return fake.readTableContents();
       },
       generation: () => fake.generation(),
+      readMarker: () => fake.readMarker(),
+      backend: 'fake',
+      close: () => fake.close(),
     };
     return { nft, fake, listings: () => listings };
   }
@@ -466,6 +481,9 @@ describe('drift repair: set contents and the ruleset generation', () => {
       readTable: () => fake.readTable(),
       readTableContents: () => fake.readTableContents(),
       generation: () => fake.generation(),
+      readMarker: () => fake.readMarker(),
+      backend: 'fake',
+      close: () => fake.close(),
     };
     const h = await started(harness({ nft, driftIntervalMs: 20 }));
     h.enforcer.offer(message(pooled(1)));
@@ -501,6 +519,9 @@ describe('drift repair: set contents and the ruleset generation', () => {
       readTable: () => fake.readTable(),
       readTableContents: () => fake.readTableContents(),
       generation: () => Promise.reject(new NftKernelError('Operation not permitted', 'netlink: Operation not permitted')),
+      readMarker: () => fake.readMarker(),
+      backend: 'fake',
+      close: () => fake.close(),
     };
     const h = await started(harness({ nft, driftIntervalMs: 20 }));
     h.enforcer.offer(message(pooled(7)));

@@ -132,14 +132,21 @@ export class LibNft implements Nft {
     }
   }
 
-  /** Stops the worker (after the native call in progress, if any, returns). Idempotent; later calls reject with code NFT_UNAVAILABLE. */
+  /**
+   * Stops the worker. Idempotent; later calls reject with code NFT_UNAVAILABLE. A call in
+   * flight rejects at once; its native call cannot be interrupted and may still commit,
+   * so close() then does not wait for the thread to end (it may be stuck, e.g. on a file).
+   */
   async close(): Promise<void> {
     this.closed = true;
     const worker = this.worker;
+    const busy = this.pending !== undefined;
     this.worker = undefined;
     this.pending?.reject(closedError());
     this.settle();
-    if (worker) await worker.terminate();
+    if (!worker) return;
+    if (busy) void worker.terminate();
+    else await worker.terminate();
   }
 
   /** Runs an nft command or transaction; resolves its output, rejects with the typed error of a non-zero status. */

@@ -7,7 +7,8 @@
  * At start the thread, and only this thread, enters the network namespace (setns on
  * /run/netns/<name>, once), then loads libnftables through koffi, makes one nft context
  * with buffered output and error, and opens one NETLINK_NETFILTER socket for
- * NFT_MSG_GETGEN (the same request as nft-generation.ts's program). Then it answers one
+ * NFT_MSG_GETGEN (the same request as nft-generation.ts's program) and for reading the
+ * table by dumps (netlink.ts), both read-only. Then it answers one
  * request at a time; every call is synchronous, which is why it runs here and not on the
  * event loop. Transactions go through a memfd read by `nft_run_cmd_from_filename`, as
  * `nft -f -` reads /dev/stdin, so errors carry `file:line:col` like the CLI's stderr and
@@ -15,6 +16,8 @@
  * text it is sent. It never logs; it reports a start failure as `unavailable` on every
  * request (the parent then drops it).
  */
+
+import { NETLINK_SOURCE, type NetlinkTableRead } from './netlink.js';
 
 /** What the parent gives the worker at start. */
 export interface NftWorkerData {
@@ -30,12 +33,14 @@ export interface NftWorkerData {
 export type NftWorkerRequest =
   | { id: number; op: 'run'; text: string; terse: boolean }
   | { id: number; op: 'file'; text: string; dryRun: boolean }
-  | { id: number; op: 'generation' };
+  | { id: number; op: 'generation' }
+  | { id: number; op: 'table'; family: number; table: string; withElements: boolean; elementsOf: string };
 
 /** One answer, to the request with the same id. */
 export type NftWorkerReply =
   | { id: number; type: 'nft'; rc: number; output: string; error: string }
   | { id: number; type: 'generation'; generation: number }
+  | { id: number; type: 'table'; read: NetlinkTableRead }
   | { id: number; type: 'netlink-error'; error: string }
   | { id: number; type: 'unavailable'; reason: 'missing-library' | 'netns' | 'permission'; message: string };
 
@@ -50,8 +55,6 @@ const MAX_ERROR_TEXT = ${MAX_ERROR_TEXT};
 const CLONE_NEWNET = 0x40000000;
 const MFD_CLOEXEC = 1;
 const AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000, NETLINK_NETFILTER = 12;
-const NFT_MSG_GETGEN = (10 << 8) | 16, NFT_MSG_NEWGEN = (10 << 8) | 15, NLMSG_ERROR = 2, NLM_F_REQUEST = 1;
-const NFTA_GEN_ID = 1;
 const NFT_CTX_OUTPUT_TERSE = 1 << 11;
 
 function start() {
@@ -155,40 +158,31 @@ function runFile(s, text, dryRun) {
 
 function generation(s) {
   if (s.sockError) return { type: 'netlink-error', error: s.sockError };
-  const seq = (s.seq = (s.seq + 1) >>> 0);
-  const req = Buffer.alloc(20);
-  req.writeUInt32LE(20, 0);
-  req.writeUInt16LE(NFT_MSG_GETGEN, 4);
-  req.writeUInt16LE(NLM_F_REQUEST, 6);
-  req.writeUInt32LE(seq, 8);
-  // pid 0, then nfgenmsg: AF_UNSPEC, version 0, res_id 0
-  if (s.c.send(s.sock, req, 20, 0) < 0) return { type: 'netlink-error', error: 'netlink send: ' + s.c.strerror(s.koffi.errno()) };
-  const buf = Buffer.alloc(65536);
-  for (;;) {
-    const got = Number(s.c.recv(s.sock, buf, buf.length, 0));
-    if (got < 0) return { type: 'netlink-error', error: 'netlink recv: ' + s.c.strerror(s.koffi.errno()) };
-    if (got < 16) return { type: 'netlink-error', error: 'netlink: short answer (' + got + ' bytes)' };
-    const len = Math.min(buf.readUInt32LE(0), got);
-    const type = buf.readUInt16LE(4);
-    if (buf.readUInt32LE(8) !== seq) continue; // not ours (cannot happen on this private socket; cheap to check)
-    if (type === NLMSG_ERROR) return { type: 'netlink-error', error: 'netlink: ' + s.c.strerror(-buf.readInt32LE(16)) };
-    if (type !== NFT_MSG_NEWGEN) return { type: 'netlink-error', error: 'netlink: unexpected message type ' + type };
-    for (let o = 20; o + 4 <= len; ) {
-      const alen = buf.readUInt16LE(o);
-      if (((buf.readUInt16LE(o + 2) & 0x7fff) === NFTA_GEN_ID) && alen >= 8) return { type: 'generation', generation: buf.readUInt32BE(o + 4) };
-      if (alen < 4) break;
-      o += (alen + 3) & ~3;
-    }
-    return { type: 'netlink-error', error: 'netlink: no NFTA_GEN_ID in the answer' };
+  try {
+    return { type: 'generation', generation: generationOf(s) };
+  } catch (err) {
+    if (err instanceof NetlinkError) return { type: 'netlink-error', error: err.message };
+    throw err;
   }
 }
 
+function table(s, req) {
+  if (s.sockError) return { type: 'netlink-error', error: s.sockError };
+  try {
+    return { type: 'table', read: readTable(s, req.family, req.table, req.withElements, req.elementsOf) };
+  } catch (err) {
+    if (err instanceof NetlinkError) return { type: 'netlink-error', error: err.message };
+    throw err;
+  }
+}
+${NETLINK_SOURCE}
 const state = start();
 parentPort.on('message', (req) => {
   let reply;
   if (state.unavailable) reply = { type: 'unavailable', ...state.unavailable };
   else if (req.op === 'run') reply = runCommand(state, req.text, req.terse);
   else if (req.op === 'file') reply = runFile(state, req.text, req.dryRun);
+  else if (req.op === 'table') reply = table(state, req);
   else reply = generation(state);
   parentPort.postMessage({ id: req.id, ...reply });
 });

@@ -16,6 +16,7 @@ import {
   NftSyntaxError,
   NftUnavailableError,
   parseTableListing,
+  parseTerseListing,
   RealNft,
   renderDelta,
   renderTransaction,
@@ -105,6 +106,33 @@ describe.each(BACKENDS)('Nft contract: %s on real nft in a throwaway netns', (la
     const contents = await nft.readTableContents();
     expect(compareTableState(expectedTableContents(b, 'n'), contents)).toEqual([]);
     expect(contents).toEqual(parseTableListing(await listing()));
+  });
+
+  it("reads agree with nft's own listings for odd contents: IPv6 forms, element comments, empty sets, rules without comments, intervals", async () => {
+    const v6 = ['::', '::1', '::ffff:0.0.0.0', '::ffff:192.0.2.1', '::1.2.3.4', '1:0:0:1:0:0:0:1', '1:0:0:0:1:0:0:0', 'fd00::', '2001:db8::1:0:0:0', 'fe80::1:2:3:4', 'ff02::1:ff00:0'];
+    const table = (extra: string) =>
+      `table inet natfleet {}\ndelete table inet natfleet\ntable inet natfleet {\n` +
+      `\tset marker {\n\t\ttype mark\n\t\telements = { 0x00000002 comment "natfleet v2 a", 0x00000001 }\n\t}\n` +
+      `\tset a4 {\n\t\ttype ipv4_addr\n\t\telements = { 192.0.2.9 comment "x, y", 10.0.0.1, 192.0.2.10, 1.2.3.4 }\n\t}\n` +
+      `\tset a6 {\n\t\ttype ipv6_addr\n\t\telements = { ${v6.join(', ')} }\n\t}\n` +
+      `\tset empty {\n\t\ttype ipv4_addr\n\t}\n${extra}` +
+      `\tchain c2 {\n\t\tip saddr @a4 counter comment "r1"\n\t\tip6 saddr @a6 accept\n\t\tmeta l4proto { tcp, udp } accept comment "r3"\n\t}\n` +
+      `\tchain c1 {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tjump c2\n\t}\n}\n`;
+    for (const extra of ['', '\tset iv {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.0.0.0/8, 192.0.2.1-192.0.2.7 }\n\t}\n']) {
+      await nft.applyTransaction(table(extra));
+      const full = parseTableListing(await listing());
+      const terse = parseTerseListing((await ns.exec('nft', ['-t', 'list', 'table', 'inet', 'natfleet'])).stdout);
+      expect(await nft.readTableContents()).toEqual(full);
+      expect(full.comment).toBeUndefined(); // two marker elements: no version
+      expect(await nft.readTable()).toEqual(terse);
+      expect(full.elements!.a6).toHaveLength(v6.length);
+    }
+    await nft.applyTransaction('delete element inet natfleet marker { 0x00000001 }\n');
+    expect((await nft.readTableContents())?.comment).toBe('natfleet v2 a');
+    expect((await nft.readTable())?.comment).toBe('natfleet v2 a');
+    await nft.applyTransaction('delete element inet natfleet marker { 0x00000002 }\nadd element inet natfleet marker { 0x00000003 }\n');
+    expect(await nft.readTableContents()).toEqual(parseTableListing(await listing()));
+    expect((await nft.readTable())?.comment).toBeUndefined();
   });
 
   it('replaces the table: the last version wins, one natfleet table, the neighbour untouched', async () => {

@@ -59,12 +59,12 @@ describe('LibNft in a throwaway netns', () => {
     // nft blocks opening a FIFO it includes until someone writes to it: a hang that costs no CPU.
     const fifo = join(tmp, 'hang.nft');
     execFileSync('mkfifo', [fifo]);
-    const nft = track(new LibNft({ netns: ns.name, timeoutMs: 3_000 }));
+    const nft = track(new LibNft({ netns: ns.name, timeoutMs: 5_000 }));
     expect(await nft.readMarker()).toBeUndefined(); // the first worker is up
     const err = await caught(nft.applyTransaction(`include "${fifo}"\n`));
     expect(err).toBeInstanceOf(NftTimeoutError);
     expect(isNftTimeoutError(err)).toBe(true);
-    expect(err).toMatchObject({ code: 'NFT_TIMEOUT', operation: 'apply', timeoutMs: 3_000, retryable: true });
+    expect(err).toMatchObject({ code: 'NFT_TIMEOUT', operation: 'apply', timeoutMs: 5_000, retryable: true });
     // The abandoned worker is still stuck in open(); only a fresh one can answer these.
     expect(await nft.readMarker()).toBeUndefined();
     const b = makeBundle({ version: 3, digest: digestFor(3), v4: V4_POOLS, v6: V6_POOLS });

@@ -72,7 +72,7 @@ describe('run settings', () => {
       NATFLEET_NATS_USER: 'enf',
       NATFLEET_NATS_PASSWORD: 's3cret',
     });
-    const c = parse(['--node-name', 'flag-node', '--netns', 'nf-1-abc-node', '--feed-check-interval', '0']);
+    const c = parse(['--node-name', 'flag-node', '--netns', 'nf-1-abc-node', '--feed-check-interval', '0', '--nft-backend', 'cli', '--nft-library', '/opt/lib/libnftables.so.1']);
     expect(c).toMatchObject({
       nodeName: 'flag-node',
       feedHeartbeatMs: 2_000,
@@ -85,6 +85,8 @@ describe('run settings', () => {
       natsUser: 'enf',
       natsPassword: 's3cret',
       netns: 'nf-1-abc-node',
+      nftBackend: 'cli',
+      nftLibrary: '/opt/lib/libnftables.so.1',
     });
   });
 
@@ -117,6 +119,7 @@ describe('run settings', () => {
     [['--log-level', 'loud'], /--log-level/],
     [['--netns', '../etc'], /--netns/],
     [['--nats-url', 'http://x y'], /--nats-url/],
+    [['--nft-backend', 'kernel'], /--nft-backend.*must be one of auto, libnftables, cli/],
   ])('%j fails naming the setting', (args, re) => {
     expect(() => parse([...args, '--trusted-keys-file', keysFile])).toThrow(re);
   });

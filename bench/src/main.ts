@@ -9,12 +9,16 @@ import { benchCompileApply } from './compile-apply.js';
 import { benchDriftCheck } from './drift-check.js';
 import { benchWriteToEnforced } from './write-to-enforced.js';
 import { benchFanout } from './fanout.js';
+import { benchLargeTableChange } from './large-table-change.js';
+import { benchDrift } from './drift-repair.js';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   'write-to-enforced': () => benchWriteToEnforced(),
   fanout: () => benchFanout(),
   'compile-apply': () => benchCompileApply(),
   'drift-check': () => benchDriftCheck(),
+  'large-table-change': () => benchLargeTableChange(),
+  drift: () => benchDrift(),
 };
 
 async function main(): Promise<void> {

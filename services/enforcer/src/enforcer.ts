@@ -708,15 +708,24 @@ export class Enforcer {
     }
     this.log.debug({ generation, knownGeneration: this.knownGeneration }, 'ruleset generation moved: verifying the table');
     let differences: TableDifference[];
-    let live: TableState | undefined;
+    /** The element-only repair ('' = nothing differs), or undefined when only a whole-table swap will do. */
+    let repairText: string | undefined;
     try {
       const marker = await this.o.nft.readMarker();
       if (marker !== a.marker) {
         differences = [marker === undefined && (await this.o.nft.readTable()) === undefined ? { type: 'table-missing', message: 'table inet natfleet does not exist' } : markerDifference(a.marker, marker)];
       } else {
-        live = await this.o.nft.readTableContents();
-        a.contents ??= expectedTableContents(a.bundle, this.o.nodeName);
-        differences = compareTableState(a.contents, live);
+        const live = await this.o.nft.readTableContents();
+        // renderRepair compares by value against the plan it already holds (cheaper than
+        // compareTableState at 100k elements); the full comparison only names what differs
+        // when the shape itself changed.
+        repairText = live ? renderRepair(live, a.bundle, this.o.nodeName) : undefined;
+        if (repairText === '') differences = [];
+        else if (repairText !== undefined) differences = [{ type: 'elements', name: '*', missing: 0, unexpected: 0, message: `set elements differ: ${repairText.split('\n').length - 3} add/delete element commands put them right` }];
+        else {
+          a.contents ??= expectedTableContents(a.bundle, this.o.nodeName);
+          differences = compareTableState(a.contents, live);
+        }
       }
     } catch (err) {
       this.o.metrics.driftChecks.inc({ result: 'error' });
@@ -742,10 +751,9 @@ export class Enforcer {
     const t1 = performance.now();
     let repair: ApplyMode = 'full';
     try {
-      const delta = live && renderRepair(live, a.bundle, this.o.nodeName);
-      if (delta) {
+      if (repairText) {
         try {
-          await this.transact(delta, a.marker);
+          await this.transact(repairText, a.marker);
           repair = 'delta';
         } catch (err) {
           log.warn({ err, code: failureCode(err) }, 'delta repair refused: swapping the whole table instead');

@@ -119,29 +119,12 @@ describe('enforcer: refused bundles leave the previous rules in force', () => {
     await expectRefused(encodeBundle(b), 'WRONG_CLUSTER');
   });
 
-  it('a bundle nft rejects (conflicting intervals) → failed with NFT_SYNTAX, old table intact, not ready', async () => {
-    const failuresBefore = await metric(enforcer!, 'natfleet_enforcer_apply_failures_total', { code: 'NFT_SYNTAX' });
-    const base = compiled(w, podPools(true), 20);
-    const bad = sealBundle({ ...base, fleet: { ...base.fleet, v4: { masquerade: ['10.0.0.0/8', '10.1.0.0/16'], noNat: ['10.0.0.0/8'] } } }, w.key);
-    await publish(w, bad);
-    const s = await waitStatus(w, 'nft failure reported', (x) => x.state === 'failed' && x.failedVersion === 20);
-    expect(s).toMatchObject({ errorCode: 'NFT_SYNTAX', appliedVersion: 10, appliedDigest: good.digest });
-    expect(s.error).toMatch(/conflicting intervals/);
-    await expectPreviousRulesInForce();
-    const ready = await enforcer!.getJson<{ checks: { bundle: { ok: boolean; detail: string } } }>('/readyz');
-    expect(ready.status).toBe(503);
-    expect(ready.body.checks.bundle.detail).toMatch(/^v20 not applied: .*conflicting intervals.* \(NFT_SYNTAX\); v10 stays in force$/);
-    expect(await metric(enforcer!, 'natfleet_enforcer_apply_failures_total', { code: 'NFT_SYNTAX' })).toBeGreaterThanOrEqual(failuresBefore + 1);
-    const silentFor = await metric(enforcer!, 'natfleet_enforcer_seconds_since_last_apply');
-    // It keeps retrying on the timer (and keeps failing), without disturbing the rules in force.
-    await new Promise((r) => setTimeout(r, 2_500));
-    expect(await metric(enforcer!, 'natfleet_enforcer_applies_total', { result: 'failure' })).toBeGreaterThanOrEqual(2);
-    expect(await metric(enforcer!, 'natfleet_enforcer_apply_failures_total', { code: 'NFT_SYNTAX' })).toBeGreaterThanOrEqual(failuresBefore + 2);
-    // Computed at scrape time: it keeps growing while nothing applies.
-    expect(await metric(enforcer!, 'natfleet_enforcer_seconds_since_last_apply')).toBeGreaterThanOrEqual(silentFor + 2);
-    expect((await readyz()).status).toBe(503);
-    await expectPreviousRulesInForce();
-  });
+  // There used to be a case here for a bundle nft refuses (overlapping CIDRs: "conflicting
+  // intervals" in an interval set). The table has hash sets per prefix length since issue 16,
+  // and every value is checked before it is rendered, so no verified bundle makes nft refuse
+  // its text any more. A kernel refusal through the real daemon is covered by the staged-
+  // rollout NACK (e2e/staged-rollout.test.ts: the table held by another owner), nft's own
+  // refusals by the nft contract tests, and their reporting by the enforcer unit tests.
 
   it('the next good bundle is applied and clears the failure', async () => {
     const next = compiled(w, podPools(false), 21);

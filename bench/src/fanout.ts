@@ -1,5 +1,5 @@
 /**
- * Fleet fan-out (issue 8, part 2): 1,000 and 5,000 simulated enforcers in this process —
+ * Fleet fan-out (issue 8, part 2; 10,000 since issue 16): 1,000, 5,000 and 10,000 simulated enforcers in this process —
  * the real Enforcer core (real decode + Ed25519 verify + render, the FakeNft dataplane),
  * sharing a pool of real NATS connections (one ordered consumer per connection, fanning
  * out in-process) and reporting `applied` to the real natfleet-nodes KV. A real compiler
@@ -163,7 +163,7 @@ async function runFanout(nodes: number, connections: number, workers: number): P
   }
 }
 
-export async function benchFanout(sizes: readonly number[] = [1_000, 5_000], connections = 50, workers = 2): Promise<FanoutRow[]> {
+export async function benchFanout(sizes: readonly number[] = [1_000, 5_000, 10_000], connections = 50, workers = 2): Promise<FanoutRow[]> {
   const rows: FanoutRow[] = [];
   for (const n of sizes) rows.push(await runFanout(n, connections, workers));
   printTable(`fleet fan-out: etcd write → every simulated node's applied report on the KV (ms); real compiler, NATS, verify+render; fake nft; ${connections} shared NATS connections; fleet in ${workers} worker threads`, rows as unknown as Record<string, number>[]);

@@ -1,6 +1,6 @@
-// Established connections survive table swaps: one TCP connection per family, opened
-// through the masquerading node before the first swap, echoes a line after each of 50
-// bundle swaps (sets changing every time) and is never closed. Also a burst of bundles
+// Established connections survive table changes: one TCP connection per family, opened
+// through the masquerading node before the first change, echoes a line after each of 50
+// bundles applied as deltas (sets changing every time) and is never closed. Also a burst of bundles
 // published back to back converges on the newest.
 import { openPersistentConnection, type PersistentConnection, type ServiceProcess } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ describe('enforcer: long-lived connections across bundle swaps', () => {
   beforeAll(async () => {
     w = await startWorld();
     enforcer = await startEnforcer(w);
-    await publish(w, compiled(w, podPools(true), version));
+    await publish(w, compiled(w, swapEntries(0), version));
     await waitApplied(w, version);
   }, 120_000);
   afterAll(async () => {
@@ -25,10 +25,16 @@ describe('enforcer: long-lived connections across bundle swaps', () => {
     await stopWorld(w, enforcer);
   }, 60_000);
 
-  /** The pod's pools stay natOutgoing; an unrelated pool comes and goes and changes NAT mode, so the sets change every swap. */
+  /**
+   * The pod's pools stay natOutgoing; an unrelated pool comes and goes and changes NAT mode,
+   * so the sets change every swap. A natOutgoing /16 that never changes keeps every set in
+   * place (the table has one per prefix length present), and the extras are never
+   * neighbours (adjacent CIDRs merge into a new prefix length): every swap is a delta.
+   */
   const swapEntries = (i: number) => [
     ...podPools(true),
-    ...(i % 3 === 0 ? [] : [pool(`extra-${i % 7}`, { cidr: `10.${100 + (i % 50)}.0.0/16`, natOutgoing: i % 2 === 0 })]),
+    pool('keep-v4-16', { cidr: '10.99.0.0/16', natOutgoing: true }),
+    ...(i % 3 === 0 ? [] : [pool(`extra-${i % 7}`, { cidr: `10.${100 + 2 * (i % 50)}.0.0/16`, natOutgoing: i % 2 === 0 })]),
     pool('v6-extra', { cidr: `fd00:${(200 + i).toString(16)}::/64`, natOutgoing: i % 2 === 1 }),
   ];
 
@@ -64,6 +70,8 @@ describe('enforcer: long-lived connections across bundle swaps', () => {
     expect(seen.filter((p) => p.peer === w.topo.nodeExternal.v4)).toHaveLength(1);
     expect(seen.filter((p) => p.peer === w.topo.nodeExternal.v6)).toHaveLength(1);
     expect(await metric(enforcer!, 'natfleet_enforcer_applies_total', { result: 'success' })).toBe(SWAPS + 1);
+    // Since issue 16 these are deltas (the first apply is the whole-table swap).
+    expect(await metric(enforcer!, 'natfleet_enforcer_applies_by_mode_total', { mode: 'delta' })).toBe(SWAPS);
   }, 180_000);
 
   it('a burst of bundles converges on the newest; skipped ones are counted, none fails', async () => {

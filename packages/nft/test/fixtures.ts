@@ -45,3 +45,13 @@ export function makeBundle(spec: BundleSpec = {}): Bundle {
 /** Pools as a compiler would emit them for a dual-stack cluster with one natOutgoing pool per family. */
 export const V4_POOLS: FamilySets = { masquerade: ['10.65.0.0/16'], noNat: ['10.65.0.0/16', '10.96.0.0/12'] };
 export const V6_POOLS: FamilySets = { masquerade: ['fd00:65::/48'], noNat: ['fd00:65::/48', 'fd00:96::/108'] };
+
+/** The rejection of `p`; throws when it resolves. */
+export async function caught(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}

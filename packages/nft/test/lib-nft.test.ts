@@ -20,18 +20,10 @@ import {
   tableComment,
   type Nft,
 } from '../src/index.js';
-import { digestFor, makeBundle, V4_POOLS, V6_POOLS } from './fixtures.js';
+import { digestFor, makeBundle, V4_POOLS, V6_POOLS, caught } from './fixtures.js';
 
 const MISSING_LIBRARY = '/nonexistent/libnftables.so.1';
 
-async function caught(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** `count` distinct /32 pools: 10.100.0.0, 10.100.0.1, … */
 const hostPools = (count: number) => Array.from({ length: count }, (_, i) => `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`);
@@ -83,7 +75,12 @@ describe('LibNft in a throwaway netns', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     await nft.close();
     expect(isNftError(await apply, 'NFT_UNAVAILABLE')).toBe(true);
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    // Release the thread if it got as far as opening the FIFO (ENXIO: it never did).
+    try {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+    }
   }, 60_000);
 
   it('does not block the event loop during a call: timers fire while the worker is busy', async () => {
@@ -95,7 +92,9 @@ describe('LibNft in a throwaway netns', () => {
     const apply = nft.applyTransaction(`include "${fifo}"\n`).finally(() => (settled = true));
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(settled).toBe(false);
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    // Release it once nft has the FIFO open for reading (a loaded machine may start the
+    // worker late: a non-blocking open for writing fails with ENXIO until a reader is there).
+    await waitForReader(fifo);
     await apply;
     // And a real long apply: 100k elements, counting interval ticks while it runs.
     const b = makeBundle({ version: 4, digest: digestFor(4), v4: { masquerade: hostPools(100_000), noNat: ['10.64.0.0/10'] } });
@@ -187,3 +186,17 @@ describe('LibNft in a throwaway netns', () => {
     expect(contents).toEqual(parseTableListing(listing));
   }, 180_000);
 });
+
+/** Opens and closes `fifo` for writing as soon as a reader has it open (ENXIO until then). */
+async function waitForReader(fifo: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO' || Date.now() > end) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}

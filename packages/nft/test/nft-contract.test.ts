@@ -23,7 +23,7 @@ import {
   tableComment,
   type Nft,
 } from '../src/index.js';
-import { digestFor, makeBundle, V6_POOLS } from './fixtures.js';
+import { digestFor, makeBundle, V6_POOLS, caught } from './fixtures.js';
 
 const KEEPME = 'table ip keepme {\n\tchain c {\n\t\ttype filter hook output priority 0;\n\t}\n}\n';
 const POOLS = ['10.64.0.0/16', '10.66.0.0/16', '10.70.0.0/24', '10.71.0.0/24'];
@@ -41,14 +41,6 @@ const bundleV = (version: number, extra: string[] = []) =>
 const handTable = (comment: string) =>
   `table inet natfleet {}\ndelete table inet natfleet\ntable inet natfleet {\n\tset marker {\n\t\ttype mark\n\t\telements = { 0x00000001 comment "${comment}" }\n\t}\n\tset data {\n\t\ttype ipv4_addr\n\t\telements = { 192.0.2.1, 192.0.2.2 }\n\t}\n}\n`;
 
-async function caught(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 const BACKENDS: [string, (netns: string) => Nft][] = [
   ['RealNft (cli)', (netns) => new RealNft({ netns })],

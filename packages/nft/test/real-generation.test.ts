@@ -5,19 +5,11 @@ import { join } from 'node:path';
 import { makeTempDir, Netns, removeDir } from '@natfleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareTableState, expectedTableContents, isNftUnavailableError, nextGeneration, RealNft, renderTransaction } from '../src/index.js';
-import { digestFor, makeBundle, V6_POOLS } from './fixtures.js';
+import { digestFor, makeBundle, V6_POOLS, caught } from './fixtures.js';
 
 const POOLS = Array.from({ length: 8 }, (_, i) => `10.${64 + 2 * i}.0.0/16`);
 const bundleV = (version: number, masquerade = POOLS, noNat = [...POOLS, '10.96.0.0/12']) => makeBundle({ version, digest: digestFor(version), v4: { masquerade, noNat }, v6: V6_POOLS });
 
-async function caught(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('RealNft generation() and readTableContents() in a throwaway netns', () => {
   let ns: Netns;

@@ -16,7 +16,7 @@ import {
   RealNft,
   renderTransaction,
 } from '../src/index.js';
-import { digestFor, makeBundle, V4_POOLS, V6_POOLS } from './fixtures.js';
+import { digestFor, makeBundle, V4_POOLS, V6_POOLS, caught } from './fixtures.js';
 
 const KEEPME = 'table ip keepme {\n\tchain c {\n\t\ttype filter hook output priority 0;\n\t}\n}\n';
 
@@ -29,14 +29,6 @@ const bundleV = (version: number) =>
     settings: { interfaceFilter: 'eth*', portRange: { from: 1024, to: 65535 }, fullyRandom: version % 2 === 0 },
   });
 
-async function caught(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('RealNft in a throwaway netns', () => {
   let ns: Netns;

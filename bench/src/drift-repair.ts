@@ -11,10 +11,10 @@
 import { performance } from 'node:perf_hooks';
 import { encodeBundle, generateSigningKeyPair, loadSigningKey, loadTrustedKeys } from '@natfleet/bundle';
 import { compileBundle } from '@natfleet/compiler-core';
-import { BundleStore, createMetrics, Enforcer } from '@natfleet/enforcer';
+import type { Enforcer } from '@natfleet/enforcer';
 import { createNft, RealNft, renderTransaction, tableComment, type Nft } from '@natfleet/nft';
 import { makeTempDir, Netns, removeDir, waitUntil } from '@natfleet/testkit';
-import { pino } from 'pino';
+import { enforcerCore } from './enforcer-core.js';
 import { median, printTable } from './stats.js';
 import { syntheticPools } from './synthetic.js';
 
@@ -31,7 +31,7 @@ export interface DriftRow {
   cliListAndSwapMs: number;
 }
 
-const NODE = 'bench-node';
+const NODE = 'bench-node'; // enforcerCore's node
 
 export async function benchDrift(sizes: readonly number[] = [1_000, 10_000, 100_000], idleSeconds = 10): Promise<DriftRow[]> {
   const pair = generateSigningKeyPair();
@@ -46,19 +46,7 @@ export async function benchDrift(sizes: readonly number[] = [1_000, 10_000, 100_
     try {
       nft = await createNft({ netns: ns.name, backend: 'libnftables', timeoutMs: 120_000 });
       const bundle = compileBundle({ entries: syntheticPools(n) }, 1, { cluster: 'bench', key }).bundle;
-      const metrics = createMetrics();
-      enforcer = new Enforcer({
-        nodeName: NODE,
-        cluster: 'bench',
-        nft,
-        store: new BundleStore(dir),
-        trustedKeys,
-        maxBundleBytes: 256 * 1024 * 1024,
-        driftIntervalMs: 250,
-        retryIntervalMs: 1_000,
-        logger: pino({ level: 'silent' }),
-        metrics,
-      });
+      ({ enforcer } = enforcerCore({ nft, trustedKeys, dir, driftIntervalMs: 250, retryIntervalMs: 1_000 }));
       await enforcer.start();
       enforcer.offer({ seq: 1, version: 1, data: encodeBundle(bundle) });
       await waitUntil('applied', () => enforcer!.status().appliedVersion === 1, { timeoutMs: 120_000 });

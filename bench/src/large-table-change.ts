@@ -11,10 +11,10 @@
 import { performance } from 'node:perf_hooks';
 import { encodeBundle, generateSigningKeyPair, loadSigningKey, loadTrustedKeys, type Bundle, type SigningKey } from '@natfleet/bundle';
 import { compileBundle, DecodeCache, type SnapshotEntry } from '@natfleet/compiler-core';
-import { BundleStore, createMetrics, Enforcer, type EnforcerStatus } from '@natfleet/enforcer';
+import type { Enforcer, EnforcerMetrics, EnforcerStatus } from '@natfleet/enforcer';
 import { createNft, renderTransaction, tableComment, type Nft } from '@natfleet/nft';
 import { makeTempDir, Netns, removeDir } from '@natfleet/testkit';
-import { pino } from 'pino';
+import { enforcerCore } from './enforcer-core.js';
 import { median, percentile, printTable } from './stats.js';
 import { syntheticPools } from './synthetic.js';
 
@@ -34,7 +34,7 @@ export interface LargeTableChangeRow {
   compileMs: number;
 }
 
-const NODE = 'bench-node';
+const NODE = 'bench-node'; // enforcerCore's node
 const PREFIX = '/calico/resources/v3/projectcalico.org';
 
 /** The pool added (odd steps) and removed again (even steps): a /26 outside syntheticPools' range. */
@@ -66,23 +66,18 @@ async function one(n: number, changes: number, key: SigningKey, trustedKeys: Ret
     const bundleAt = (entries: SnapshotEntry[]): Bundle => compileBundle({ entries }, version++, { cluster: 'bench', key, cache }).bundle;
     const statuses: EnforcerStatus[] = [];
     let onStatus: (s: EnforcerStatus) => void = () => undefined;
-    const metrics = createMetrics();
-    enforcer = new Enforcer({
-      nodeName: NODE,
-      cluster: 'bench',
+    let metrics: EnforcerMetrics;
+    ({ enforcer, metrics } = enforcerCore({
       nft,
-      store: new BundleStore(dir),
       trustedKeys,
-      maxBundleBytes: 256 * 1024 * 1024,
+      dir,
       driftIntervalMs: 250,
       retryIntervalMs: 5_000,
-      logger: pino({ level: 'silent' }),
-      metrics,
       onChange: (s) => {
         statuses.push(s);
         onStatus(s);
       },
-    });
+    }));
     await enforcer.start();
     const appliedAt = (v: number): Promise<number> =>
       new Promise((resolve) => {
@@ -135,7 +130,7 @@ async function one(n: number, changes: number, key: SigningKey, trustedKeys: Ret
   }
 }
 
-async function counter(metrics: ReturnType<typeof createMetrics>, mode: string): Promise<number> {
+async function counter(metrics: EnforcerMetrics, mode: string): Promise<number> {
   const m = await metrics.appliesByMode.get();
   return m.values.find((v) => v.labels.mode === mode)?.value ?? 0;
 }
